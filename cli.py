@@ -1,0 +1,39 @@
+"""``maintcal``: the command-line entrypoint. Commands live in ``commands/``, one module per area."""
+
+from __future__ import annotations
+
+import click
+
+from commands.common import AppContext, MaintcalGroup
+from scheduler.settings import Settings
+
+
+@click.group(cls=MaintcalGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--db", "database_url", envvar="MAINTCAL_DATABASE_URL", help="Database URL (default sqlite:///maintcal.db)."
+)
+@click.version_option(package_name="maintcal")
+@click.pass_context
+def maintcal(ctx: click.Context, database_url: str | None) -> None:
+    """maintcal: maintenance windows, calendar feeds, 30-day notices and SLA."""
+    ctx.obj = AppContext(Settings.from_env().with_database(database_url))
+
+
+def _register() -> None:
+    import importlib
+    import pkgutil
+
+    import commands
+
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        if info.name != "common":
+            module = importlib.import_module(f"commands.{info.name}")
+            for command in module.COMMANDS:
+                maintcal.add_command(command)
+
+
+_register()
+
+
+def main() -> None:
+    maintcal()

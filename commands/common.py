@@ -1,0 +1,158 @@
+"""What every command shares: the context object, error mapping, value types and output helpers."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, NoReturn
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from scheduler.settings import Settings
+from windows.errors import MaintcalError
+from windows.parsing import parse_date, parse_duration, parse_instant
+
+
+@dataclass
+class AppContext:
+    """Carried in ``ctx.obj``: settings and the clock, read once at the entrypoint."""
+
+    settings: Settings
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    _db: Any = None
+
+    def db(self) -> Any:
+        """The database (engine + session factory), opened lazily on first use."""
+        if self._db is None:
+            from scheduler.db import Database
+
+            self._db = Database.open(self.settings.database_url)
+        return self._db
+
+
+pass_app = click.make_pass_decorator(AppContext)
+
+
+def fail(error: MaintcalError) -> NoReturn:
+    click.echo(f"error: {error.message}", err=True)
+    sys.exit(error.exit_code)
+
+
+class MaintcalGroup(click.Group):
+    """A group whose errors are one ``error: ...`` line on stderr and a DESIGN §5 exit code."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        from sqlalchemy.exc import SQLAlchemyError
+
+        try:
+            super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except MaintcalError as error:
+            fail(error)
+        except click.exceptions.Exit as done:
+            sys.exit(done.exit_code)
+        except click.ClickException as error:
+            click.echo(f"error: {error.format_message()}", err=True)
+            sys.exit(
+                2 if isinstance(error, click.UsageError | click.BadParameter | click.FileError) else error.exit_code
+            )
+        except click.Abort:
+            click.echo("error: aborted", err=True)
+            sys.exit(1)
+        except SQLAlchemyError as error:
+            first = str(getattr(error, "orig", None) or error).splitlines()[0]
+            hint = (
+                " (has 'maintcal db upgrade' been run?)"
+                if "no such table" in first or "does not exist" in first
+                else ""
+            )
+            click.echo(f"error: database: {first}{hint}", err=True)
+            sys.exit(1)
+        except OSError as error:
+            click.echo(f"error: {error}", err=True)
+            sys.exit(1)
+        sys.exit(0)
+
+
+class _Converted(click.ParamType):  # type: ignore[type-arg]
+    """A click type that converts with a windows.parsing function and reports its message."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            return self.parse(value)
+        except MaintcalError as error:
+            self.fail(error.message, param, ctx)
+
+    def parse(self, value: str) -> Any:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+
+class DurationType(_Converted):
+    name = "duration"
+
+    def parse(self, value: str) -> timedelta:
+        return parse_duration(value)
+
+
+class DateType(_Converted):
+    name = "date"
+
+    def parse(self, value: str) -> date:
+        return parse_date(value)
+
+
+class InstantType(_Converted):
+    """Instants; ``now`` is kept as the string and resolved with the context's clock."""
+
+    name = "instant"
+
+    def parse(self, value: str) -> datetime | str:
+        if value.strip().lower() == "now":
+            return "now"
+        return parse_instant(value)
+
+
+DURATION = DurationType()
+DATE = DateType()
+INSTANT = InstantType()
+
+
+def instant(value: datetime | str | None, now: datetime) -> datetime | None:
+    if value == "now":
+        return now
+    return value if isinstance(value, datetime) or value is None else parse_instant(value, now)
+
+
+def day_start(day: date) -> datetime:
+    """``DATE`` as the instant 00:00Z (DESIGN §5: ranges are [from 00:00Z, to 00:00Z))."""
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def print_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def warn(message: str) -> None:
+    click.echo(f"warning: {message}", err=True)
+
+
+def print_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None) -> None:
+    table = Table(*columns, title=title, box=None, header_style="bold", pad_edge=False)
+    for row in rows:
+        table.add_row(*("" if cell is None else str(cell) for cell in row))
+    Console(width=200, soft_wrap=True).print(table)

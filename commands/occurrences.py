@@ -1,0 +1,72 @@
+"""``maintcal occurrences``: the schedule in a date range."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import click
+
+from commands.common import DATE, AppContext, day_start, pass_app, print_json, print_table
+from scheduler.schedule import occurrences as list_occurrences
+from scheduler.serialize import occurrence_json
+from windows.errors import InvalidInput
+from windows.schedule import Scheduled
+
+
+def print_occurrences(items: list[Scheduled], uid_domain: str, as_json: bool) -> None:
+    if as_json:
+        print_json([occurrence_json(s, uid_domain) for s in items])
+        return
+    print_table(
+        ["ID", "STATUS", "LOCAL START", "LOCAL END", "ZONE", "UTC START", "UTC END", "HOURS"],
+        [
+            (
+                s.id,
+                s.status if s.kind == "planned" else "unplanned",
+                f"{s.local_start:%a %Y-%m-%d %H:%M %z}",
+                f"{s.local_end:%a %Y-%m-%d %H:%M %z}",
+                s.timezone,
+                f"{s.start:%Y-%m-%d %H:%MZ}",
+                f"{s.end:%Y-%m-%d %H:%MZ}",
+                f"{(s.end - s.start).total_seconds() / 3600:g}",
+            )
+            for s in items
+        ],
+    )
+    if not items:
+        click.echo("no occurrences in this range")
+
+
+@click.command()
+@click.option("--product", help="Only this product.")
+@click.option("--customer", help="As this customer sees it (subscribed products, local time, own changes).")
+@click.option("--from", "from_date", type=DATE, required=True, help="Range start (00:00Z).")
+@click.option("--to", "to_date", type=DATE, required=True, help="Range end (00:00Z, exclusive).")
+@click.option("--all", "include_cancelled", is_flag=True, help="Include cancelled occurrences.")
+@click.option("--json", "as_json", is_flag=True, help="Machine output.")
+@pass_app
+def occurrences(
+    app: AppContext,
+    product: str | None,
+    customer: str | None,
+    from_date: date,
+    to_date: date,
+    include_cancelled: bool,
+    as_json: bool,
+) -> None:
+    """List occurrences overlapping [--from 00:00Z, --to 00:00Z)."""
+    if to_date <= from_date:
+        raise InvalidInput(f"--to {to_date} must be after --from {from_date}")
+    with app.db().transaction() as session:
+        items = list_occurrences(
+            session,
+            day_start(from_date),
+            day_start(to_date),
+            product=product,
+            customer=customer,
+            include_cancelled=include_cancelled,
+        )
+    print_occurrences(items, app.settings.uid_domain, as_json)
+
+
+COMMANDS = [occurrences]

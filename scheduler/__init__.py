@@ -1,0 +1,1 @@
+"""The maintcal application: settings, database, services, rendering, HTTP app, worker."""

@@ -1,0 +1,444 @@
+"""``maintcal apply``: a declarative catalogue file (TOML), planned and applied idempotently.
+
+The file lists products (with their windows) and customers (with contacts and subscriptions).
+Applying it adds what is missing and changes what differs. Inside a listed product or customer,
+windows, contacts and subscriptions that the file no longer lists are retired / removed. Products
+and customers missing from the file are kept and reported, unless ``prune`` removes them.
+A file with any problem is refused as a whole, with every problem listed.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from scheduler.catalogue import _refuse_inside_notice, check_email, check_name
+from scheduler.db import Database
+from scheduler.models import Contact, Customer, Product, Subscription, WindowRule
+from scheduler.repository import bump_version, rule_fields
+from windows.errors import InvalidInput, MaintcalError, ManyProblems
+from windows.parsing import check_slug
+from windows.rules import Rule, rules_overlap_warning
+from windows.rulespec import RuleOptions, build_rule
+from windows.timezones import resolve_zone
+
+_PRODUCT_KEYS = {
+    "key",
+    "name",
+    "notice_days",
+    "public",
+    "reschedule_cutoff_hours",
+    "reschedule_max_shift_days",
+    "windows",
+}
+_WINDOW_KEYS = {"name", "days", "start", "end", "cron", "duration", "once_start", "once_end", "tz", "from", "until"}
+_WINDOW_KEYS |= {"label", "waive_notice"}
+_CUSTOMER_KEYS = {"key", "name", "tz", "contacts", "subscriptions"}
+
+
+@dataclass(frozen=True)
+class WindowSpec:
+    rule: Rule
+    waive_notice: str | None
+
+
+@dataclass(frozen=True)
+class ProductSpec:
+    key: str
+    name: str
+    notice_days: int
+    public: bool
+    reschedule_cutoff_hours: int
+    reschedule_max_shift_days: int
+    windows: list[WindowSpec]
+
+
+@dataclass(frozen=True)
+class CustomerSpec:
+    key: str
+    name: str
+    tz: str
+    contacts: list[str]
+    subscriptions: list[str]
+
+
+@dataclass
+class Catalogue:
+    products: list[ProductSpec] = field(default_factory=list)
+    customers: list[CustomerSpec] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PlanItem:
+    action: str  # add | change | remove | keep
+    what: str
+    detail: str = ""
+
+
+class _Problems:
+    def __init__(self, filename: str, text: str) -> None:
+        self.filename, self.lines, self.items = filename, text.splitlines(), list[str]()
+
+    def line_of(self, needle: str) -> int | None:
+        for number, line in enumerate(self.lines, 1):
+            if needle in line:
+                return number
+        return None
+
+    def add(self, message: str, near: str | None = None) -> None:
+        line = self.line_of(near) if near else None
+        self.items.append(f"{self.filename}:{line}: {message}" if line else f"{self.filename}: {message}")
+
+
+def parse_catalogue(text: str, filename: str = "catalogue.toml") -> Catalogue:
+    """Parse and validate a catalogue file; ManyProblems lists every problem with its line."""
+    problems = _Problems(filename, text)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise InvalidInput(f"{filename}: not valid TOML: {error}") from None
+    catalogue = Catalogue()
+    for unknown in set(data) - {"products", "customers"}:
+        problems.add(f"unknown top-level key '{unknown}' (expected products, customers)", unknown)
+    seen: set[str] = set()
+    for entry in _tables(data, "products", problems):
+        spec = _product(entry, problems, catalogue.warnings)
+        if spec and spec.key in seen:
+            problems.add(f"product '{spec.key}' is listed twice", f'"{spec.key}"')
+        if spec:
+            seen.add(spec.key)
+            catalogue.products.append(spec)
+    seen = set()
+    for entry in _tables(data, "customers", problems):
+        customer = _customer(entry, problems, catalogue.warnings)
+        if customer and customer.key in seen:
+            problems.add(f"customer '{customer.key}' is listed twice", f'"{customer.key}"')
+        if customer:
+            seen.add(customer.key)
+            catalogue.customers.append(customer)
+    if problems.items:
+        raise ManyProblems(problems.items)
+    return catalogue
+
+
+def _tables(data: dict[str, Any], name: str, problems: _Problems) -> list[dict[str, Any]]:
+    value = data.get(name, [])
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        problems.add(f"'{name}' must be an array of tables ([[{name}]])", name)
+        return []
+    return value
+
+
+def _product(entry: dict[str, Any], problems: _Problems, warnings: list[str]) -> ProductSpec | None:
+    key = entry.get("key")
+    near = f'"{key}"' if isinstance(key, str) else "[[products]]"
+    ok = _check_keys(entry, _PRODUCT_KEYS, f"product '{key}'", problems, near)
+    if not isinstance(key, str):
+        problems.add("a product needs a key", near)
+        return None
+    ok &= _try(problems, near, lambda: check_slug(key, "product key"))
+    name = entry.get("name")
+    if not isinstance(name, str) or not name.strip():
+        problems.add(f"product '{key}' needs a name", near)
+        ok = False
+    ints = {}
+    for field_name, default, high in (
+        ("notice_days", 30, 365),
+        ("reschedule_cutoff_hours", 72, 24 * 365),
+        ("reschedule_max_shift_days", 14, 365),
+    ):
+        value = entry.get(field_name, default)
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= high:
+            problems.add(f"product '{key}': {field_name} must be a whole number from 0 to {high}", near)
+            ok = False
+        ints[field_name] = value
+    public = entry.get("public", False)
+    if not isinstance(public, bool):
+        problems.add(f"product '{key}': public must be true or false", near)
+        ok = False
+    windows: list[WindowSpec] = []
+    names: set[str] = set()
+    raw_windows = entry.get("windows", [])
+    if not isinstance(raw_windows, list):
+        problems.add(f"product '{key}': windows must be an array of tables ([[products.windows]])", near)
+        raw_windows = []
+    for index, raw in enumerate(raw_windows, 1):
+        spec = _window(key, index, raw, problems, warnings)
+        if spec is None:
+            ok = False
+            continue
+        if spec.rule.name in names:
+            problems.add(f"product '{key}' has two windows named '{spec.rule.name}'", f'"{spec.rule.name}"')
+            ok = False
+        names.add(spec.rule.name)
+        windows.append(spec)
+    warnings.extend(rules_overlap_warning([w.rule for w in windows]))
+    if not ok:
+        return None
+    assert isinstance(name, str)
+    return ProductSpec(key, name.strip(), public=public, windows=windows, **ints)
+
+
+def _window(product: str, index: int, raw: Any, problems: _Problems, warnings: list[str]) -> WindowSpec | None:
+    if not isinstance(raw, dict):
+        problems.add(f"product '{product}': window {index} must be a table")
+        return None
+    name = raw.get("name", f"w{index}")
+    near = f'"{name}"' if "name" in raw else f'"{product}"'
+    what = f"window '{product}.{name}'"
+    if not _check_keys(raw, _WINDOW_KEYS, what, problems, near):
+        return None
+    strings = {}
+    for field_name in ("days", "start", "end", "cron", "duration", "once_start", "once_end", "tz", "label"):
+        value = raw.get(field_name)
+        if value is not None and not isinstance(value, str):
+            problems.add(f"{what}: {field_name} must be a string", near)
+            return None
+        strings[field_name] = value
+    try:
+        valid_from, valid_until = (_date(raw.get(k), f"{what}: {k}") for k in ("from", "until"))
+        rule, rule_warnings = build_rule(
+            RuleOptions(product=product, name=str(name), valid_from=valid_from, valid_until=valid_until, **strings)
+        )
+    except MaintcalError as error:
+        problems.add(f"{what}: {error.message}", near)
+        return None
+    warnings.extend(f"{what}: {w}" for w in rule_warnings)
+    waive = raw.get("waive_notice")
+    return WindowSpec(rule, str(waive) if waive else None)
+
+
+def _date(value: Any, what: str) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise InvalidInput(f"{what} must be a date YYYY-MM-DD")
+
+
+def _customer(entry: dict[str, Any], problems: _Problems, warnings: list[str]) -> CustomerSpec | None:
+    key = entry.get("key")
+    near = f'"{key}"' if isinstance(key, str) else "[[customers]]"
+    ok = _check_keys(entry, _CUSTOMER_KEYS, f"customer '{key}'", problems, near)
+    if not isinstance(key, str):
+        problems.add("a customer needs a key", near)
+        return None
+    ok &= _try(problems, near, lambda: check_slug(key, "customer key"))
+    name, tz = entry.get("name"), entry.get("tz")
+    ok &= _try(problems, near, lambda: check_name(name if isinstance(name, str) else "", f"customer '{key}' name"))
+    if not isinstance(tz, str):
+        problems.add(f"customer '{key}' needs tz (an IANA zone like Europe/London)", near)
+        return None
+    try:
+        zone = resolve_zone(tz)
+        if zone.warning:
+            warnings.append(f"customer '{key}': {zone.warning}")
+    except MaintcalError as error:
+        problems.add(f"customer '{key}': {error.message}", f'"{tz}"')
+        return None
+    contacts, subscriptions = entry.get("contacts", []), entry.get("subscriptions", [])
+    for label, value in (("contacts", contacts), ("subscriptions", subscriptions)):
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            problems.add(f"customer '{key}': {label} must be a list of strings", near)
+            return None
+    emails = []
+    for email in contacts:
+        try:
+            emails.append(check_email(email))
+        except MaintcalError as error:
+            problems.add(f"customer '{key}': {error.message}", email)
+            ok = False
+    if not ok:
+        return None
+    assert isinstance(name, str)
+    return CustomerSpec(key, name.strip(), zone.name, list(dict.fromkeys(emails)), list(dict.fromkeys(subscriptions)))
+
+
+def _check_keys(entry: dict[str, Any], allowed: set[str], what: str, problems: _Problems, near: str) -> bool:
+    unknown = sorted(set(entry) - allowed)
+    for key in unknown:
+        problems.add(f"{what}: unknown key '{key}' (allowed: {', '.join(sorted(allowed))})", f"{key} =")
+    return not unknown
+
+
+def _try(problems: _Problems, near: str, check: Any) -> bool:
+    try:
+        check()
+        return True
+    except MaintcalError as error:
+        problems.add(error.message, near)
+        return False
+
+
+# -- planning and applying --------------------------------------------------------------------
+
+
+def apply_catalogue(
+    db: Database, now: datetime, catalogue: Catalogue, *, dry_run: bool = False, prune: bool = False
+) -> list[PlanItem]:
+    """Plan the changes; apply them in one transaction unless ``dry_run``. Returns the plan."""
+    with db.transaction() as session:
+        plan = _plan_and_apply(session, now, catalogue, prune)
+        if dry_run:
+            session.rollback()
+        elif any(item.action != "keep" for item in plan):
+            bump_version(session, now)
+    return plan
+
+
+def _plan_and_apply(session: Session, now: datetime, cat: Catalogue, prune: bool) -> list[PlanItem]:
+    plan: list[PlanItem] = []
+    products = {p.key: p for p in session.scalars(select(Product))}
+    known = set(products) | {p.key for p in cat.products}
+    problems = [
+        f"customer '{c.key}' subscribes to unknown product '{s}'"
+        for c in cat.customers
+        for s in c.subscriptions
+        if s not in known
+    ]
+    if problems:
+        raise ManyProblems(problems)
+    for spec in cat.products:
+        product = products.get(spec.key)
+        values = {
+            "name": spec.name,
+            "notice_days": spec.notice_days,
+            "public": spec.public,
+            "reschedule_cutoff_hours": spec.reschedule_cutoff_hours,
+            "reschedule_max_shift_days": spec.reschedule_max_shift_days,
+        }
+        if product is None:
+            product = Product(key=spec.key, created_at=now, updated_at=now, **values)
+            session.add(product)
+            session.flush()
+            products[spec.key] = product
+            plan.append(PlanItem("add", f"product {spec.key}", spec.name))
+        else:
+            changed = _update(product, values, now)
+            if changed:
+                plan.append(PlanItem("change", f"product {spec.key}", changed))
+    customers = {c.key: c for c in session.scalars(select(Customer))}
+    # Windows after customers exist, so that 'local' rules are checked against their subscribers.
+    for customer_spec in cat.customers:
+        plan.extend(_apply_customer(session, now, customer_spec, customers, products))
+    for spec in cat.products:
+        plan.extend(_apply_windows(session, now, products[spec.key], spec))
+    listed_products = {p.key for p in cat.products}
+    listed_customers = {c.key for c in cat.customers}
+    for key, product in sorted(products.items()):
+        if key not in listed_products:
+            if prune:
+                session.delete(product)
+                plan.append(PlanItem("remove", f"product {key}", "not in the file (--prune)"))
+            else:
+                plan.append(PlanItem("keep", f"product {key}", "not in the file; --prune removes it"))
+    for key, customer in sorted(customers.items()):
+        if key not in listed_customers:
+            if prune:
+                session.delete(customer)
+                plan.append(PlanItem("remove", f"customer {key}", "not in the file (--prune)"))
+            else:
+                plan.append(PlanItem("keep", f"customer {key}", "not in the file; --prune removes it"))
+    return plan
+
+
+def _update(row: Any, values: dict[str, Any], now: datetime) -> str:
+    changes = []
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            changes.append(f"{name}: {getattr(row, name)!r} -> {value!r}")
+            setattr(row, name, value)
+    if changes:
+        row.updated_at = now
+    return ", ".join(changes)
+
+
+def _apply_windows(session: Session, now: datetime, product: Product, spec: ProductSpec) -> list[PlanItem]:
+    plan = []
+    rows = {r.name: r for r in session.scalars(select(WindowRule).where(WindowRule.product_id == product.id))}
+    for window in spec.windows:
+        rule = window.rule
+        fields = rule_fields(rule)
+        row = rows.get(rule.name)
+        what = f"window {product.key}.{rule.name}"
+        if row is None:
+            if not window.waive_notice:
+                _refuse_inside_notice(session, product, rule, now)
+            session.add(
+                WindowRule(
+                    product_id=product.id, waive_notice=window.waive_notice, created_at=now, updated_at=now, **fields
+                )
+            )
+            plan.append(PlanItem("add", what, f"{rule.describe()} ({rule.timezone})"))
+            continue
+        differs = {k: v for k, v in fields.items() if getattr(row, k) != v}
+        if differs:
+            if not window.waive_notice:
+                _refuse_inside_notice(session, product, rule, now)
+            changed = _update(row, fields, now)
+            row.waive_notice = window.waive_notice
+            plan.append(PlanItem("change", what, changed))
+    listed = {w.rule.name for w in spec.windows}
+    for name, row in sorted(rows.items()):
+        if name not in listed and (row.valid_until is None or row.valid_until >= now.date()):
+            row.valid_until = now.date() - timedelta(days=1)
+            row.updated_at = now
+            plan.append(
+                PlanItem("remove", f"window {product.key}.{name}", f"retired from {now.date()} (not in the file)")
+            )
+    return plan
+
+
+def _apply_customer(
+    session: Session, now: datetime, spec: CustomerSpec, customers: dict[str, Customer], products: dict[str, Product]
+) -> list[PlanItem]:
+    plan = []
+    customer = customers.get(spec.key)
+    values = {"name": spec.name, "timezone": spec.tz}
+    if customer is None:
+        customer = Customer(key=spec.key, created_at=now, updated_at=now, **values)
+        session.add(customer)
+        session.flush()
+        customers[spec.key] = customer
+        plan.append(PlanItem("add", f"customer {spec.key}", f"{spec.name} ({spec.tz})"))
+    else:
+        changed = _update(customer, values, now)
+        if changed:
+            plan.append(PlanItem("change", f"customer {spec.key}", changed))
+    active = {
+        c.email: c
+        for c in session.scalars(select(Contact).where(Contact.customer_id == customer.id))
+        if c.removed_at is None
+    }
+    for email in spec.contacts:
+        if email not in active:
+            session.add(Contact(customer_id=customer.id, email=email, nominated_at=now))
+            plan.append(PlanItem("add", f"contact {spec.key} {email}"))
+    for email, contact in sorted(active.items()):
+        if email not in spec.contacts:
+            contact.removed_at = now
+            plan.append(PlanItem("remove", f"contact {spec.key} {email}"))
+    subscribed = {
+        s.product_id: s for s in session.scalars(select(Subscription).where(Subscription.customer_id == customer.id))
+    }
+    wanted = {products[key].id: key for key in spec.subscriptions}
+    for product_id, key in wanted.items():
+        if product_id not in subscribed:
+            session.add(Subscription(customer_id=customer.id, product_id=product_id, created_at=now))
+            plan.append(PlanItem("add", f"subscription {spec.key} -> {key}"))
+    by_id = {p.id: k for k, p in products.items()}
+    for product_id, subscription in subscribed.items():
+        if product_id not in wanted:
+            session.delete(subscription)
+            plan.append(PlanItem("remove", f"subscription {spec.key} -> {by_id.get(product_id, product_id)}"))
+    session.flush()
+    return plan

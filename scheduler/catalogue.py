@@ -1,0 +1,258 @@
+"""Use cases on the catalogue: products, window rules, customers, contacts, subscriptions.
+
+Each function is one transaction: it takes the database and ``now`` and returns plain values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from scheduler.db import Database
+from scheduler.models import Contact, Customer, Product, Subscription, WindowRule
+from scheduler.repository import bump_version, get_customer, get_product, get_rule, rule_fields, rule_to_domain
+from windows.errors import Conflict, InvalidInput, PolicyRefused
+from windows.expansion import expand
+from windows.parsing import check_slug
+from windows.rules import Rule, rules_overlap_warning
+from windows.timezones import format_utc, resolve_zone
+
+
+@dataclass(frozen=True)
+class ProductInfo:
+    key: str
+    name: str
+    notice_days: int
+    public: bool
+    windows: int
+
+
+@dataclass(frozen=True)
+class RuleInfo:
+    product: str
+    name: str
+    kind: str
+    description: str
+    timezone: str
+    valid_from: date | None
+    valid_until: date | None
+    label: str | None
+
+
+@dataclass(frozen=True)
+class CustomerInfo:
+    key: str
+    name: str
+    timezone: str
+    contacts: list[str]
+    subscriptions: list[str]
+
+
+def check_email(email: str) -> str:
+    cleaned = email.strip()
+    local, _, domain = cleaned.partition("@")
+    if not local or "." not in domain or any(c in cleaned for c in " \r\n\t<>,;\"'") or cleaned.count("@") != 1:
+        raise InvalidInput(f"invalid email address '{email}'")
+    return cleaned.lower()
+
+
+def check_name(name: str, what: str = "name") -> str:
+    if not name.strip():
+        raise InvalidInput(f"{what} must not be empty")
+    if any(c in name for c in "\r\n\x00"):
+        raise InvalidInput(f"{what} must be one line")
+    return name.strip()
+
+
+# -- products ---------------------------------------------------------------------------------
+
+
+def add_product(
+    db: Database, now: datetime, key: str, name: str, notice_days: int = 30, public: bool = False
+) -> ProductInfo:
+    check_slug(key, "product key")
+    name = check_name(name, "product name")
+    if not 0 <= notice_days <= 365:
+        raise InvalidInput(f"--notice-days {notice_days}: use 0 to 365")
+    with db.transaction() as session:
+        if session.scalar(select(Product.id).where(Product.key == key)) is not None:
+            raise Conflict(f"product '{key}' already exists")
+        session.add(Product(key=key, name=name, notice_days=notice_days, public=public, created_at=now, updated_at=now))
+        bump_version(session, now)
+    return ProductInfo(key, name, notice_days, public, 0)
+
+
+def list_products(db: Database) -> list[ProductInfo]:
+    with db.transaction() as session:
+        return [
+            ProductInfo(p.key, p.name, p.notice_days, p.public, len(p.rules))
+            for p in session.scalars(select(Product).order_by(Product.key))
+        ]
+
+
+# -- window rules -----------------------------------------------------------------------------
+
+
+def add_window(db: Database, now: datetime, rule: Rule, waive_notice: str | None = None) -> list[str]:
+    """Add a rule; returns warnings (overlapping rules). Refuses occurrences inside the notice period."""
+    with db.transaction() as session:
+        product = get_product(session, rule.product)
+        if session.scalar(
+            select(WindowRule.id).where(WindowRule.product_id == product.id, WindowRule.name == rule.name)
+        ):
+            raise Conflict(f"product '{product.key}' already has a window '{rule.name}' (choose another --name)")
+        if not waive_notice:
+            _refuse_inside_notice(session, product, rule, now)
+        existing = [rule_to_domain(r, product.key) for r in product.rules]
+        row = WindowRule(
+            product_id=product.id, waive_notice=waive_notice, created_at=now, updated_at=now, **rule_fields(rule)
+        )
+        session.add(row)
+        bump_version(session, now)
+        return rules_overlap_warning([*existing, rule])
+
+
+def next_rule_name(db: Database, product_key: str) -> str:
+    with db.transaction() as session:
+        product = get_product(session, product_key)
+        taken = {r.name for r in product.rules}
+    n = 1
+    while f"w{n}" in taken:
+        n += 1
+    return f"w{n}"
+
+
+def _refuse_inside_notice(session: Session, product: Product, rule: Rule, now: datetime) -> None:
+    limit = now + timedelta(days=product.notice_days)
+    zones = [c.timezone for c in _subscriber_rows(session, product)] if rule.is_local else [None]
+    for zone in zones:
+        customer = "customer" if zone else None
+        early = expand(rule, now, limit, local_tz=zone, customer=customer)
+        upcoming = [o for o in early if o.start >= now]
+        if upcoming:
+            first = upcoming[0]
+            raise PolicyRefused(
+                f"window '{rule.name}' would start at {format_utc(first.start)}, less than {product.notice_days} days "
+                f"from now: start it later with --from, or give --waive-notice REASON"
+            )
+
+
+def _subscriber_rows(session: Session, product: Product) -> list[Customer]:
+    return list(session.scalars(select(Customer).join(Subscription).where(Subscription.product_id == product.id)))
+
+
+def list_windows(db: Database, product_key: str | None = None) -> list[RuleInfo]:
+    with db.transaction() as session:
+        query = select(WindowRule, Product.key).join(Product).order_by(Product.key, WindowRule.id)
+        if product_key:
+            query = query.where(Product.id == get_product(session, product_key).id)
+        result = []
+        for row, key in session.execute(query).all():
+            rule = rule_to_domain(row, key)
+            result.append(
+                RuleInfo(
+                    key, row.name, row.kind, rule.describe(), row.timezone, row.valid_from, row.valid_until, row.label
+                )
+            )
+        return result
+
+
+def retire_window(db: Database, now: datetime, product_key: str, name: str, from_date: date | None) -> date:
+    """No occurrences of the rule start on or after ``from_date`` (default: today, UTC)."""
+    cutoff = from_date or now.date()
+    with db.transaction() as session:
+        product = get_product(session, product_key)
+        row = get_rule(session, product, name)
+        if row.valid_from and cutoff <= row.valid_from:
+            raise InvalidInput(f"--from {cutoff} is not after the window's first day {row.valid_from}")
+        row.valid_until = cutoff - timedelta(days=1)
+        row.updated_at = now
+        bump_version(session, now)
+    return cutoff
+
+
+# -- customers --------------------------------------------------------------------------------
+
+
+def add_customer(db: Database, now: datetime, key: str, name: str, tz: str, contacts: list[str]) -> list[str]:
+    """Add a customer; returns warnings (abbreviation zone)."""
+    check_slug(key, "customer key")
+    name = check_name(name, "customer name")
+    zone = resolve_zone(tz)
+    emails = [check_email(e) for e in contacts]
+    with db.transaction() as session:
+        if session.scalar(select(Customer.id).where(Customer.key == key)) is not None:
+            raise Conflict(f"customer '{key}' already exists")
+        customer = Customer(key=key, name=name, timezone=zone.name, created_at=now, updated_at=now)
+        session.add(customer)
+        session.flush()
+        for email in dict.fromkeys(emails):
+            session.add(Contact(customer_id=customer.id, email=email, nominated_at=now))
+        bump_version(session, now)
+    return [zone.warning] if zone.warning else []
+
+
+def add_contact(db: Database, now: datetime, key: str, email: str) -> None:
+    email = check_email(email)
+    with db.transaction() as session:
+        customer = get_customer(session, key)
+        if any(c.email == email and c.removed_at is None for c in customer.contacts):
+            raise Conflict(f"{email} is already a contact of '{key}'")
+        session.add(Contact(customer_id=customer.id, email=email, nominated_at=now))
+
+
+def remove_contact(db: Database, now: datetime, key: str, email: str) -> None:
+    email = check_email(email)
+    with db.transaction() as session:
+        customer = get_customer(session, key)
+        active = [c for c in customer.contacts if c.email == email and c.removed_at is None]
+        if not active:
+            raise InvalidInput(f"{email} is not a contact of '{key}'")
+        for contact in active:
+            contact.removed_at = now
+
+
+def subscribe(db: Database, now: datetime, key: str, products: list[str], subscribed: bool = True) -> list[str]:
+    """Subscribe (or unsubscribe) a customer; returns the products whose state changed."""
+    changed = []
+    with db.transaction() as session:
+        customer = get_customer(session, key)
+        for product_key in products:
+            product = get_product(session, product_key)
+            existing = session.scalar(
+                select(Subscription).where(
+                    Subscription.customer_id == customer.id, Subscription.product_id == product.id
+                )
+            )
+            if subscribed and existing is None:
+                session.add(Subscription(customer_id=customer.id, product_id=product.id, created_at=now))
+                changed.append(product_key)
+            elif not subscribed and existing is not None:
+                session.delete(existing)
+                changed.append(product_key)
+        if changed:
+            bump_version(session, now)
+    return changed
+
+
+def list_customers(db: Database) -> list[CustomerInfo]:
+    with db.transaction() as session:
+        return [customer_info(c) for c in session.scalars(select(Customer).order_by(Customer.key))]
+
+
+def customer_info(c: Customer) -> CustomerInfo:
+    return CustomerInfo(
+        c.key,
+        c.name,
+        c.timezone,
+        [contact.email for contact in c.contacts if contact.removed_at is None],
+        sorted(s.product.key for s in c.subscriptions),
+    )
+
+
+def integrity_message(error: IntegrityError) -> str:
+    return str(error.orig).splitlines()[0] if error.orig else str(error)

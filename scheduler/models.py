@@ -1,0 +1,217 @@
+"""SQLAlchemy models of the catalogue and of what happens to occurrences.
+
+All instants are aware UTC (``UTCDateTime``). Keys are slugs. Migrations in ``migrations/`` create
+these tables; a test checks that migrations and models agree.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from scheduler.db import UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}
+
+
+class Product(Base):
+    __tablename__ = "products"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    notice_days: Mapped[int] = mapped_column(Integer, default=30)
+    public: Mapped[bool] = mapped_column(Boolean, default=False)
+    reschedule_cutoff_hours: Mapped[int] = mapped_column(Integer, default=72)
+    reschedule_max_shift_days: Mapped[int] = mapped_column(Integer, default=14)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    rules: Mapped[list[WindowRule]] = relationship(back_populates="product", order_by="WindowRule.id")
+
+
+class WindowRule(Base):
+    __tablename__ = "window_rules"
+    __table_args__ = (UniqueConstraint("product_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))  # weekly | cron | once
+    timezone: Mapped[str] = mapped_column(String(64))  # IANA name or "local"
+    days: Mapped[str | None] = mapped_column(String(40))  # weekly: "tue,thu"
+    start_time: Mapped[str | None] = mapped_column(String(5))  # weekly: "HH:MM"
+    end_time: Mapped[str | None] = mapped_column(String(5))
+    cron: Mapped[str | None] = mapped_column(String(120))
+    duration_seconds: Mapped[int | None] = mapped_column(Integer)
+    once_start: Mapped[str | None] = mapped_column(String(19))  # local "YYYY-MM-DDTHH:MM:SS"
+    once_end: Mapped[str | None] = mapped_column(String(19))
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_until: Mapped[date | None] = mapped_column(Date)
+    label: Mapped[str | None] = mapped_column(String(200))
+    waive_notice: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    product: Mapped[Product] = relationship(back_populates="rules")
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    contacts: Mapped[list[Contact]] = relationship(back_populates="customer", order_by="Contact.id")
+    subscriptions: Mapped[list[Subscription]] = relationship(back_populates="customer", order_by="Subscription.id")
+
+
+class Contact(Base):
+    """A nominated contact. Removal sets ``removed_at``; re-adding creates a new row (history)."""
+
+    __tablename__ = "contacts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(320))
+    nominated_at: Mapped[datetime]
+    removed_at: Mapped[datetime | None]
+    customer: Mapped[Customer] = relationship(back_populates="contacts")
+
+    def active_at(self, instant: datetime) -> bool:
+        return self.nominated_at <= instant and (self.removed_at is None or self.removed_at > instant)
+
+
+class Subscription(Base):
+    __tablename__ = "subscriptions"
+    __table_args__ = (UniqueConstraint("customer_id", "product_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime]
+    customer: Mapped[Customer] = relationship(back_populates="subscriptions")
+    product: Mapped[Product] = relationship()
+
+
+class FeedToken(Base):
+    """A customer's secret feed token, stored only as a SHA-256 hash."""
+
+    __tablename__ = "feed_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class ApiKey(Base):
+    """A customer's API key for /api/v1, stored only as a SHA-256 hash."""
+
+    __tablename__ = "api_keys"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class Override(Base):
+    """A change to one occurrence: cancel or move, product-wide (customer NULL) or for one customer."""
+
+    __tablename__ = "overrides"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), index=True)
+    occurrence_id: Mapped[str] = mapped_column(String(200), index=True)  # base id, without customer suffix
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    action: Mapped[str] = mapped_column(String(16))  # cancel | move
+    new_start: Mapped[datetime | None]
+    new_end: Mapped[datetime | None]
+    reason: Mapped[str] = mapped_column(Text)
+    waived_reason: Mapped[str | None] = mapped_column(Text)
+    customer_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+
+
+class Unplanned(Base):
+    """Unplanned (emergency) maintenance, id ``<product>.unplanned-<number>``."""
+
+    __tablename__ = "unplanned"
+    __table_args__ = (UniqueConstraint("product_id", "number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    start: Mapped[datetime]
+    end: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(Text)
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    declared_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    product: Mapped[Product] = relationship()
+    customers: Mapped[list[UnplannedCustomer]] = relationship(cascade="all, delete-orphan")
+
+
+class UnplannedCustomer(Base):
+    """The customers an unplanned window is limited to (none: every subscriber of the product)."""
+
+    __tablename__ = "unplanned_customers"
+    unplanned_id: Mapped[int] = mapped_column(ForeignKey("unplanned.id", ondelete="CASCADE"), primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True)
+
+
+class RescheduleRequest(Base):
+    __tablename__ = "reschedule_requests"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), index=True)
+    occurrence_id: Mapped[str] = mapped_column(String(200), index=True)  # full id as the customer sees it
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    proposed_start: Mapped[datetime]
+    proposed_end: Mapped[datetime]
+    reason: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | approved | rejected
+    created_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+    decision_note: Mapped[str | None] = mapped_column(Text)
+
+
+class Outage(Base):
+    """Measured downtime of a product (optionally of one customer's service)."""
+
+    __tablename__ = "outages"
+    __table_args__ = (UniqueConstraint("product_id", "external_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), index=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    start: Mapped[datetime]
+    end: Mapped[datetime]
+    source: Mapped[str | None] = mapped_column(String(100))
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+
+
+class DataVersion(Base):
+    """One row: bumped by every change that can alter a feed, so caches in every process agree."""
+
+    __tablename__ = "data_version"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    changed_at: Mapped[datetime]

@@ -1,0 +1,97 @@
+"""Lookups shared by the services: find by key with a clear NotFound, rule rows <-> domain rules."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from scheduler.models import Customer, DataVersion, Product, WindowRule
+from windows.errors import NotFound
+from windows.parsing import format_days, format_time_of_day, parse_days, parse_time_of_day
+from windows.rules import CronRule, OnceRule, Rule, WeeklyRule
+
+
+def get_product(session: Session, key: str) -> Product:
+    product = session.scalar(select(Product).where(Product.key == key))
+    if product is None:
+        known = session.scalars(select(Product.key).order_by(Product.key)).all()
+        hint = f" (known: {', '.join(known)})" if known and len(known) <= 12 else ""
+        raise NotFound(f"no product '{key}'{hint}")
+    return product
+
+
+def get_customer(session: Session, key: str) -> Customer:
+    customer = session.scalar(select(Customer).where(Customer.key == key))
+    if customer is None:
+        raise NotFound(f"no customer '{key}' (see 'maintcal customer list')")
+    return customer
+
+
+def get_rule(session: Session, product: Product, name: str) -> WindowRule:
+    rule = session.scalar(select(WindowRule).where(WindowRule.product_id == product.id, WindowRule.name == name))
+    if rule is None:
+        raise NotFound(f"product '{product.key}' has no window '{name}'")
+    return rule
+
+
+def bump_version(session: Session, now: datetime) -> None:
+    """Mark that feeds may have changed (read by every server process before serving a cache)."""
+    session.execute(
+        update(DataVersion).where(DataVersion.id == 1).values(version=DataVersion.version + 1, changed_at=now)
+    )
+
+
+def data_version(session: Session) -> tuple[int, datetime]:
+    row = session.get(DataVersion, 1)
+    if row is None:  # pragma: no cover - created by the first migration
+        raise NotFound("database is not initialised: run 'maintcal db upgrade'")
+    return row.version, row.changed_at
+
+
+def rule_to_domain(row: WindowRule, product_key: str) -> Rule:
+    common = (product_key, row.name, row.timezone, row.valid_from, row.valid_until, row.label)
+    if row.kind == "weekly":
+        assert row.days and row.start_time and row.end_time
+        return WeeklyRule(
+            *common,
+            days=parse_days(row.days),
+            start=parse_time_of_day(row.start_time),
+            end=parse_time_of_day(row.end_time),
+        )
+    if row.kind == "cron":
+        assert row.cron and row.duration_seconds
+        return CronRule(*common, expression=row.cron, duration=timedelta(seconds=row.duration_seconds))
+    assert row.once_start and row.once_end
+    return OnceRule(*common, start=datetime.fromisoformat(row.once_start), end=datetime.fromisoformat(row.once_end))
+
+
+def rule_fields(rule: Rule) -> dict[str, object]:
+    """The columns of a WindowRule row for a domain rule (everything but ids and timestamps)."""
+    fields: dict[str, object] = {
+        "name": rule.name,
+        "kind": rule.kind,
+        "timezone": rule.timezone,
+        "valid_from": rule.valid_from,
+        "valid_until": rule.valid_until,
+        "label": rule.label,
+        "days": None,
+        "start_time": None,
+        "end_time": None,
+        "cron": None,
+        "duration_seconds": None,
+        "once_start": None,
+        "once_end": None,
+    }
+    if isinstance(rule, WeeklyRule):
+        fields.update(days=format_days(rule.days), start_time=_hhmm(rule.start), end_time=_hhmm(rule.end))
+    elif isinstance(rule, CronRule):
+        fields.update(cron=rule.expression, duration_seconds=int(rule.duration.total_seconds()))
+    else:
+        fields.update(once_start=rule.start.isoformat(), once_end=rule.end.isoformat())
+    return fields
+
+
+def _hhmm(value: time) -> str:
+    return format_time_of_day(value)

@@ -1,0 +1,232 @@
+"""The schedule as customers see it: rules expanded, changes applied, unplanned windows added.
+
+This is the read side every other part builds on (``occurrences``, feeds, notices, compliance,
+SLA). A *view* is product-wide (customer None) or one customer's: a customer sees every product it
+subscribes to, with ``local`` rules in its own zone and its own changes applied.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from scheduler.models import Customer, Override, Product, Subscription, Unplanned, UnplannedCustomer
+from scheduler.repository import get_customer, get_product, rule_to_domain
+from windows.expansion import Occurrence, expand
+from windows.rules import Rule
+from windows.schedule import Change, Scheduled, apply_changes
+from windows.timezones import to_local, zone_by_name
+
+_UTC = UTC
+
+
+def occurrences(
+    session: Session,
+    start: datetime,
+    end: datetime,
+    *,
+    product: str | None = None,
+    customer: str | None = None,
+    include_cancelled: bool = False,
+) -> list[Scheduled]:
+    """Every occurrence overlapping [start, end) in the requested view, ordered by start then id."""
+    products = (
+        [get_product(session, product)] if product else list(session.scalars(select(Product).order_by(Product.key)))
+    )
+    cust = get_customer(session, customer) if customer else None
+    result: list[Scheduled] = []
+    if cust is not None:
+        subscribed = set(session.scalars(select(Subscription.product_id).where(Subscription.customer_id == cust.id)))
+        products = [p for p in products if p.id in subscribed]
+    for prod in products:
+        result.extend(_product_occurrences(session, prod, cust, start, end))
+    if not include_cancelled:
+        result = [s for s in result if s.status != "cancelled"]
+    result.sort(key=lambda s: (s.start, s.id))
+    return result
+
+
+def find_occurrence(session: Session, occurrence_id: str, customer: str | None = None) -> Scheduled | None:
+    """One occurrence by id, in the view of ``customer`` (taken from the id for ``local`` rules)."""
+    parts = occurrence_id.split(".")
+    if len(parts) < 2:
+        return None
+    product = get_product(session, parts[0])
+    if parts[1].startswith("unplanned-"):
+        window = _window_range(None)
+        found = occurrences(session, *window, product=product.key, customer=customer, include_cancelled=True)
+        return next((s for s in found if s.id == occurrence_id), None)
+    if len(parts) not in (3, 4):
+        return None
+    if len(parts) == 4:
+        if customer not in (None, parts[3]):
+            return None
+        customer = parts[3]
+    day = _date_of(".".join(parts[:3]))
+    if day is None:
+        return None
+    lo = datetime(day.year, day.month, day.day, tzinfo=_UTC) - timedelta(days=2)
+    found = _product_occurrences(
+        session,
+        product,
+        get_customer(session, customer) if customer else None,
+        lo,
+        lo + timedelta(days=5),
+        ids={occurrence_id},
+    )
+    return next((s for s in found if s.id == occurrence_id), None)
+
+
+def _window_range(_: None) -> tuple[datetime, datetime]:
+    return datetime(1970, 1, 1, tzinfo=_UTC), datetime(2200, 1, 1, tzinfo=_UTC)
+
+
+def _date_of(base_id: str) -> date | None:
+    try:
+        return datetime.strptime(base_id.rsplit(".", 1)[-1][:8], "%Y%m%d").date()
+    except ValueError:
+        return None
+
+
+def _product_occurrences(
+    session: Session, prod: Product, cust: Customer | None, start: datetime, end: datetime, ids: set[str] | None = None
+) -> list[Scheduled]:
+    rules = [rule_to_domain(row, prod.key) for row in prod.rules]
+    changes = _changes(session, prod)
+    views: list[tuple[Rule, Customer | None]] = []
+    for rule in rules:
+        if cust is not None:
+            views.append((rule, cust))
+        elif rule.is_local:
+            views.extend((rule, c) for c in _subscribers(session, prod))
+        else:
+            views.append((rule, None))
+    result = []
+    for rule, viewer in views:
+        key = viewer.key if viewer else None
+        expanded = {o.id: o for o in _expand(rule, viewer, start, end)}
+        # Occurrences moved into the range from elsewhere.
+        for change in changes:
+            if (
+                change.action == "move"
+                and change.base_id.startswith(f"{prod.key}.{rule.name}.")
+                and (change.customer in (None, key))
+            ):
+                assert change.new_start and change.new_end
+                if change.new_start < end and change.new_end > start:
+                    day = _date_of(change.base_id)
+                    if day is not None:
+                        lo = datetime(day.year, day.month, day.day, tzinfo=_UTC) - timedelta(days=2)
+                        for o in _expand(rule, viewer, lo, lo + timedelta(days=5)):
+                            if o.base_id == change.base_id:
+                                expanded.setdefault(o.id, o)
+        for occ in expanded.values():
+            if ids is not None and occ.id not in ids:
+                continue
+            scheduled = apply_changes(occ, changes, key, prod.notice_days)
+            if scheduled.start < end and scheduled.end > start:
+                result.append(scheduled)
+    result.extend(_unplanned(session, prod, cust, start, end))
+    return result
+
+
+def _expand(rule: Rule, viewer: Customer | None, start: datetime, end: datetime) -> list[Occurrence]:
+    if rule.is_local:
+        assert viewer is not None
+        return expand(rule, start, end, local_tz=viewer.timezone, customer=viewer.key)
+    return expand(rule, start, end)
+
+
+def _subscribers(session: Session, prod: Product) -> list[Customer]:
+    return list(
+        session.scalars(
+            select(Customer).join(Subscription).where(Subscription.product_id == prod.id).order_by(Customer.key)
+        )
+    )
+
+
+def _changes(session: Session, prod: Product) -> list[Change]:
+    rows = session.execute(
+        select(Override, Customer.key)
+        .outerjoin(Customer, Customer.id == Override.customer_id)
+        .where(Override.product_id == prod.id)
+        .order_by(Override.created_at, Override.id)
+    ).all()
+    return [
+        Change(
+            base_id=o.occurrence_id,
+            customer=key,
+            action=o.action,
+            new_start=o.new_start,
+            new_end=o.new_end,
+            made_at=o.created_at,
+            customer_consent=o.customer_consent,
+            waived=o.waived_reason,
+        )
+        for o, key in rows
+    ]
+
+
+def _unplanned(
+    session: Session, prod: Product, cust: Customer | None, start: datetime, end: datetime
+) -> list[Scheduled]:
+    rows = session.scalars(
+        select(Unplanned)
+        .options(selectinload(Unplanned.customers))
+        .where(Unplanned.product_id == prod.id, Unplanned.start < end, Unplanned.end > start)
+    ).all()
+    restricted: dict[int, set[int]] = defaultdict(set)
+    for row in rows:
+        restricted[row.id] = {link.customer_id for link in row.customers}
+    result = []
+    for row in rows:
+        if cust is not None and restricted[row.id] and cust.id not in restricted[row.id]:
+            continue
+        result.append(unplanned_scheduled(row, prod.key, cust))
+    return result
+
+
+def unplanned_scheduled(row: Unplanned, product_key: str, cust: Customer | None) -> Scheduled:
+    zone_name = cust.timezone if cust else "UTC"
+    zone = zone_by_name(zone_name)
+    occ_id = f"{product_key}.unplanned-{row.number}"
+    local_start, local_end = to_local(row.start, zone), to_local(row.end, zone)
+    occ = Occurrence(
+        id=occ_id,
+        base_id=occ_id,
+        product=product_key,
+        rule="unplanned",
+        customer=cust.key if cust else None,
+        start=row.start,
+        end=row.end,
+        timezone=zone_name,
+        local_start=local_start,
+        local_end=local_end,
+        local_date=local_start.date(),
+        kind="unplanned",
+    )
+    return Scheduled(
+        occurrence=occ,
+        customer=occ.customer,
+        status="scheduled",
+        start=row.start,
+        end=row.end,
+        local_start=local_start,
+        local_end=local_end,
+        sequence=row.sequence,
+        notice_deadline=None,
+        kind="unplanned",
+    )
+
+
+def affected_customers(session: Session, prod: Product, only: Iterable[int] = ()) -> list[Customer]:
+    """Subscribers of ``prod`` (limited to the ids in ``only`` when given)."""
+    wanted = set(only)
+    return [c for c in _subscribers(session, prod) if not wanted or c.id in wanted]
+
+
+_ = UnplannedCustomer  # imported for mapper configuration

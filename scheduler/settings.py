@@ -1,0 +1,52 @@
+"""Settings, read once from a mapping (the environment by default) so tests can pass their own."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from windows.errors import InvalidInput
+
+DEFAULT_DATABASE_URL = "sqlite:///maintcal.db"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    smtp_url: str | None = None  # smtp://user:pass@host:587?starttls=true ; None -> pickup directory
+    pickup_dir: Path = Path("var/outbox")
+    mail_from: str = "maintcal <maintenance@example.com>"
+    base_url: str = "http://127.0.0.1:8000"  # used to build feed URLs
+    uid_domain: str = "maintcal.example.com"  # iCal UIDs: <occurrence id>@<domain>
+    lead_days: int = 7
+    worker_interval: int = 60
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        settings = cls(
+            database_url=env.get("MAINTCAL_DATABASE_URL", DEFAULT_DATABASE_URL),
+            smtp_url=env.get("MAINTCAL_SMTP_URL") or None,
+            pickup_dir=Path(env.get("MAINTCAL_PICKUP_DIR", "var/outbox")),
+            mail_from=env.get("MAINTCAL_MAIL_FROM", cls.mail_from),
+            base_url=env.get("MAINTCAL_BASE_URL", cls.base_url).rstrip("/"),
+            uid_domain=env.get("MAINTCAL_UID_DOMAIN", cls.uid_domain),
+            lead_days=_int(env, "MAINTCAL_LEAD_DAYS", cls.lead_days),
+            worker_interval=_int(env, "MAINTCAL_WORKER_INTERVAL", cls.worker_interval),
+        )
+        return settings
+
+    def with_database(self, url: str | None) -> Settings:
+        return replace(self, database_url=url) if url else self
+
+
+def _int(env: Mapping[str, str], key: str, default: int) -> int:
+    raw = env.get(key)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidInput(f"{key}={raw!r} is not a whole number") from None

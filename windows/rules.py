@@ -1,0 +1,188 @@
+"""Window rules: weekly, cron and one-off, validated on construction.
+
+A rule belongs to a product and has a name (slug) unique within it. Its zone is an IANA name or
+``local`` (the subscribing customer's zone). ``valid_from``/``valid_until`` bound the local start
+dates of its occurrences (both inclusive).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from functools import cached_property
+
+from croniter import croniter
+
+from windows.errors import InvalidInput
+from windows.parsing import check_slug, format_days, format_duration, format_time_of_day
+from windows.timezones import LOCAL, resolve_zone
+
+MAX_DURATION = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class _RuleBase:
+    product: str
+    name: str
+    timezone: str
+    valid_from: date | None
+    valid_until: date | None
+    label: str | None
+
+    def _check_common(self) -> list[str]:
+        problems = []
+        for value, what in ((self.product, "product key"), (self.name, "rule name")):
+            try:
+                check_slug(value, what)
+            except InvalidInput as error:
+                problems.append(error.message)
+        if self.timezone != LOCAL:
+            try:
+                resolve_zone(self.timezone)
+            except InvalidInput as error:
+                problems.append(error.message)
+        if self.valid_from and self.valid_until and self.valid_until < self.valid_from:
+            problems.append(f"--until {self.valid_until} is before --from {self.valid_from}")
+        return problems
+
+    @property
+    def is_local(self) -> bool:
+        return self.timezone == LOCAL
+
+    def active_on(self, day: date) -> bool:
+        return (self.valid_from is None or day >= self.valid_from) and (
+            self.valid_until is None or day <= self.valid_until
+        )
+
+
+@dataclass(frozen=True)
+class WeeklyRule(_RuleBase):
+    """Days of week with a local start and end; end <= start crosses midnight."""
+
+    days: tuple[int, ...] = ()
+    start: time = time(0)
+    end: time = time(0)
+    kind: str = field(default="weekly", init=False)
+
+    def __post_init__(self) -> None:
+        problems = self._check_common()
+        if not self.days:
+            problems.append("no days given: use --days like tue,thu or tue-thu")
+        if self.start == self.end:
+            problems.append(f"start and end are both {format_time_of_day(self.start)}: a window needs a length")
+        _raise(problems)
+
+    @property
+    def crosses_midnight(self) -> bool:
+        return self.end <= self.start
+
+    def describe(self) -> str:
+        return f"{format_days(self.days)} {format_time_of_day(self.start)}-{format_time_of_day(self.end)}"
+
+
+@dataclass(frozen=True)
+class CronRule(_RuleBase):
+    """A five-field cron expression in local wall-clock time, plus an elapsed duration."""
+
+    expression: str = ""
+    duration: timedelta = timedelta(0)
+    kind: str = field(default="cron", init=False)
+
+    def __post_init__(self) -> None:
+        problems = self._check_common()
+        if len(self.expression.split()) != 5 or not croniter.is_valid(self.expression):
+            problems.append(f"invalid cron expression '{self.expression}': use five fields, e.g. '0 2 * * sun'")
+        if self.duration <= timedelta(0):
+            problems.append("duration must be longer than zero")
+        elif self.duration > MAX_DURATION:
+            problems.append(f"duration {format_duration(self.duration)} is longer than 7 days")
+        if not problems:
+            gap = self.min_interval
+            if gap is not None and self.duration > gap:
+                problems.append(
+                    f"duration {format_duration(self.duration)} is longer than the {format_duration(gap)} "
+                    "between firings: occurrences would overlap"
+                )
+        _raise(problems)
+
+    @cached_property
+    def several_per_day(self) -> bool:
+        minutes, hours = croniter(self.expression).expanded[:2]
+        return len(minutes) * len(hours) > 1
+
+    @cached_property
+    def min_interval(self) -> timedelta | None:
+        """The shortest wall-clock gap between firings over two years (None if it fires once)."""
+        it = croniter(self.expression, datetime(2026, 1, 1))
+        previous: datetime | None = None
+        shortest: timedelta | None = None
+        for _ in range(5000):
+            current = it.get_next(datetime)
+            if current.year > 2028:
+                break
+            if previous is not None:
+                gap = current - previous
+                shortest = gap if shortest is None else min(shortest, gap)
+            previous = current
+        return shortest
+
+    def describe(self) -> str:
+        return f"cron '{self.expression}' for {format_duration(self.duration)}"
+
+
+@dataclass(frozen=True)
+class OnceRule(_RuleBase):
+    """A single window from a local start to a local end datetime."""
+
+    start: datetime = datetime(1970, 1, 1)
+    end: datetime = datetime(1970, 1, 1)
+    kind: str = field(default="once", init=False)
+
+    def __post_init__(self) -> None:
+        problems = self._check_common()
+        if self.end <= self.start:
+            problems.append(f"one-off end {self.end:%Y-%m-%dT%H:%M} is not after its start {self.start:%Y-%m-%dT%H:%M}")
+        elif self.end - self.start > MAX_DURATION:
+            problems.append("a one-off window may last at most 7 days")
+        _raise(problems)
+
+    def describe(self) -> str:
+        return f"once {self.start:%Y-%m-%dT%H:%M}-{self.end:%Y-%m-%dT%H:%M}"
+
+
+Rule = WeeklyRule | CronRule | OnceRule
+
+
+def _raise(problems: list[str]) -> None:
+    if len(problems) == 1:
+        raise InvalidInput(problems[0])
+    if problems:
+        raise InvalidInput("; ".join(problems))
+
+
+def rules_overlap_warning(rules: list[Rule]) -> list[str]:
+    """Warnings for weekly rules of one product whose windows overlap in the same zone."""
+    warnings = []
+    weekly = [r for r in rules if isinstance(r, WeeklyRule)]
+    for i, a in enumerate(weekly):
+        for b in weekly[i + 1 :]:
+            if a.timezone == b.timezone and _weekly_overlap(a, b):
+                warnings.append(
+                    f"rules '{a.name}' and '{b.name}' of {a.product} overlap ({a.describe()} / {b.describe()})"
+                )
+    return warnings
+
+
+def _week_minutes(rule: WeeklyRule) -> list[tuple[int, int]]:
+    spans = []
+    for day in rule.days:
+        start = day * 1440 + rule.start.hour * 60 + rule.start.minute
+        end = day * 1440 + rule.end.hour * 60 + rule.end.minute + (1440 if rule.crosses_midnight else 0)
+        spans.append((start, end))
+        if end > 7 * 1440:
+            spans.append((start - 7 * 1440, end - 7 * 1440))
+    return spans
+
+
+def _weekly_overlap(a: WeeklyRule, b: WeeklyRule) -> bool:
+    return any(s1 < e2 and s2 < e1 for s1, e1 in _week_minutes(a) for s2, e2 in _week_minutes(b))

@@ -1,0 +1,211 @@
+"""Time zones: resolving names and turning local wall-clock times into UTC instants.
+
+Local times are resolved as RFC 5545 §3.3.5 says (DESIGN §2):
+
+- a local time in a spring-forward gap uses the UTC offset in force *before* the gap;
+- a local time that occurs twice (fall-back fold) means its *first* occurrence.
+
+pytz's ``localize()`` gets folds backwards by default and is slow, so resolution works directly
+on the zone's transition table with a binary search.
+
+>>> ny = resolve_zone("America/New_York").zone
+>>> to_utc(datetime(2027, 3, 14, 2, 30), ny)   # gap: EST offset before it
+datetime.datetime(2027, 3, 14, 7, 30)
+>>> to_utc(datetime(2027, 11, 7, 1, 30), ny)   # fold: first (EDT) occurrence
+datetime.datetime(2027, 11, 7, 5, 30)
+"""
+
+from __future__ import annotations
+
+import difflib
+from bisect import bisect_right
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from functools import cache, lru_cache
+
+import pytz
+
+from windows.errors import InvalidInput
+
+LOCAL = "local"
+
+# Legacy names and abbreviations people type, with the location zone they usually mean.
+_SUGGESTIONS = {
+    "EST": "America/New_York",
+    "EDT": "America/New_York",
+    "EST5EDT": "America/New_York",
+    "CST": "America/Chicago",
+    "CDT": "America/Chicago",
+    "CST6CDT": "America/Chicago",
+    "MST": "America/Denver",
+    "MDT": "America/Denver",
+    "MST7MDT": "America/Denver",
+    "PST": "America/Los_Angeles",
+    "PDT": "America/Los_Angeles",
+    "PST8PDT": "America/Los_Angeles",
+    "HST": "Pacific/Honolulu",
+    "CET": "Europe/Paris",
+    "CEST": "Europe/Paris",
+    "MET": "Europe/Brussels",
+    "EET": "Europe/Athens",
+    "WET": "Europe/Lisbon",
+    "BST": "Europe/London",
+    "IST": "Asia/Kolkata",
+    "AEST": "Australia/Sydney",
+    "AEDT": "Australia/Sydney",
+    "JST": "Asia/Tokyo",
+}
+_PLAIN = {"UTC", "GMT", "Etc/UTC", "Etc/GMT", "Zulu", "Etc/Zulu", "Universal", "Etc/Universal"}
+
+
+@dataclass(frozen=True)
+class ResolvedZone:
+    """A zone accepted from user input, with a warning when the name is a poor choice."""
+
+    name: str
+    zone: tzinfo
+    warning: str | None = None
+
+
+def _close_matches(name: str) -> list[str]:
+    lowered = {z.lower(): z for z in pytz.all_timezones}
+    matches = difflib.get_close_matches(name.lower(), list(lowered), n=3, cutoff=0.6)
+    # Also match on the city part alone ("london" -> Europe/London).
+    city = name.lower().replace(" ", "_")
+    for z in pytz.all_timezones:
+        if z.lower().rsplit("/", 1)[-1] == city and z.lower() not in matches:
+            matches.insert(0, z.lower())
+    return [lowered[m] for m in matches[:3]]
+
+
+def resolve_zone(name: str) -> ResolvedZone:
+    """Resolve an IANA zone name (case-insensitive), warning about abbreviation zones.
+
+    >>> resolve_zone("europe/london").name
+    'Europe/London'
+    >>> resolve_zone("EST").warning is not None
+    True
+    """
+    if not name or name == LOCAL:
+        raise InvalidInput("time zone 'local' is only allowed on window rules (it means the customer's zone)")
+    try:
+        zone = pytz.timezone(name)
+    except pytz.UnknownTimeZoneError:
+        hint = _SUGGESTIONS.get(name.upper())
+        matches = [hint] if hint else _close_matches(name)
+        did_you_mean = f"; did you mean {' or '.join(matches)}?" if matches else "; use an IANA name like Europe/London"
+        raise InvalidInput(f"unknown time zone '{name}'{did_you_mean}") from None
+    canonical = str(zone.zone)
+    warning = None
+    if canonical not in _PLAIN and (canonical.upper() in _SUGGESTIONS or "/" not in canonical):
+        suggestion = _SUGGESTIONS.get(canonical.upper(), "a location zone such as America/New_York")
+        if _has_dst_since_1970(zone):
+            kind = "a legacy abbreviation zone, not a place"
+        else:
+            offset = _format_offset(offset_at(datetime(2026, 1, 1), zone))
+            kind = f"a fixed offset (UTC{offset}) without daylight saving time"
+        warning = f"time zone '{canonical}' is {kind}; consider {suggestion}"
+    return ResolvedZone(canonical, zone, warning)
+
+
+def _has_dst_since_1970(zone: tzinfo) -> bool:
+    table = _table(zone)
+    recent = [o for t, o in zip(table.transitions, table.offsets, strict=True) if t.year >= 1970]
+    return len(set(recent)) > 1
+
+
+def zone_by_name(name: str) -> tzinfo:
+    """The zone for a name already validated (stored data); cached."""
+    return _zone(name)
+
+
+@cache
+def _zone(name: str) -> tzinfo:
+    return pytz.timezone(name)
+
+
+def _format_offset(offset: timedelta | None) -> str:
+    seconds = int((offset or timedelta(0)).total_seconds())
+    sign = "+" if seconds >= 0 else "-"
+    seconds = abs(seconds)
+    return f"{sign}{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
+
+
+@dataclass(frozen=True)
+class _Table:
+    transitions: list[datetime]  # naive UTC instants, ascending; first is datetime.min
+    offsets: list[timedelta]  # offset in force from transitions[i]
+
+
+@cache
+def _table(zone: tzinfo) -> _Table:
+    transitions = getattr(zone, "_utc_transition_times", None)
+    infos = getattr(zone, "_transition_info", None)
+    if transitions and infos:
+        return _Table(list(transitions), [info[0] for info in infos])
+    offset = zone.utcoffset(datetime(2000, 1, 1)) or timedelta(0)
+    return _Table([datetime.min], [offset])
+
+
+def to_utc(local: datetime, zone: tzinfo) -> datetime:
+    """Resolve a naive local wall-clock time in ``zone`` to a naive UTC datetime.
+
+    Gap: the offset before the gap. Fold: the first occurrence (the earlier instant).
+
+    >>> lh = resolve_zone("Australia/Lord_Howe").zone   # 30-minute DST shift
+    >>> to_utc(datetime(2027, 10, 3, 2, 15), lh)       # in the 02:00-02:30 gap, +10:30 before
+    datetime.datetime(2027, 10, 2, 15, 45)
+    """
+    table = _table(zone)
+    transitions, offsets = table.transitions, table.offsets
+    i = bisect_right(transitions, local) - 1
+    candidates = []
+    for j in (i - 1, i, i + 1):
+        if j < 0 or j >= len(offsets):
+            continue
+        utc = local - offsets[j]
+        if transitions[j] <= utc and (j + 1 == len(transitions) or utc < transitions[j + 1]):
+            candidates.append(utc)
+    if candidates:
+        return min(candidates)
+    # In a gap: find the transition whose skipped local interval holds the time.
+    for j in (i, i + 1, i - 1, i + 2):
+        if 1 <= j < len(offsets):
+            before, after = offsets[j - 1], offsets[j]
+            if transitions[j] + before <= local < transitions[j] + after:
+                return local - before
+    raise AssertionError(f"cannot resolve {local} in {zone}")  # pragma: no cover
+
+
+def offset_at(utc: datetime, zone: tzinfo) -> timedelta:
+    """The UTC offset of ``zone`` at a naive UTC instant."""
+    table = _table(zone)
+    return table.offsets[bisect_right(table.transitions, utc) - 1]
+
+
+@lru_cache(maxsize=256)
+def fixed_zone(offset: timedelta) -> timezone:
+    return timezone(offset)
+
+
+def to_local(utc: datetime, zone: tzinfo) -> datetime:
+    """An aware local datetime with a fixed offset, for a naive or aware UTC instant."""
+    naive = utc.replace(tzinfo=None) if utc.tzinfo is None else utc.astimezone(UTC).replace(tzinfo=None)
+    offset = offset_at(naive, zone)
+    return (naive + offset).replace(tzinfo=fixed_zone(offset))
+
+
+def aware_utc(naive_utc: datetime) -> datetime:
+    return naive_utc.replace(tzinfo=UTC)
+
+
+def format_utc(instant: datetime) -> str:
+    """``2027-03-16T04:00:00Z`` for an aware or naive-UTC datetime."""
+    if instant.tzinfo is not None:
+        instant = instant.astimezone(UTC).replace(tzinfo=None)
+    return instant.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def format_local(local: datetime) -> str:
+    """``2027-03-16T00:00:00-04:00`` for an aware local datetime."""
+    return local.isoformat(timespec="seconds")
