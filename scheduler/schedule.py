@@ -128,7 +128,8 @@ def _product_occurrences(
             if ids is not None and occ.id not in ids:
                 continue
             scheduled = apply_changes(occ, changes, key, prod.notice_days)
-            if scheduled.start < end and scheduled.end > start:
+            # Looked up by id: found wherever a move took it; listed: only if it overlaps the range.
+            if ids is not None or (scheduled.start < end and scheduled.end > start):
                 result.append(scheduled)
     result.extend(_unplanned(session, prod, cust, start, end))
     return result

@@ -1,0 +1,121 @@
+"""The customer JSON API under /api/v1 (DESIGN §7): occurrences and reschedule requests.
+
+Every route authenticates the customer by its API key (``Authorization: Bearer``) and only ever
+shows or touches that customer's own occurrences and requests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from scheduler import reschedule
+from scheduler.apikeys import customer_for_key
+from scheduler.db import Database
+from scheduler.schedule import occurrences
+from scheduler.serialize import occurrence_json
+from scheduler.settings import Settings
+from windows.errors import InvalidInput, MaintcalError, NotFound
+from windows.parsing import parse_instant
+from windows.timezones import format_utc
+
+
+class Unauthorized(MaintcalError):
+    http_status = 401
+
+
+class RescheduleBody(BaseModel):
+    occurrence: str = Field(
+        min_length=1, max_length=200, description="Occurrence id, e.g. premier-edition.nightly.20270316"
+    )
+    proposed_start: str = Field(min_length=1, max_length=40, description="New start, ISO 8601 with offset or Z")
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class ErrorBody(BaseModel):
+    error: str
+
+
+def request_json(info: reschedule.RequestInfo) -> dict[str, Any]:
+    return {
+        "id": info.id,
+        "occurrence": info.occurrence,
+        "product": info.product,
+        "customer": info.customer,
+        "status": info.status,
+        "proposed_start": format_utc(info.proposed_start),
+        "proposed_end": format_utc(info.proposed_end),
+        "reason": info.reason,
+        "created_at": format_utc(info.created_at),
+        "decided_at": format_utc(info.decided_at) if info.decided_at else None,
+        "decision_note": info.decision_note,
+    }
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in (400, 401, 404, 409, 422)}
+
+
+def api_router(db: Database, settings: Settings, clock: Callable[[], datetime]) -> APIRouter:
+    """The /api/v1 routes bound to one database; ``clock`` gives "now" once per request."""
+    router = APIRouter(prefix="/api/v1", tags=["customer API"], responses=_ERRORS)
+
+    def customer_key(authorization: Annotated[str | None, Header()] = None) -> str:
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized("send your API key as 'Authorization: Bearer <key>'")
+        with db.transaction() as session:
+            customer = customer_for_key(session, token.strip())
+            if customer is None:
+                raise Unauthorized("unknown or revoked API key")
+            return customer.key
+
+    Customer = Annotated[str, Depends(customer_key)]
+
+    @router.get("/occurrences", summary="Your occurrences in a date range")
+    def list_occurrences(
+        customer: Customer,
+        from_: Annotated[date | None, Query(alias="from", description="YYYY-MM-DD, default today")] = None,
+        to: Annotated[date | None, Query(description="YYYY-MM-DD (exclusive), default from + 90 days")] = None,
+        all: Annotated[bool, Query(description="Include cancelled occurrences")] = False,
+    ) -> list[dict[str, Any]]:
+        start_day = from_ or clock().date()
+        end_day = to or start_day + timedelta(days=90)
+        if end_day <= start_day:
+            raise InvalidInput("'to' must be after 'from'")
+        if (end_day - start_day).days > 800:
+            raise InvalidInput("ask for at most 800 days at a time")
+        start = datetime(start_day.year, start_day.month, start_day.day, tzinfo=clock().tzinfo)
+        end = datetime(end_day.year, end_day.month, end_day.day, tzinfo=clock().tzinfo)
+        with db.transaction() as session:
+            items = occurrences(session, start, end, customer=customer, include_cancelled=all)
+        return [occurrence_json(s, settings.uid_domain) for s in items]
+
+    @router.post("/reschedule-requests", status_code=201, summary="Ask to move one of your occurrences")
+    def create_request(customer: Customer, body: RescheduleBody) -> JSONResponse:
+        now = clock()
+        info = reschedule.request(
+            db,
+            now,
+            customer=customer,
+            occurrence_id=body.occurrence,
+            proposed_start=parse_instant(body.proposed_start),
+            reason=body.reason,
+        )
+        return JSONResponse(request_json(info), status_code=201)
+
+    @router.get("/reschedule-requests", summary="Your reschedule requests")
+    def list_requests(customer: Customer) -> list[dict[str, Any]]:
+        return [request_json(i) for i in reschedule.list_requests(db, customer=customer)]
+
+    @router.get("/reschedule-requests/{request_id}", summary="One of your reschedule requests")
+    def get_request(customer: Customer, request_id: int) -> dict[str, Any]:
+        if not 0 < request_id < 2**31:
+            raise NotFound(f"no reschedule request {request_id}")
+        return request_json(reschedule.get_request(db, request_id, customer=customer))
+
+    return router

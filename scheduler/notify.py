@@ -1,0 +1,23 @@
+"""The one place where ops' changes queue notices, in the caller's transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from scheduler.settings import Settings
+from windows.schedule import Scheduled
+
+
+def queue_notices(
+    session: Session, now: datetime, settings: Settings, items: list[Scheduled], kind: str, note: str | None = None
+) -> int:
+    """Queue an immediate notice about ``items`` (one per customer view) to their current contacts.
+
+    Returns how many deliveries were queued. ``kind``: update, cancel, unplanned,
+    reschedule-approved, reschedule-rejected.
+    """
+    from scheduler.notices import enqueue_change_notices
+
+    return enqueue_change_notices(session, now, settings, items, kind, note)

@@ -1,0 +1,260 @@
+"""Reschedule requests: customers ask to move a planned occurrence; ops approve or reject.
+
+Policy (per product, each refusal one clear reason):
+
+- the occurrence exists for that customer, is planned, not cancelled and still in the future;
+- the request comes at least ``reschedule_cutoff_hours`` before its current start;
+- the new start lies within ``reschedule_max_shift_days`` of the original start and after
+  ``now + cutoff``;
+- the window keeps its length and does not overlap another occurrence of the same product for
+  that customer;
+- one open request per occurrence and customer.
+
+Approval re-checks the policy, records a customer-scoped move with the customer's consent (exempt
+from the notice deadline), and notifies the customer's contacts; rejection needs a reason and
+notifies too. A decision is taken with a conditional UPDATE, so of two concurrent approvals
+exactly one wins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from scheduler.db import Database
+from scheduler.models import Customer, Override, Product, RescheduleRequest
+from scheduler.notify import queue_notices
+from scheduler.repository import bump_version, get_customer
+from scheduler.schedule import find_occurrence, occurrences
+from scheduler.settings import Settings
+from windows.errors import Conflict, InvalidInput, NotFound, PolicyRefused
+from windows.schedule import Scheduled
+from windows.timezones import format_utc
+
+STATUSES = ("pending", "approved", "rejected")
+
+
+@dataclass(frozen=True)
+class RequestInfo:
+    id: int
+    occurrence: str
+    product: str
+    customer: str
+    status: str
+    original_start: datetime | None
+    proposed_start: datetime
+    proposed_end: datetime
+    reason: str | None
+    created_at: datetime
+    decided_at: datetime | None
+    decision_note: str | None
+
+
+def request(
+    db: Database,
+    now: datetime,
+    *,
+    customer: str,
+    occurrence_id: str,
+    proposed_start: datetime,
+    proposed_end: datetime | None = None,
+    reason: str | None = None,
+) -> RequestInfo:
+    """Record a customer's request to move one of its occurrences (checked against the policy)."""
+    with db.transaction() as session:
+        cust = get_customer(session, customer)
+        current, product = _occurrence_for(session, occurrence_id, cust)
+        end = proposed_end or proposed_start + (current.end - current.start)
+        _check_policy(session, now, product, cust, current, proposed_start, end)
+        open_request = session.scalar(
+            select(RescheduleRequest.id).where(
+                RescheduleRequest.occurrence_id == current.id,
+                RescheduleRequest.customer_id == cust.id,
+                RescheduleRequest.status == "pending",
+            )
+        )
+        if open_request is not None:
+            raise Conflict(f"request {open_request} for '{current.id}' is still pending")
+        row = RescheduleRequest(
+            product_id=product.id,
+            occurrence_id=current.id,
+            customer_id=cust.id,
+            proposed_start=proposed_start,
+            proposed_end=end,
+            reason=reason.strip() if reason and reason.strip() else None,
+            status="pending",
+            created_at=now,
+        )
+        session.add(row)
+        session.flush()
+        return _info(row, product, cust, current.occurrence.start)
+
+
+def approve(db: Database, now: datetime, settings: Settings, request_id: int, note: str | None = None) -> RequestInfo:
+    """Approve a pending request: re-check the policy, move the occurrence for that customer, notify."""
+    with db.transaction() as session:
+        row, product, cust = _load(session, request_id)
+        _decide(session, row, "approved", now, note)
+        current, _ = _occurrence_for(session, row.occurrence_id, cust)
+        _check_policy(session, now, product, cust, current, row.proposed_start, row.proposed_end)
+        session.add(
+            Override(
+                product_id=product.id,
+                occurrence_id=current.occurrence.base_id,
+                customer_id=cust.id,
+                action="move",
+                new_start=row.proposed_start,
+                new_end=row.proposed_end,
+                reason=f"reschedule request {row.id}" + (f": {row.reason}" if row.reason else ""),
+                customer_consent=True,
+                created_at=now,
+            )
+        )
+        session.flush()
+        bump_version(session, now)
+        moved = find_occurrence(session, row.occurrence_id, cust.key)
+        if moved is not None:
+            queue_notices(session, now, settings, [moved], "reschedule-approved", note)
+        return _info(row, product, cust, current.occurrence.start)
+
+
+def reject(db: Database, now: datetime, settings: Settings, request_id: int, reason: str) -> RequestInfo:
+    """Reject a pending request with a reason, and tell the customer's contacts."""
+    if not reason.strip():
+        raise InvalidInput("a rejection needs --reason")
+    with db.transaction() as session:
+        row, product, cust = _load(session, request_id)
+        _decide(session, row, "rejected", now, reason.strip())
+        current = find_occurrence(session, row.occurrence_id, cust.key)
+        if current is not None:
+            queue_notices(session, now, settings, [current], "reschedule-rejected", reason.strip())
+        return _info(row, product, cust, current.occurrence.start if current else None)
+
+
+def get_request(db: Database, request_id: int, customer: str | None = None) -> RequestInfo:
+    """One request; with ``customer``, only that customer's (others are 'not found')."""
+    with db.transaction() as session:
+        row, product, cust = _load(session, request_id)
+        if customer is not None and cust.key != customer:
+            raise NotFound(f"no reschedule request {request_id}")
+        return _info(row, product, cust, None)
+
+
+def list_requests(db: Database, status: str | None = None, customer: str | None = None) -> list[RequestInfo]:
+    if status is not None and status not in STATUSES:
+        raise InvalidInput(f"unknown status '{status}': use {', '.join(STATUSES)}")
+    with db.transaction() as session:
+        query = (
+            select(RescheduleRequest, Product, Customer)
+            .join(Product, Product.id == RescheduleRequest.product_id)
+            .join(Customer, Customer.id == RescheduleRequest.customer_id)
+            .order_by(RescheduleRequest.id)
+        )
+        if status:
+            query = query.where(RescheduleRequest.status == status)
+        if customer:
+            query = query.where(Customer.key == customer)
+        return [_info(r, p, c, None) for r, p, c in session.execute(query).all()]
+
+
+def _load(session: Session, request_id: int) -> tuple[RescheduleRequest, Product, Customer]:
+    found = session.execute(
+        select(RescheduleRequest, Product, Customer)
+        .join(Product, Product.id == RescheduleRequest.product_id)
+        .join(Customer, Customer.id == RescheduleRequest.customer_id)
+        .where(RescheduleRequest.id == request_id)
+    ).first()
+    if found is None:
+        raise NotFound(f"no reschedule request {request_id}")
+    return found[0], found[1], found[2]
+
+
+def _decide(session: Session, row: RescheduleRequest, status: str, now: datetime, note: str | None) -> None:
+    """Take the decision atomically: only one of concurrent decisions finds the row pending."""
+    result = session.execute(
+        update(RescheduleRequest)
+        .where(RescheduleRequest.id == row.id, RescheduleRequest.status == "pending")
+        .values(status=status, decided_at=now, decision_note=note)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(result, "rowcount", 0) != 1:
+        session.refresh(row)
+        raise Conflict(f"request {row.id} was already {row.status}")
+    session.refresh(row)
+
+
+def _occurrence_for(session: Session, occurrence_id: str, cust: Customer) -> tuple[Scheduled, Product]:
+    parts = occurrence_id.split(".")
+    if len(parts) >= 2 and parts[1].startswith("unplanned-"):
+        raise PolicyRefused("unplanned maintenance cannot be rescheduled")
+    try:
+        current = find_occurrence(session, occurrence_id, cust.key)
+    except NotFound:
+        current = None
+    if current is None:
+        raise NotFound(f"no occurrence '{occurrence_id}' for customer '{cust.key}'")
+    product = session.scalar(select(Product).where(Product.key == current.occurrence.product))
+    assert product is not None
+    return current, product
+
+
+def _check_policy(
+    session: Session,
+    now: datetime,
+    product: Product,
+    cust: Customer,
+    current: Scheduled,
+    new_start: datetime,
+    new_end: datetime,
+) -> None:
+    if current.status == "cancelled":
+        raise PolicyRefused(f"occurrence '{current.id}' is cancelled")
+    if current.start <= now:
+        raise PolicyRefused(f"occurrence '{current.id}' has already started")
+    cutoff = timedelta(hours=product.reschedule_cutoff_hours)
+    if now > current.start - cutoff:
+        raise PolicyRefused(
+            f"requests must come at least {product.reschedule_cutoff_hours} h before the window "
+            f"(it starts {format_utc(current.start)})"
+        )
+    if new_start < now + cutoff:
+        raise PolicyRefused(f"the new start must be at least {product.reschedule_cutoff_hours} h from now")
+    original = current.occurrence.start
+    shift = timedelta(days=product.reschedule_max_shift_days)
+    if abs(new_start - original) > shift:
+        raise PolicyRefused(
+            f"the new start must lie within {product.reschedule_max_shift_days} days of the original "
+            f"start {format_utc(original)}"
+        )
+    if new_end - new_start != current.end - current.start:
+        raise PolicyRefused(
+            f"the window must keep its length of {int((current.end - current.start).total_seconds() // 60)} minutes"
+        )
+    if new_start == current.start:
+        raise PolicyRefused("the new start is the current start: nothing to move")
+    others = occurrences(
+        session, new_start - timedelta(days=8), new_end + timedelta(days=1), product=product.key, customer=cust.key
+    )
+    for other in others:
+        if other.id != current.id and other.start < new_end and other.end > new_start:
+            raise PolicyRefused(f"the new time overlaps occurrence '{other.id}' ({format_utc(other.start)})")
+
+
+def _info(row: RescheduleRequest, product: Product, cust: Customer, original: datetime | None) -> RequestInfo:
+    return RequestInfo(
+        id=row.id,
+        occurrence=row.occurrence_id,
+        product=product.key,
+        customer=cust.key,
+        status=row.status,
+        original_start=original,
+        proposed_start=row.proposed_start,
+        proposed_end=row.proposed_end,
+        reason=row.reason,
+        created_at=row.created_at,
+        decided_at=row.decided_at,
+        decision_note=row.decision_note,
+    )
