@@ -9,14 +9,14 @@ rule ``early``: Tue 00:00-06:00 in each customer's zone. Customers: ``thames`` (
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from scheduler import catalogue
 from scheduler.db import Database
 from scheduler.settings import Settings
 from windows.rulespec import RuleOptions, build_rule
 
-NOW = datetime(2027, 1, 4, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2027, 1, 4, 12, 0, tzinfo=UTC)
 
 
 def utc(text: str) -> datetime:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -159,7 +160,7 @@ def test_bad_changes_are_refused(
     error: type[Exception],
     message: str,
 ) -> None:
-    args = {"reason": "r", **kwargs}
+    args: dict[str, Any] = {"reason": "r", **kwargs}
     with pytest.raises(error, match=message):
         change_occurrence(loaded, NOW, settings(tmp_path, db_url), occurrence_id, action="cancel", **args)
 

@@ -62,7 +62,9 @@ def test_every_bad_row_is_listed_and_nothing_imported(loaded: Database) -> None:
         "bad.csv:5: instant '2027-03-01T10:00:00' has no offset: add Z or +HH:MM",
         "bad.csv:6: product, start and end are required",
     ]
-    rows = outages.parse_outages("product,start,end,customer\nzz,2027-03-01T10:00:00Z,2027-03-01T11:00:00Z,who\n", "u.csv")
+    rows = outages.parse_outages(
+        "product,start,end,customer\nzz,2027-03-01T10:00:00Z,2027-03-01T11:00:00Z,who\n", "u.csv"
+    )
     with pytest.raises(ManyProblems) as unknown:
         outages.import_outages(loaded, NOW, rows, "u.csv")
     assert unknown.value.problems == ["u.csv:2: unknown product 'zz'", "u.csv:2: unknown customer 'who'"]

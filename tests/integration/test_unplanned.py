@@ -62,7 +62,9 @@ def test_declare_for_named_customers_then_extend_and_end(loaded: Database, tmp_p
         ({"duration": timedelta(hours=1), "reason": ""}, "--reason must not be empty"),
     ],
 )
-def test_bad_declarations(loaded: Database, tmp_path: Path, db_url: str, kwargs: dict[str, object], message: str) -> None:
+def test_bad_declarations(
+    loaded: Database, tmp_path: Path, db_url: str, kwargs: dict[str, object], message: str
+) -> None:
     args: dict[str, object] = {"customers": [], "start": NOW, "reason": "r", **kwargs}
     product = str(args.pop("product", "pe"))
     with pytest.raises(InvalidInput, match=message):
@@ -78,7 +80,7 @@ def test_bad_extend_and_end(loaded: Database, tmp_path: Path, db_url: str) -> No
         unplanned.end(loaded, NOW, conf, "pe.unplanned-1", at=NOW + timedelta(hours=3))
     with pytest.raises(InvalidInput, match="not after the start"):
         unplanned.end(loaded, NOW, conf, "pe.unplanned-1", at=NOW)
-    with pytest.raises(NotFound, match="no unplanned maintenance 'pe.unplanned-9'"):
+    with pytest.raises(NotFound, match=r"no unplanned maintenance 'pe\.unplanned-9'"):
         unplanned.end(loaded, NOW, conf, "pe.unplanned-9", at=NOW)
     with pytest.raises(InvalidInput, match="invalid unplanned id"):
         unplanned.end(loaded, NOW, conf, "pe.nightly.20270302", at=NOW)
