@@ -16,7 +16,11 @@ from scheduler.settings import Settings
 @click.pass_context
 def maintcal(ctx: click.Context, database_url: str | None) -> None:
     """maintcal: maintenance windows, calendar feeds, 30-day notices and SLA."""
-    ctx.obj = AppContext(Settings.from_env().with_database(database_url))
+    if isinstance(ctx.obj, AppContext):  # given by a caller (tests): keep its settings and clock
+        ctx.obj.settings = ctx.obj.settings.with_database(database_url)
+    else:
+        ctx.obj = AppContext(Settings.from_env().with_database(database_url))
+    ctx.call_on_close(ctx.obj.close)
 
 
 def _register() -> None:

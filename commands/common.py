@@ -34,6 +34,11 @@ class AppContext:
             self._db = Database.open(self.settings.database_url)
         return self._db
 
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.dispose()
+            self._db = None
+
 
 pass_app = click.make_pass_decorator(AppContext)
 
