@@ -1,0 +1,153 @@
+"""``sla report``: availability of a product (per customer) for one month, from the database.
+
+Windows are the occurrences as finally scheduled in each customer's view; a planned window is
+excluded when the compliance records show it *noticed* (or exempt by the customer's consent).
+Unplanned maintenance, outages and unnoticed planned windows count as downtime (DESIGN §4).
+
+The product-wide figure uses the product's own windows (``local`` rules differ per customer and
+are left to the customer rows): a window is excluded there only when every subscribed customer
+was noticed. Its outages are those recorded for the whole product; customer rows add their own.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from scheduler.compliance import ComplianceItem, assess_range
+from scheduler.db import Database
+from scheduler.models import Customer, Product, Subscription
+from scheduler.models import Outage as OutageRow
+from scheduler.repository import get_customer, get_product
+from scheduler.schedule import occurrences
+from windows.errors import InvalidInput
+from windows.notice import EXEMPT, NOTICED, PENDING, VIOLATED, WAIVED
+from windows.sla import DEFAULT_TARGET, Outage, Period, SlaPolicy, SlaResult, Window, WindowVerdict, compute_sla
+from windows.timezones import format_utc
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    customer: str | None  # None: the product-wide figure
+    result: SlaResult
+
+
+def sla_report(
+    db: Database,
+    now: datetime,
+    *,
+    product: str,
+    month: str,
+    tz: str = "UTC",
+    customer: str | None = None,
+    target: Decimal | None = None,
+    excluded_as_up: bool = False,
+) -> list[ReportRow]:
+    """One row for ``customer``; without it, one row per subscribed customer plus the product-wide row."""
+    period = Period.parse(month, tz)
+    with db.transaction() as session:
+        prod = get_product(session, product)
+        policy = SlaPolicy(
+            target_percent=target if target is not None else DEFAULT_TARGET,
+            notice_days=prod.notice_days,
+            excluded_as_up=excluded_as_up,
+        )
+        if customer is not None:
+            cust = get_customer(session, customer)
+            subscribed = session.scalar(
+                select(Subscription.id).where(Subscription.customer_id == cust.id, Subscription.product_id == prod.id)
+            )
+            if subscribed is None:
+                raise InvalidInput(f"customer '{customer}' does not subscribe to '{product}'")
+            customers = [cust]
+        else:
+            customers = list(
+                session.scalars(
+                    select(Customer).join(Subscription).where(Subscription.product_id == prod.id).order_by(Customer.key)
+                )
+            )
+        items = assess_range(session, now, period.start, period.end, product=prod.key, customer=customer)
+        by_customer: dict[str, list[ComplianceItem]] = defaultdict(list)
+        for item in items:
+            by_customer[item.customer].append(item)
+        outages = _outages(session, prod, period)
+        rows = []
+        for cust in customers:
+            verdicts = [_verdict(c) for c in by_customer[cust.key]]
+            mine = outages[None] + outages[cust.id]
+            rows.append(ReportRow(cust.key, compute_sla(period, verdicts, mine, now=now, policy=policy)))
+        if customer is None:
+            verdicts = _product_wide(session, prod, period, items)
+            rows.append(ReportRow(None, compute_sla(period, verdicts, outages[None], now=now, policy=policy)))
+        return rows
+
+
+def _verdict(entry: ComplianceItem) -> WindowVerdict:
+    item, verdict = entry.item, entry.verdict
+    window = Window(
+        item.start,
+        item.end,
+        kind="unplanned" if item.kind == "unplanned" else "planned",
+        announced_at=verdict.noticed_at,
+        customer_consent=item.customer_consent,
+        id=item.id,
+    )
+    if item.kind == "unplanned":
+        return WindowVerdict(window, False, "unplanned maintenance counts as downtime")
+    if verdict.state == NOTICED:
+        when = format_utc(verdict.noticed_at) if verdict.noticed_at else "in time"
+        return WindowVerdict(window, True, f"noticed {when}, deadline {_at(verdict.deadline)}")
+    if verdict.state == EXEMPT:
+        return WindowVerdict(window, True, "moved at the customer's request (consent)")
+    if verdict.state == PENDING:
+        return WindowVerdict(window, True, f"notice pending (deadline {_at(verdict.deadline)}); assumed noticed")
+    if verdict.state == WAIVED:
+        return WindowVerdict(window, False, f"notice waived ({verdict.note}): counts as downtime")
+    assert verdict.state == VIOLATED
+    why = "; ".join(f"{r.contact or 'no contact'}: {r.reason}" for r in verdict.reasons) or "not noticed"
+    return WindowVerdict(window, False, f"not noticed: {why}")
+
+
+def _product_wide(session: Session, prod: Product, period: Period, items: list[ComplianceItem]) -> list[WindowVerdict]:
+    by_id: dict[str, list[WindowVerdict]] = defaultdict(list)
+    for entry in items:
+        by_id[entry.item.id].append(_verdict(entry))
+    verdicts = []
+    for item in occurrences(session, period.start, period.end, product=prod.key):
+        if item.customer is not None and item.kind == "planned":
+            continue  # a local rule: one occurrence per customer, judged in the customer rows
+        window = Window(item.start, item.end, kind="unplanned" if item.kind == "unplanned" else "planned", id=item.id)
+        per_customer = by_id.get(item.id, [])
+        if item.kind == "unplanned":
+            verdicts.append(WindowVerdict(window, False, "unplanned maintenance counts as downtime"))
+        elif not per_customer:
+            verdicts.append(WindowVerdict(window, False, "no subscribed customer was noticed"))
+        elif all(v.qualifies for v in per_customer):
+            verdicts.append(WindowVerdict(window, True, f"noticed to all {len(per_customer)} subscribed customer(s)"))
+        else:
+            missing = sum(1 for v in per_customer if not v.qualifies)
+            verdicts.append(
+                WindowVerdict(window, False, f"not noticed to {missing} of {len(per_customer)} customer(s)")
+            )
+    return verdicts
+
+
+def _outages(session: Session, prod: Product, period: Period) -> dict[int | None, list[Outage]]:
+    rows = session.scalars(
+        select(OutageRow).where(
+            OutageRow.product_id == prod.id, OutageRow.start < period.end, OutageRow.end > period.start
+        )
+    )
+    found: dict[int | None, list[Outage]] = defaultdict(list)
+    for row in rows:
+        found[row.customer_id].append(Outage(row.start, row.end, id=row.external_id or str(row.id)))
+    return found
+
+
+def _at(instant: datetime | None) -> str:
+    return format_utc(instant) if instant else "none"
