@@ -14,7 +14,8 @@ import click
 from commands.common import INSTANT, PERCENT, AppContext, instant, pass_app, print_json, print_table, warn
 from scheduler.sla_report import sla_report
 from windows.errors import InvalidInput
-from windows.sla import SlaDocument, SlaResult, compute_document, parse_document, result_to_dict
+from windows.sla import SlaResult
+from windows.sla_document import SlaDocument, compute_document, parse_document, result_to_dict
 from windows.timezones import format_utc
 
 

@@ -38,24 +38,22 @@ windows narrowed, ``now`` rounded down.
 from __future__ import annotations
 
 import re
-from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from fractions import Fraction
 from itertools import compress, pairwise, repeat
 from operator import attrgetter, floordiv, lt, sub
-from typing import Any, Literal, TypeVar
+from typing import Literal
 
 from windows.errors import InvalidInput
-from windows.parsing import format_duration, parse_instant
+from windows.intervals import _Columns, _measure, _subtract, _union
+from windows.parsing import format_duration
 from windows.timezones import aware_utc, format_utc, resolve_zone, to_utc
 
 WindowKind = Literal["planned", "unplanned"]
 Status = Literal["complete", "in progress", "forecast"]
-Span = tuple[int, int]  # [start, end) in whole seconds since the Unix epoch
-_T = TypeVar("_T")
 _start = attrgetter("start")
 _end = attrgetter("end")
 _microsecond = attrgetter("microsecond")
@@ -245,14 +243,6 @@ class SlaResult:
         return round_half_up(self.availability * 100, 4)
 
 
-@dataclass(frozen=True)
-class Sweep:
-    """Merged, sorted, disjoint spans that never touch: excluded time, and downtime outside it."""
-
-    excluded: list[Span]
-    downtime: list[Span]
-
-
 # --- calculation -----------------------------------------------------------------------------
 
 
@@ -368,60 +358,6 @@ def compute_sla(
     )
 
 
-def sweep(excluded: Iterable[Span], downtime: Iterable[Span], lo: int, hi: int) -> Sweep:
-    """Union of ``excluded``; union of ``downtime`` minus it; both clipped to ``[lo, hi)``.
-
-    >>> sweep([(10, 20), (15, 30)], [(0, 12), (25, 40), (35, 50)], 5, 45)
-    Sweep(excluded=[(10, 30)], downtime=[(5, 10), (30, 45)])
-    """
-    keep = _union(*_columns(excluded), lo, hi)
-    down = _subtract(_union(*_columns(downtime), lo, hi), keep)
-    return Sweep(list(zip(*keep, strict=True)), list(zip(*down, strict=True)))
-
-
-def union(spans: Iterable[Span], lo: int, hi: int) -> list[Span]:
-    """Sorted disjoint union of half-open spans, clipped to ``[lo, hi)``; touching spans merge.
-
-    >>> union([(5, 9), (1, 3), (3, 4), (8, 20), (7, 7)], 0, 10)
-    [(1, 4), (5, 10)]
-    """
-    return list(zip(*_union(*_columns(spans), lo, hi), strict=True))
-
-
-def subtract(spans: Iterable[Span], holes: Iterable[Span]) -> list[Span]:
-    """Sorted disjoint spans covering ``spans`` and not ``holes`` (both in any order, overlapping or not).
-
-    >>> subtract([(20, 30), (0, 10)], [(2, 4), (8, 22), (25, 26), (3, 5)])
-    [(0, 2), (5, 8), (22, 25), (26, 30)]
-    """
-    columns, hole_columns = _columns(spans), _columns(holes)
-    everything = columns[0] + hole_columns[0], columns[1] + hole_columns[1]
-    if not everything[0]:
-        return []
-    lo, hi = min(everything[0]), max(everything[1])
-    return list(zip(*_subtract(_union(*columns, lo, hi), _union(*hole_columns, lo, hi)), strict=True))
-
-
-def measure(spans: Iterable[Span], lo: int, hi: int) -> int:
-    """Total length of sorted disjoint spans inside ``[lo, hi)``.
-
-    >>> measure([(0, 10), (20, 30)], 5, 25)
-    10
-    """
-    return _measure(_columns(spans), lo, hi)
-
-
-# The sweep works on columns: sorted starts and sorted ends in two lists of ints. Every step is a
-# sort (of ints, or of two sorted runs: linear) or a pass of map/compress/bisect, so the loops run
-# in C rather than one Python iteration per span.
-_Columns = tuple[list[int], list[int]]
-
-
-def _columns(spans: Iterable[Span]) -> _Columns:
-    pairs = [(start, end) for start, end in spans if start < end]
-    return [start for start, _ in pairs], [end for _, end in pairs]
-
-
 def _seconds(items: Sequence[Window] | Sequence[Outage], *, widen: bool) -> _Columns:
     """Start and end in whole seconds since the epoch: widened to whole seconds, or narrowed.
 
@@ -440,62 +376,6 @@ def _floor_seconds(instants: list[datetime]) -> list[int]:
     return list(map(floordiv, map(sub, instants, repeat(_EPOCH)), repeat(_SECOND)))
 
 
-def _union(starts: list[int], ends: list[int], lo: int, hi: int) -> _Columns:
-    """Merged columns of non-empty spans, clipped to ``[lo, hi)``.
-
-    With starts and ends sorted separately, the i-th end is never before the i-th start, and nothing
-    covers ``[ends[i], starts[i + 1])`` exactly when ``ends[i] < starts[i + 1]``: the gaps of the union.
-    """
-    if not starts:
-        return [], []
-    starts, ends = sorted(starts), sorted(ends)
-    later = starts[1:]
-    gaps = list(map(lt, ends, later))
-    return _clip([starts[0], *compress(later, gaps)], [*compress(ends, gaps), ends[-1]], lo, hi)
-
-
-def _subtract(spans: _Columns, holes: _Columns) -> _Columns:
-    """Merged columns minus merged columns: the spans intersected with the gaps between holes."""
-    (starts, ends), (hole_starts, hole_ends) = spans, holes
-    if not starts or not hole_starts:
-        return starts, ends
-    lo, hi = min(starts[0], hole_starts[0]), max(ends[-1], hole_ends[-1])
-    gap_starts, gap_ends = [lo, *hole_ends], [*hole_starts, hi]
-    if gap_starts[-1] == gap_ends[-1]:
-        del gap_starts[-1], gap_ends[-1]
-    if gap_starts[0] == gap_ends[0]:
-        del gap_starts[0], gap_ends[0]
-    return _intersect((starts, ends), (gap_starts, gap_ends))
-
-
-def _intersect(a: _Columns, b: _Columns) -> _Columns:
-    """Intersection of two merged columns.
-
-    Each side is disjoint, so at most two spans cover a point. Sorting all starts and all ends
-    (two sorted runs each: linear), a point after exactly i ends is covered twice from
-    ``starts[i + 1]`` to ``ends[i]``.
-    """
-    starts, ends = sorted(a[0] + b[0]), sorted(a[1] + b[1])
-    later = starts[1:]
-    both = list(map(lt, later, ends))
-    return list(compress(later, both)), list(compress(ends, both))
-
-
-def _clip(starts: list[int], ends: list[int], lo: int, hi: int) -> _Columns:
-    if lo >= hi:
-        return [], []
-    first, last = bisect_right(ends, lo), bisect_left(starts, hi)
-    starts, ends = starts[first:last], ends[first:last]
-    if starts:
-        starts[0], ends[-1] = max(starts[0], lo), min(ends[-1], hi)
-    return starts, ends
-
-
-def _measure(spans: _Columns, lo: int, hi: int) -> int:
-    starts, ends = _clip(*spans, lo, hi)
-    return sum(ends) - sum(starts)
-
-
 def round_half_up(value: Fraction, places: int) -> str:
     """Decimal text of an exact non-negative value, rounded half-up.
 
@@ -508,112 +388,6 @@ def round_half_up(value: Fraction, places: int) -> str:
     units = scaled.numerator // scaled.denominator
     whole, part = divmod(units, 10**places)
     return f"{whole}.{part:0{places}d}" if places else str(whole)
-
-
-# --- the DESIGN §6 document ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SlaDocument:
-    """A parsed ``sla compute`` input: everything :func:`compute_sla` needs, plus warnings."""
-
-    period: Period
-    windows: tuple[Window, ...]
-    outages: tuple[Outage, ...]
-    policy: SlaPolicy
-    as_of: datetime | None = None
-    warnings: tuple[str, ...] = ()
-
-
-_TOP_KEYS = {"period", "target_percent", "notice_days", "credit_tiers", "windows", "outages", "as_of"}
-_WINDOW_KEYS = {"start", "end", "kind", "announced_at", "customer_consent", "id"}
-_OUTAGE_KEYS = {"start", "end", "id"}
-
-
-def parse_document(data: object, *, excluded_as_up: bool = False) -> SlaDocument:
-    """Validate a decoded DESIGN §6 JSON document; every problem is listed in one message.
-
-    Only ``period``, ``windows`` and ``outages`` are required. ``as_of`` (an instant) is an
-    optional extension: the "now" of a month in progress.
-
-    >>> doc = parse_document({"period": {"month": "2027-03", "tz": "America/New_York"},
-    ...                       "windows": [], "outages": [], "notice_days": 14})
-    >>> doc.period.label, doc.policy.notice_days, str(doc.policy.target_percent)
-    ('2027-03', 14, '99.95')
-    >>> parse_document({"period": {"month": "3/2027"}, "windows": [{"start": "2027-03-02T00:00:00Z",
-    ...                 "end": "2027-03-01T00:00:00Z"}]})
-    Traceback (most recent call last):
-    ...
-    windows.errors.InvalidInput: 3 problems in the SLA document: period.month: use YYYY-MM, e.g. 2027-03; \
-windows[0].end: not after start; outages: missing (use [] for none)
-    """
-    problems: list[str] = []
-    warnings: list[str] = []
-    if not isinstance(data, Mapping):
-        raise InvalidInput("the SLA document must be a JSON object with period, windows and outages")
-    _unknown(data, _TOP_KEYS, "", problems)
-
-    period = _period(data.get("period"), problems, warnings)
-    target = _decimal(data, "target_percent", DEFAULT_TARGET, problems)
-    notice_days = DEFAULT_NOTICE_DAYS
-    if "notice_days" in data:
-        value = data["notice_days"]
-        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-            notice_days = value
-        else:
-            problems.append("notice_days: use a whole number of days, 0 or more")
-    tiers = _tiers(data.get("credit_tiers"), problems) if "credit_tiers" in data else DEFAULT_CREDIT_TIERS
-    windows = _items(data, "windows", _window, problems)
-    outages = _items(data, "outages", _outage, problems)
-    as_of = _instant(data, "as_of", "as_of", problems, optional=True)
-    _raise(problems)
-    assert period is not None and target is not None and tiers is not None
-    policy = SlaPolicy(target, notice_days, tiers, excluded_as_up)
-    return SlaDocument(period, tuple(windows), tuple(outages), policy, as_of, tuple(warnings))
-
-
-def compute_document(document: SlaDocument, now: datetime | None = None) -> SlaResult:
-    """:func:`compute_sla` on a parsed document; ``now`` defaults to the document's ``as_of``."""
-    return compute_sla(
-        document.period,
-        document.windows,
-        document.outages,
-        now=now or document.as_of,
-        policy=document.policy,
-    )
-
-
-def result_to_dict(result: SlaResult) -> dict[str, Any]:
-    """The DESIGN §6 output (plus ``error_budget_seconds``), ready for ``json.dumps``."""
-    return {
-        "period_start": format_utc(result.start),
-        "period_end": format_utc(result.end),
-        "period_seconds": result.period_seconds,
-        "excluded_seconds": result.excluded_seconds,
-        "downtime_seconds": result.downtime_seconds,
-        "eligible_seconds": result.eligible_seconds,
-        "availability_percent": result.availability_percent,
-        "target_percent": str(result.policy.target_percent),
-        "met": result.met,
-        "credit_percent": result.credit_percent,
-        "error_budget_seconds": result.error_budget_seconds,
-        "windows": [window_to_dict(verdict) for verdict in result.windows],
-    }
-
-
-def window_to_dict(verdict: WindowVerdict) -> dict[str, Any]:
-    window = verdict.window
-    item: dict[str, Any] = {"id": window.id} if window.id is not None else {}
-    item.update(
-        start=format_utc(window.start),
-        end=format_utc(window.end),
-        kind=window.kind,
-        announced_at=format_utc(window.announced_at) if window.announced_at else None,
-        customer_consent=window.customer_consent,
-        qualifies=verdict.qualifies,
-        reason=verdict.reason,
-    )
-    return item
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -682,156 +456,3 @@ def _raise(problems: list[str]) -> None:
         raise InvalidInput(problems[0])
     if problems:
         raise InvalidInput(f"{len(problems)} problems in the SLA document: " + "; ".join(problems))
-
-
-def _unknown(item: Mapping[Any, Any], allowed: set[str], where: str, problems: list[str]) -> None:
-    for key in item:
-        if key not in allowed:
-            problems.append(f"{where}{'.' if where else ''}{key}: unknown key (allowed: {', '.join(sorted(allowed))})")
-
-
-def _period(value: object, problems: list[str], warnings: list[str]) -> Period | None:
-    if not isinstance(value, Mapping):
-        problems.append('period: missing or not an object; use {"month": "2027-03", "tz": "UTC"}')
-        return None
-    _unknown(value, {"month", "tz"}, "period", problems)
-    month, tz = value.get("month"), value.get("tz", "UTC")
-    match = _MONTH.match(month) if isinstance(month, str) else None
-    if not match or not 1 <= int(match.group(2)) <= 12:
-        problems.append("period.month: use YYYY-MM, e.g. 2027-03")
-    if not isinstance(tz, str) or not tz:
-        problems.append("period.tz: use an IANA time zone name, e.g. Europe/London")
-        return None
-    try:
-        zone = resolve_zone(tz)
-    except InvalidInput as error:
-        problems.append(f"period.tz: {error.message}")
-        return None
-    if zone.warning:
-        warnings.append(f"period.tz: {zone.warning}")
-    if not match:
-        return None
-    try:
-        return Period(int(match.group(1)), int(match.group(2)), zone.name)
-    except InvalidInput as error:
-        problems.append(f"period.month: {error.message}")
-        return None
-
-
-def _to_decimal(value: object) -> Decimal | None:
-    """A finite Decimal from a JSON string or number; None for anything else."""
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        return None
-    try:
-        number = Decimal(repr(value) if isinstance(value, float) else str(value).strip())
-    except InvalidOperation:
-        return None
-    return number if number.is_finite() else None
-
-
-def _decimal(data: Mapping[str, Any], key: str, default: Decimal, problems: list[str]) -> Decimal | None:
-    if key not in data:
-        return default
-    number = _to_decimal(data[key])
-    problem = _check_percent(number, key, allow_zero=False) if number is not None else None
-    if number is None or problem:
-        problems.append(problem or f'{key}: use a percentage as a string, e.g. "99.95"')
-        return None
-    return number
-
-
-def _tiers(value: object, problems: list[str]) -> tuple[CreditTier, ...] | None:
-    if not isinstance(value, list) or not value:
-        problems.append('credit_tiers: use a list of [threshold, credit] pairs, e.g. [["99.95", 0], ["0", 100]]')
-        return None
-    tiers, before = [], len(problems)
-    for i, pair in enumerate(value):
-        threshold = _to_decimal(pair[0]) if isinstance(pair, list) and len(pair) == 2 else None
-        if threshold is None:
-            problems.append(f'credit_tiers[{i}]: use a [threshold, credit] pair, e.g. ["99.0", 10]')
-        else:
-            tiers.append(CreditTier(threshold, pair[1]))
-    if len(problems) == before:
-        problems.extend(_check_tiers(tiers))
-    return tuple(tiers) if len(problems) == before else None
-
-
-def _items(
-    data: Mapping[str, Any], key: str, build: Callable[[object, str, list[str]], _T | None], problems: list[str]
-) -> list[_T]:
-    if key not in data:
-        problems.append(f"{key}: missing (use [] for none)")
-        return []
-    value = data[key]
-    if not isinstance(value, list):
-        problems.append(f"{key}: must be a list")
-        return []
-    return [item for i, raw in enumerate(value) if (item := build(raw, f"{key}[{i}]", problems)) is not None]
-
-
-def _instant(item: Mapping[str, Any], key: str, where: str, problems: list[str], *, optional: bool) -> datetime | None:
-    value = item.get(key)
-    if value is None:
-        if not optional:
-            problems.append(f"{where}: missing; use an instant like 2027-03-16T04:00:00Z")
-        return None
-    if not isinstance(value, str):
-        problems.append(f"{where}: use an instant like 2027-03-16T04:00:00Z")
-        return None
-    try:
-        return parse_instant(value)
-    except InvalidInput as error:
-        problems.append(f"{where}: {error.message}")
-        return None
-
-
-def _span(raw: Mapping[str, Any], where: str, problems: list[str]) -> tuple[datetime, datetime] | None:
-    start = _instant(raw, "start", f"{where}.start", problems, optional=False)
-    end = _instant(raw, "end", f"{where}.end", problems, optional=False)
-    if start is None or end is None:
-        return None
-    if end <= start:
-        problems.append(f"{where}.end: not after start")
-        return None
-    return start, end
-
-
-def _text_id(raw: Mapping[str, Any], where: str, problems: list[str]) -> str | None:
-    value = raw.get("id")
-    if value is not None and not isinstance(value, str | int):
-        problems.append(f"{where}.id: use a string")
-        return None
-    return None if value is None else str(value)
-
-
-def _window(raw: object, where: str, problems: list[str]) -> Window | None:
-    if not isinstance(raw, Mapping):
-        problems.append(f"{where}: must be an object with start and end")
-        return None
-    before = len(problems)
-    _unknown(raw, _WINDOW_KEYS, where, problems)
-    span = _span(raw, where, problems)
-    if raw.get("kind", "planned") not in ("planned", "unplanned"):
-        problems.append(f"{where}.kind: use planned or unplanned")
-    kind: WindowKind = "unplanned" if raw.get("kind") == "unplanned" else "planned"
-    announced = _instant(raw, "announced_at", f"{where}.announced_at", problems, optional=True)
-    consent = raw.get("customer_consent", False)
-    if not isinstance(consent, bool):
-        problems.append(f"{where}.customer_consent: use true or false")
-    ident = _text_id(raw, where, problems)
-    if span is None or len(problems) > before:
-        return None
-    return Window(span[0], span[1], kind, announced, consent, ident)
-
-
-def _outage(raw: object, where: str, problems: list[str]) -> Outage | None:
-    if not isinstance(raw, Mapping):
-        problems.append(f"{where}: must be an object with start and end")
-        return None
-    before = len(problems)
-    _unknown(raw, _OUTAGE_KEYS, where, problems)
-    span = _span(raw, where, problems)
-    ident = _text_id(raw, where, problems)
-    if span is None or len(problems) > before:
-        return None
-    return Outage(span[0], span[1], ident)

@@ -12,25 +12,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from windows.errors import InvalidInput
+from windows.intervals import Span, measure, subtract, sweep, union
 from windows.sla import (
     CreditTier,
     Outage,
     Period,
     SlaPolicy,
-    Span,
     Window,
     WindowVerdict,
-    compute_document,
     compute_sla,
     judge_window,
-    measure,
-    parse_document,
-    result_to_dict,
     round_half_up,
-    subtract,
-    sweep,
-    union,
 )
+from windows.sla_document import compute_document, parse_document, result_to_dict
 
 HOUR = 3600
 DAY = 86400
