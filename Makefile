@@ -15,11 +15,17 @@ $(BIN)/maintcal: pyproject.toml
 
 venv: $(BIN)/maintcal
 
-## Set up, create the SQLite database, load the example catalogue and show the next windows.
+## Set up, create the SQLite database, load the example catalogue, show the next windows, then
+## serve the feeds on http://127.0.0.1:8000 with the notice worker (pickup directory var/outbox).
 run: venv
 	$(BIN)/maintcal db upgrade
 	$(BIN)/maintcal apply examples/catalogue.toml
 	$(BIN)/maintcal occurrences --from $$(date -u +%F) --to $$(date -u -d '+14 days' +%F)
+	@echo "public product feed: http://127.0.0.1:8000/products/premier-edition.ics"
+	@$(BIN)/maintcal customer feed-url thames-telecom 2>/dev/null \
+	  || echo "thames-telecom's feed URL was issued by an earlier run (shown once); new one: $(BIN)/maintcal customer feed-url thames-telecom --rotate"
+	$(BIN)/maintcal worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/maintcal serve --host 127.0.0.1 --port 8000
 
 ## Set up and run everything CI runs: ruff, mypy --strict, pytest on SQLite and PostgreSQL.
 test: venv lint typecheck pytest

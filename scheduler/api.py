@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -60,25 +60,29 @@ def request_json(info: reschedule.RequestInfo) -> dict[str, Any]:
 _ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in (400, 401, 404, 409, 422)}
 
 
+def customer_key(request: Request, authorization: Annotated[str | None, Header()] = None) -> str:
+    """The key of the customer whose API key is in ``Authorization: Bearer``; 401 otherwise."""
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("send your API key as 'Authorization: Bearer <key>'")
+    db: Database = request.app.state.db
+    with db.transaction() as session:
+        customer = customer_for_key(session, token.strip())
+        if customer is None:
+            raise Unauthorized("unknown or revoked API key")
+        return customer.key
+
+
+CustomerKey = Annotated[str, Depends(customer_key)]
+
+
 def api_router(db: Database, settings: Settings, clock: Callable[[], datetime]) -> APIRouter:
     """The /api/v1 routes bound to one database; ``clock`` gives "now" once per request."""
     router = APIRouter(prefix="/api/v1", tags=["customer API"], responses=_ERRORS)
 
-    def customer_key(authorization: Annotated[str | None, Header()] = None) -> str:
-        scheme, _, token = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthorized("send your API key as 'Authorization: Bearer <key>'")
-        with db.transaction() as session:
-            customer = customer_for_key(session, token.strip())
-            if customer is None:
-                raise Unauthorized("unknown or revoked API key")
-            return customer.key
-
-    Customer = Annotated[str, Depends(customer_key)]
-
     @router.get("/occurrences", summary="Your occurrences in a date range")
     def list_occurrences(
-        customer: Customer,
+        customer: CustomerKey,
         from_: Annotated[date | None, Query(alias="from", description="YYYY-MM-DD, default today")] = None,
         to: Annotated[date | None, Query(description="YYYY-MM-DD (exclusive), default from + 90 days")] = None,
         all: Annotated[bool, Query(description="Include cancelled occurrences")] = False,
@@ -96,7 +100,7 @@ def api_router(db: Database, settings: Settings, clock: Callable[[], datetime]) 
         return [occurrence_json(s, settings.uid_domain) for s in items]
 
     @router.post("/reschedule-requests", status_code=201, summary="Ask to move one of your occurrences")
-    def create_request(customer: Customer, body: RescheduleBody) -> JSONResponse:
+    def create_request(customer: CustomerKey, body: RescheduleBody) -> JSONResponse:
         now = clock()
         info = reschedule.request(
             db,
@@ -109,11 +113,11 @@ def api_router(db: Database, settings: Settings, clock: Callable[[], datetime]) 
         return JSONResponse(request_json(info), status_code=201)
 
     @router.get("/reschedule-requests", summary="Your reschedule requests")
-    def list_requests(customer: Customer) -> list[dict[str, Any]]:
+    def list_requests(customer: CustomerKey) -> list[dict[str, Any]]:
         return [request_json(i) for i in reschedule.list_requests(db, customer=customer)]
 
     @router.get("/reschedule-requests/{request_id}", summary="One of your reschedule requests")
-    def get_request(customer: Customer, request_id: int) -> dict[str, Any]:
+    def get_request(customer: CustomerKey, request_id: int) -> dict[str, Any]:
         if not 0 < request_id < 2**31:
             raise NotFound(f"no reschedule request {request_id}")
         return request_json(reschedule.get_request(db, request_id, customer=customer))

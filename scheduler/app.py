@@ -1,0 +1,240 @@
+"""The HTTP app (DESIGN §7): calendar feeds, health, and the place routers are added.
+
+``create_app(settings)`` builds everything; nothing connects at import time. Errors are JSON
+``{"error": message}`` with the status of the ``windows.errors`` class (4xx), a 503 when the
+database is unreachable; every miss on a feed is the same 404 body, whatever the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
+from http import HTTPStatus
+from typing import Annotated, Any
+
+from fastapi import APIRouter, FastAPI, Header, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from scheduler.api import api_router
+from scheduler.db import Database
+from scheduler.feeds import FeedService, RenderedFeed
+from scheduler.models import DataVersion
+from scheduler.settings import Settings
+from windows.errors import MaintcalError
+
+log = logging.getLogger("maintcal.http")
+
+CALENDAR_TYPE = "text/calendar; charset=utf-8"
+CACHE_CONTROL = "max-age=300"
+NOT_FOUND = {"error": "not found"}
+
+
+class ErrorBody(BaseModel):
+    error: str
+
+
+class Health(BaseModel):
+    status: str
+    data_version: int
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(
+    settings: Settings, *, database: Database | None = None, clock: Callable[[], datetime] = utc_now
+) -> FastAPI:
+    """The ASGI app over ``settings.database_url`` (or ``database``); ``clock`` gives "now" per request."""
+    db = database if database is not None else Database.open(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if database is None:
+            db.dispose()
+
+    app = FastAPI(
+        title="maintcal",
+        summary="Maintenance windows: calendar feeds and the customer API",
+        version="1",
+        redirect_slashes=False,
+        lifespan=lifespan,
+    )
+    app.state.settings, app.state.db, app.state.clock = settings, db, clock
+    install_error_handlers(app)
+    app.include_router(health_router(db))
+    app.include_router(feeds_router(FeedService(db, settings), clock))
+    app.include_router(api_router(db, settings, clock))
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """For ``uvicorn --factory scheduler.app:create_app_from_env`` (several worker processes)."""
+    return create_app(Settings.from_env())
+
+
+# -- errors ---------------------------------------------------------------------------------------
+
+
+def not_found() -> JSONResponse:
+    return JSONResponse(NOT_FOUND, status_code=404)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map every error to a JSON body ``{"error": message}``: domain errors by their http_status."""
+
+    async def domain_error(_: Request, error: Exception) -> Response:
+        assert isinstance(error, MaintcalError)
+        return JSONResponse({"error": error.message}, status_code=error.http_status)
+
+    async def http_error(_: Request, error: Exception) -> Response:
+        assert isinstance(error, StarletteHTTPException)
+        if error.status_code == 404:
+            return not_found()
+        detail = error.detail if isinstance(error.detail, str) else None
+        message = detail or HTTPStatus(error.status_code).phrase.lower()
+        return JSONResponse({"error": message}, status_code=error.status_code, headers=error.headers)
+
+    async def invalid_request(_: Request, error: Exception) -> Response:
+        assert isinstance(error, RequestValidationError)
+        problems = [
+            f"{'.'.join(str(p) for p in e.get('loc', ()) if p != 'body') or 'request'}: {e.get('msg', 'invalid')}"
+            for e in error.errors()
+        ]
+        return JSONResponse({"error": "; ".join(problems) or "invalid request"}, status_code=422)
+
+    async def database_error(_: Request, error: Exception) -> Response:
+        log.error("database error: %s", error)
+        return JSONResponse({"error": "the database is unavailable; try again later"}, status_code=503)
+
+    async def bug(_: Request, error: Exception) -> Response:
+        log.exception("unexpected error", exc_info=error)
+        return JSONResponse({"error": "internal error"}, status_code=500)
+
+    app.add_exception_handler(MaintcalError, domain_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, invalid_request)
+    app.add_exception_handler(SQLAlchemyError, database_error)
+    app.add_exception_handler(Exception, bug)
+
+
+# -- health ---------------------------------------------------------------------------------------
+
+
+def get_and_head(router: APIRouter, path: str, endpoint: Callable[..., Any], name: str, **options: Any) -> None:
+    """Route GET and HEAD to ``endpoint``, each with its own OpenAPI operation id."""
+    router.add_api_route(path, endpoint, methods=["GET"], operation_id=name, **options)
+    router.add_api_route(path, endpoint, methods=["HEAD"], operation_id=f"{name}_head", **options)
+
+
+def health_router(db: Database) -> APIRouter:
+    router = APIRouter(
+        tags=["health"], responses={503: {"description": "The database is unavailable", "model": ErrorBody}}
+    )
+
+    def healthz() -> Health:
+        with db.transaction() as session:
+            version = session.execute(select(DataVersion.version).where(DataVersion.id == 1)).scalar_one()
+        return Health(status="ok", data_version=version)
+
+    get_and_head(router, "/healthz", healthz, "healthz", summary="Liveness and database check")
+    return router
+
+
+# -- feeds ----------------------------------------------------------------------------------------
+
+_FEED_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The calendar (RFC 5545), one VEVENT per occurrence",
+        "content": {"text/calendar": {"schema": {"type": "string"}}},
+    },
+    304: {"description": "Not modified (If-None-Match or If-Modified-Since matched)"},
+    404: {"description": "No such feed", "model": ErrorBody},
+    422: {"description": "Invalid request", "model": ErrorBody},
+    503: {"description": "The database is unavailable", "model": ErrorBody},
+}
+
+IfNoneMatch = Annotated[str | None, Header(description="ETag(s) of the copy you hold")]
+IfModifiedSince = Annotated[str | None, Header(description="HTTP date of the copy you hold")]
+
+
+def feeds_router(feeds: FeedService, clock: Callable[[], datetime]) -> APIRouter:
+    router = APIRouter(tags=["calendar feeds"], responses=_FEED_RESPONSES)
+
+    def customer_feed(
+        token: str, request: Request, if_none_match: IfNoneMatch = None, if_modified_since: IfModifiedSince = None
+    ) -> Response:
+        feed = feeds.by_token(token, clock())
+        return feed_response(request, feed, if_none_match, if_modified_since)
+
+    def product_feed(
+        key: str, request: Request, if_none_match: IfNoneMatch = None, if_modified_since: IfModifiedSince = None
+    ) -> Response:
+        feed = feeds.by_product(key, clock())
+        return feed_response(request, feed, if_none_match, if_modified_since)
+
+    get_and_head(
+        router,
+        "/feeds/{token}.ics",
+        customer_feed,
+        "customer_feed",
+        response_class=Response,
+        summary="A customer's secret feed (every subscribed product)",
+    )
+    get_and_head(
+        router,
+        "/products/{key}.ics",
+        product_feed,
+        "product_feed",
+        response_class=Response,
+        summary="A public product's feed",
+    )
+    return router
+
+
+def feed_response(
+    request: Request, feed: RenderedFeed | None, if_none_match: str | None, if_modified_since: str | None
+) -> Response:
+    """200 with the calendar, 304 when the client's copy is current, 404 for any miss."""
+    if feed is None:
+        return not_found()
+    headers = {
+        "ETag": feed.etag,
+        "Last-Modified": format_datetime(feed.last_modified, usegmt=True),
+        "Cache-Control": CACHE_CONTROL,
+    }
+    if not_modified(feed, if_none_match, if_modified_since):
+        return Response(status_code=304, headers=headers)
+    headers["Content-Disposition"] = f'inline; filename="{feed.filename}"'
+    if request.method == "HEAD":
+        headers["Content-Length"] = str(len(feed.body))
+        return Response(b"", media_type=CALENDAR_TYPE, headers=headers)
+    return Response(feed.body, media_type=CALENDAR_TYPE, headers=headers)
+
+
+def not_modified(feed: RenderedFeed, if_none_match: str | None, if_modified_since: str | None) -> bool:
+    """RFC 9110 §13.1: If-None-Match (weak comparison) wins; If-Modified-Since only without it.
+
+    An unparseable If-Modified-Since is ignored (the client gets the feed).
+    """
+    if if_none_match is not None:
+        tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+        return "*" in tags or feed.etag in tags
+    if not if_modified_since:
+        return False
+    try:
+        since = parsedate_to_datetime(if_modified_since)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return False
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    return feed.last_modified <= since
