@@ -215,3 +215,6 @@ class DataVersion(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     version: Mapped[int] = mapped_column(Integer, default=0)
     changed_at: Mapped[datetime]
+
+
+from scheduler import models_outbox  # noqa: E402, F401

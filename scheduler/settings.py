@@ -22,6 +22,14 @@ class Settings:
     uid_domain: str = "maintcal.example.com"  # iCal UIDs: <occurrence id>@<domain>
     lead_days: int = 7
     worker_interval: int = 60
+    # Sending notices (see notifications/ and scheduler/outbox.py).
+    smtp_timeout: float = 30.0  # seconds to wait for each SMTP reply (?timeout= in the URL wins)
+    smtp_connections: int = 4  # concurrent connections (one per sending task)
+    send_batch: int = 50  # deliveries claimed at a time by one task
+    lease_seconds: int = 300  # a claimed delivery not reported back by then is reclaimed
+    retry_base_seconds: int = 60  # first retry after 30-60 s, doubling ...
+    retry_cap_seconds: int = 3600  # ... up to 30-60 min
+    deadline_warning_hours: int = 72  # unsent deliveries this close to their notice deadline: loud warning
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -35,6 +43,13 @@ class Settings:
             uid_domain=env.get("MAINTCAL_UID_DOMAIN", cls.uid_domain),
             lead_days=_int(env, "MAINTCAL_LEAD_DAYS", cls.lead_days),
             worker_interval=_int(env, "MAINTCAL_WORKER_INTERVAL", cls.worker_interval),
+            smtp_timeout=_positive(env, "MAINTCAL_SMTP_TIMEOUT", cls.smtp_timeout),
+            smtp_connections=int(_positive(env, "MAINTCAL_SMTP_CONNECTIONS", cls.smtp_connections)),
+            send_batch=int(_positive(env, "MAINTCAL_SEND_BATCH", cls.send_batch)),
+            lease_seconds=int(_positive(env, "MAINTCAL_LEASE_SECONDS", cls.lease_seconds)),
+            retry_base_seconds=int(_positive(env, "MAINTCAL_RETRY_BASE_SECONDS", cls.retry_base_seconds)),
+            retry_cap_seconds=int(_positive(env, "MAINTCAL_RETRY_CAP_SECONDS", cls.retry_cap_seconds)),
+            deadline_warning_hours=_int(env, "MAINTCAL_DEADLINE_WARNING_HOURS", cls.deadline_warning_hours),
         )
         return settings
 
@@ -50,3 +65,17 @@ def _int(env: Mapping[str, str], key: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise InvalidInput(f"{key}={raw!r} is not a whole number") from None
+
+
+def _positive(env: Mapping[str, str], key: str, default: float) -> float:
+    raw = env.get(key)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InvalidInput(f"{key}={raw!r} is not a number") from None
+    if value <= 0 or (isinstance(default, int) and value != int(value)):
+        kind = "a whole number above zero" if isinstance(default, int) else "above zero"
+        raise InvalidInput(f"{key}={raw!r} must be {kind}")
+    return value

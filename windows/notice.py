@@ -1,4 +1,4 @@
-"""Advance-notice policy (DESIGN §3): deadlines.
+"""Advance-notice policy (DESIGN §3): deadlines, what a run announces, and when an occurrence is noticed.
 
 The deadline of a planned occurrence starting at S in zone Z is the same local wall-clock time
 ``notice_days`` calendar days before S, resolved in Z (RFC 5545 gap/fold rules).
@@ -7,16 +7,29 @@ The deadline of a planned occurrence starting at S in zone Z is the same local w
 >>> # 2027-04-06 00:00 EDT (04:00Z); 30 days earlier is 2027-03-07 00:00 EST (05:00Z)
 >>> notice_deadline(datetime(2027, 4, 6, 4, tzinfo=tz.utc), "America/New_York", 30)
 datetime.datetime(2027, 3, 7, 5, 0, tzinfo=datetime.timezone.utc)
+
+An occurrence is *noticed* for a customer when a notice covering it at its current start and end
+was accepted for every contact nominated at the deadline, at or before the deadline. Recurring
+windows are announced ``lead_days`` before their deadline, in one digest per contact per run.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
-from windows.timezones import offset_at, to_utc, zone_by_name
+from windows.timezones import format_utc, offset_at, to_utc, zone_by_name
+
+if TYPE_CHECKING:  # windows.schedule imports this module for notice_deadline
+    from windows.schedule import Scheduled
 
 DEFAULT_NOTICE_DAYS = 30
 DEFAULT_LEAD_DAYS = 7
+
+NOTICED, PENDING, VIOLATED, WAIVED, EXEMPT = "noticed", "pending", "violated", "waived", "exempt"
+NO_CONTACT, NOT_SENT, FAILED, SENT_LATE = "no contact", "not sent", "failed", "sent late"
 
 
 def notice_deadline(start: datetime, zone_name: str, notice_days: int) -> datetime:
@@ -25,3 +38,179 @@ def notice_deadline(start: datetime, zone_name: str, notice_days: int) -> dateti
     naive = start.astimezone(UTC).replace(tzinfo=None)
     local = naive + offset_at(naive, zone)
     return to_utc(local - timedelta(days=notice_days), zone).replace(tzinfo=UTC)
+
+
+def announce_from(start: datetime, zone_name: str, notice_days: int, lead_days: int = DEFAULT_LEAD_DAYS) -> datetime:
+    """When an occurrence enters the announcement horizon: ``notice_days + lead_days`` local days ahead.
+
+    >>> from datetime import timezone as tz
+    >>> # 2027-04-06 00:00 EDT; 37 days earlier is 2027-02-28 00:00 EST (05:00Z)
+    >>> announce_from(datetime(2027, 4, 6, 4, tzinfo=tz.utc), "America/New_York", 30, 7)
+    datetime.datetime(2027, 2, 28, 5, 0, tzinfo=datetime.timezone.utc)
+    """
+    return notice_deadline(start, zone_name, notice_days + lead_days)
+
+
+def horizon_end(now: datetime, max_notice_days: int, lead_days: int = DEFAULT_LEAD_DAYS) -> datetime:
+    """An instant safely past every start that can be in the horizon at ``now`` (a day of DST margin)."""
+    return now + timedelta(days=max_notice_days + lead_days + 1)
+
+
+def due_for_announcement(
+    items: Iterable[Scheduled], now: datetime, notice_days: Mapping[str, int], lead_days: int = DEFAULT_LEAD_DAYS
+) -> list[Scheduled]:
+    """Planned, not cancelled, future occurrences inside the horizon at ``now``.
+
+    ``notice_days`` maps product keys to their notice period. Unplanned windows are announced when
+    declared, and cancelled ones by their cancellation, so neither is part of a digest.
+    """
+    return [
+        s
+        for s in items
+        if s.kind == "planned"
+        and s.status != "cancelled"
+        and s.start > now
+        and now >= announce_from(s.start, s.timezone, notice_days[s.occurrence.product], lead_days)
+    ]
+
+
+@dataclass(frozen=True)
+class Digest:
+    """One email to one contact: the occurrences newly announced to it in this run, by start."""
+
+    email: str
+    items: tuple[Scheduled, ...]
+
+
+CoverKey = tuple[str, str, datetime, datetime]  # (email, occurrence id, start, end)
+
+
+def cover_key(email: str, item: Scheduled) -> CoverKey:
+    return (email, item.id, item.start, item.end)
+
+
+def plan_digests(items: Sequence[Scheduled], contacts: Iterable[str], covered: Collection[CoverKey]) -> list[Digest]:
+    """One digest per contact holding the ``items`` no notice has covered yet at their current times.
+
+    ``covered`` holds what earlier notices (digests or change notices) already told each contact. A
+    contact nominated since the last run receives everything in the horizon; a moved occurrence is
+    announced again at its new times; nothing is announced twice.
+    """
+    ordered = sorted(items, key=lambda s: (s.start, s.id))
+    digests = []
+    for email in sorted(set(contacts)):
+        fresh = tuple(s for s in ordered if cover_key(email, s) not in covered)
+        if fresh:
+            digests.append(Digest(email, fresh))
+    return digests
+
+
+@dataclass(frozen=True)
+class ContactPeriod:
+    """A nominated contact from ``nominated_at`` until ``removed_at`` (exclusive; None: still)."""
+
+    email: str
+    nominated_at: datetime
+    removed_at: datetime | None = None
+
+    def active_at(self, instant: datetime) -> bool:
+        return self.nominated_at <= instant and (self.removed_at is None or instant < self.removed_at)
+
+
+def nominated_at(contacts: Iterable[ContactPeriod], instant: datetime) -> list[str]:
+    """The addresses nominated at ``instant``, sorted and without duplicates."""
+    return sorted({c.email for c in contacts if c.active_at(instant)})
+
+
+@dataclass(frozen=True)
+class Dispatch:
+    """One delivery of a notice to one address that covered one occurrence at ``start``-``end``.
+
+    ``status`` is the delivery's: queued, sending, sent or failed; ``sent_at`` is when the server
+    accepted it (or the pickup sender wrote it); ``detail`` the last server reply or error.
+    """
+
+    email: str
+    start: datetime
+    end: datetime
+    status: str
+    sent_at: datetime | None = None
+    detail: str | None = None
+    attempts: int = 0
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why one contact (None: the customer as a whole) lacks the notice."""
+
+    contact: str | None
+    reason: str  # no contact | not sent | failed | sent late
+    detail: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    state: str  # noticed | pending | violated | waived | exempt
+    deadline: datetime | None
+    noticed_at: datetime | None = None
+    notified: tuple[str, ...] = ()
+    reasons: tuple[Reason, ...] = ()
+    note: str | None = None  # the waiver or the exemption
+
+
+def assess(
+    item: Scheduled,
+    now: datetime,
+    contacts: Iterable[ContactPeriod],
+    dispatches: Iterable[Dispatch],
+    *,
+    waiver: str | None = None,
+) -> Verdict:
+    """The notice state of one occurrence for one customer at ``now`` (DESIGN §3, §5).
+
+    Exempt: unplanned maintenance and moves at the customer's request. Noticed: a notice covering
+    the current start and end was accepted for every contact nominated at the deadline, at or
+    before it. Otherwise waived (``item.waived``, or ``waiver`` when a rule was published with a
+    waiver), pending while the deadline is ahead, and violated after it, with one reason per
+    contact lacking the notice.
+    """
+    if item.kind == "unplanned":
+        return Verdict(EXEMPT, None, note="unplanned maintenance: announced when declared")
+    if item.customer_consent:
+        return Verdict(EXEMPT, None, note="moved at the customer's request")
+    deadline = item.notice_deadline
+    assert deadline is not None, "planned occurrences without consent have a deadline"
+    recipients = nominated_at(contacts, deadline)
+    covering = [d for d in dispatches if d.start == item.start and d.end == item.end]
+    reasons: list[Reason] = []
+    times: list[datetime] = []
+    if not recipients:
+        reasons.append(Reason(None, NO_CONTACT, f"no contact was nominated at the deadline {format_utc(deadline)}"))
+    for email in recipients:
+        mine = [d for d in covering if d.email == email]
+        on_time = sorted(d.sent_at for d in mine if d.status == "sent" and d.sent_at and d.sent_at <= deadline)
+        if on_time:
+            times.append(on_time[0])
+        else:
+            reasons.append(_why(email, mine))
+    waived = item.waived or waiver
+    if not reasons:
+        return Verdict(NOTICED, deadline, noticed_at=max(times), notified=tuple(recipients))
+    if waived:
+        return Verdict(WAIVED, deadline, reasons=tuple(reasons), note=waived)
+    return Verdict(PENDING if now <= deadline else VIOLATED, deadline, reasons=tuple(reasons))
+
+
+def _why(email: str, mine: list[Dispatch]) -> Reason:
+    late = sorted(d.sent_at for d in mine if d.status == "sent" and d.sent_at)
+    if late:
+        return Reason(email, SENT_LATE, f"accepted at {format_utc(late[0])}")
+    failed = [d for d in mine if d.status == "failed"]
+    if failed:
+        return Reason(email, FAILED, failed[-1].detail or "refused permanently")
+    waiting = [d for d in mine if d.status in ("queued", "sending")]
+    if waiting:
+        last = waiting[-1]
+        tried = f"{last.attempts} attempt(s)" + (f", last: {last.detail}" if last.detail else "")
+        return Reason(email, NOT_SENT, f"queued, {tried}")
+    return Reason(email, NOT_SENT, "no notice covering the current start and end was queued")

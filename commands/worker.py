@@ -1,0 +1,47 @@
+"""``maintcal worker [--interval 60]``: plan and send notices until stopped (SIGTERM or Ctrl-C)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from datetime import UTC, datetime
+from types import FrameType
+
+import click
+
+from commands.common import AppContext, pass_app
+from scheduler.worker import run_worker
+from windows.errors import InvalidInput
+
+
+@click.command("worker")
+@click.option("--interval", type=float, help="Seconds between planning runs (default 60, MAINTCAL_WORKER_INTERVAL).")
+@pass_app
+def worker(app: AppContext, interval: float | None) -> None:
+    """Plan notices and send the outbox forever; several workers may run at once."""
+    every = app.settings.worker_interval if interval is None else interval
+    if every <= 0:
+        raise InvalidInput(f"--interval {every:g}: use a number of seconds above zero")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    stopping = threading.Event()
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        logging.getLogger("maintcal.worker").info("signal %d: stopping after the current batch", signum)
+        stopping.set()
+        signal.signal(signum, signal.SIG_DFL)  # a second signal stops at once
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, stop)
+
+    def clock() -> datetime:
+        return datetime.now(UTC)
+
+    def sleep(seconds: float) -> None:
+        stopping.wait(seconds)
+
+    run_worker(app.db(), app.settings, clock, interval=every, sleep=sleep, should_stop=stopping.is_set)
+    click.echo("worker stopped")
+
+
+COMMANDS = [worker]

@@ -1,0 +1,99 @@
+"""What a notice says: its kind, the customer it is for and the occurrences it lists.
+
+Entries carry instants in UTC and the zone of the contact (the customer's zone); local times are
+derived from those, so a notice can never show a local time that disagrees with its UTC time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from windows.errors import InvalidInput
+from windows.timezones import zone_by_name
+
+ANNOUNCE = "announce"
+CHANGE_KINDS = ("update", "cancel", "unplanned", "reschedule-approved", "reschedule-rejected")
+KINDS = (ANNOUNCE, *CHANGE_KINDS)
+PUBLISH, CANCEL = "PUBLISH", "CANCEL"
+
+
+def method_for(kind: str) -> str:
+    """The iTIP method of a notice's calendar attachment: CANCEL for cancellations only."""
+    return CANCEL if kind == "cancel" else PUBLISH
+
+
+def check_kind(kind: str) -> str:
+    if kind not in KINDS:
+        raise InvalidInput(f"unknown notice kind '{kind}' (use one of: {', '.join(KINDS)})")
+    return kind
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One occurrence as a notice lists it."""
+
+    uid: str  # <occurrence id>@<uid domain>, as in the feeds
+    occurrence_id: str
+    product: str
+    product_name: str
+    start: datetime  # aware UTC
+    end: datetime
+    zone: str  # the contact's (customer's) zone
+    sequence: int
+    status: str = "scheduled"  # scheduled | moved | cancelled
+    kind: str = "planned"  # planned | unplanned
+    window_zone: str = "UTC"  # the zone the window is defined in
+
+    @property
+    def local_start(self) -> datetime:
+        return self.start.astimezone(zone_by_name(self.zone))
+
+    @property
+    def local_end(self) -> datetime:
+        return self.end.astimezone(zone_by_name(self.zone))
+
+
+@dataclass(frozen=True)
+class Notice:
+    """The content shared by every delivery of one notice (one customer, one run or one change)."""
+
+    kind: str
+    customer: str
+    customer_name: str
+    zone: str
+    entries: tuple[Entry, ...]
+    created_at: datetime
+    note: str | None = None
+
+    def __post_init__(self) -> None:
+        check_kind(self.kind)
+        if not self.entries:
+            raise InvalidInput("a notice lists at least one occurrence")
+        if self.created_at.tzinfo is None:
+            raise ValueError("created_at must be aware")
+
+    @property
+    def method(self) -> str:
+        return method_for(self.kind)
+
+    @property
+    def stamp(self) -> datetime:
+        return self.created_at.astimezone(UTC)
+
+
+def format_local(instant: datetime, zone: str) -> str:
+    """``Tue 2027-03-16 00:00 EDT (UTC-04:00)``: a local time for people, with its offset.
+
+    >>> from datetime import timezone as tz
+    >>> format_local(datetime(2027, 3, 16, 4, tzinfo=tz.utc), "America/New_York")
+    'Tue 2027-03-16 00:00 EDT (UTC-04:00)'
+    """
+    local = instant.astimezone(zone_by_name(zone))
+    offset = local.strftime("%z")
+    return f"{local:%a %Y-%m-%d %H:%M} {local.tzname()} (UTC{offset[:3]}:{offset[3:]})"
+
+
+def format_utc_human(instant: datetime) -> str:
+    """``Tue 2027-03-16 04:00 UTC``."""
+    return f"{instant.astimezone(UTC):%a %Y-%m-%d %H:%M} UTC"

@@ -1,0 +1,382 @@
+"""The outbox table as a queue: claiming with a lease, recording outcomes and every attempt.
+
+Claiming is one statement, ``UPDATE deliveries ... WHERE id IN (due ids) RETURNING ...``: on
+PostgreSQL the inner SELECT takes ``FOR UPDATE SKIP LOCKED`` so concurrent workers never claim the
+same row; on SQLite (which ignores FOR UPDATE) the single UPDATE runs under the database's write
+lock, which gives the same guarantee. A claimed delivery is ``sending`` until its lease expires;
+a worker killed meanwhile leaves it there, and the next claim after the lease takes it back,
+flagged *uncertain* (it may have gone out), to be sent again with the same Message-ID.
+
+Every claim inserts an ``in-flight`` attempt row that the completion fills in (sent, retry,
+failed); a reclaimed delivery's dangling attempt becomes ``lease-expired``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Table, and_, bindparam, case, func, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from notifications.delivery import FAILED as OUTCOME_FAILED
+from notifications.delivery import RETRY, SENT, Envelope, Outcome, backoff
+from notifications.drain import Result
+from notifications.message import parse_mailbox
+from scheduler.db import Database
+from scheduler.models import Customer
+from scheduler.models_outbox import (
+    FAILED,
+    QUEUED,
+    SENDING,
+    SUPERSEDED,
+    Delivery,
+    DeliveryAttempt,
+    DeliveryOccurrence,
+    Notice,
+)
+from scheduler.settings import Settings
+from windows.schedule import Scheduled
+from windows.timezones import format_utc
+
+IN_FLIGHT, LEASE_EXPIRED = "in-flight", "lease-expired"
+
+
+def worker_name() -> str:
+    """``host:pid:random``: who holds a lease (unique even across restarts with the same pid)."""
+    return f"{socket.gethostname()[:60]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+@dataclass(frozen=True)
+class Claimed:
+    envelope: Envelope
+    attempt: int
+    uncertain: bool
+
+
+def claim(db: Database, now: datetime, owner: str, limit: int, lease_seconds: int, sender: str) -> list[Claimed]:
+    """Lease up to ``limit`` due deliveries (queued and due, or with an expired lease) to ``owner``."""
+    due = (
+        select(Delivery.id)
+        .where(
+            or_(
+                and_(Delivery.status == QUEUED, Delivery.next_attempt_at <= now),
+                and_(Delivery.status == SENDING, Delivery.lease_expires_at <= now),
+            )
+        )
+        .order_by(Delivery.next_attempt_at, Delivery.id)
+        .limit(limit)
+    )
+    if db.is_postgres:
+        due = due.with_for_update(skip_locked=True)
+    statement = (
+        update(Delivery)
+        .where(Delivery.id.in_(due.scalar_subquery()))
+        .values(
+            status=SENDING,
+            lease_owner=owner,
+            lease_expires_at=now + timedelta(seconds=lease_seconds),
+            attempts=Delivery.attempts + 1,
+            uncertain=case((Delivery.status == SENDING, True), else_=Delivery.uncertain),
+        )
+        .returning(
+            Delivery.id, Delivery.email, Delivery.message_id, Delivery.mime, Delivery.attempts, Delivery.uncertain
+        )
+        .execution_options(synchronize_session=False)
+    )
+    with db.transaction() as session:
+        rows = list(session.execute(statement).all())
+        if not rows:
+            return []
+        ids = [row.id for row in rows]
+        session.execute(
+            update(DeliveryAttempt)
+            .where(DeliveryAttempt.delivery_id.in_(ids), DeliveryAttempt.outcome == IN_FLIGHT)
+            .values(
+                outcome=LEASE_EXPIRED,
+                finished_at=now,
+                uncertain=True,
+                detail="the worker stopped reporting before its lease expired; the message may have gone out",
+            )
+            .execution_options(synchronize_session=False)
+        )
+        session.execute(
+            insert(DeliveryAttempt),
+            [
+                {
+                    "delivery_id": row.id,
+                    "number": row.attempts,
+                    "worker": owner,
+                    "started_at": now,
+                    "finished_at": None,
+                    "outcome": IN_FLIGHT,
+                    "uncertain": row.uncertain,
+                    "code": None,
+                    "detail": None,
+                }
+                for row in rows
+            ],
+        )
+    rows.sort(key=lambda row: row.id)
+    return [
+        Claimed(Envelope(row.id, sender, (row.email,), row.mime, row.message_id), row.attempts, row.uncertain)
+        for row in rows
+    ]
+
+
+_DELIVERIES: Table = Delivery.__table__  # type: ignore[assignment]
+_ATTEMPTS: Table = DeliveryAttempt.__table__  # type: ignore[assignment]
+_COMPLETE = (
+    _DELIVERIES.update()
+    .where(
+        _DELIVERIES.c.id == bindparam("b_id"),
+        _DELIVERIES.c.lease_owner == bindparam("b_owner"),
+        _DELIVERIES.c.status == SENDING,
+    )
+    .values(
+        status=bindparam("b_status"),
+        next_attempt_at=bindparam("b_next"),
+        lease_owner=None,
+        lease_expires_at=None,
+        uncertain=bindparam("b_uncertain"),
+        sent_at=bindparam("b_sent_at"),
+        failed_at=bindparam("b_failed_at"),
+        last_code=bindparam("b_code"),
+        last_error=bindparam("b_error"),
+    )
+)
+_FINISH = (
+    _ATTEMPTS.update()
+    .where(
+        _ATTEMPTS.c.delivery_id == bindparam("b_id"),
+        _ATTEMPTS.c.number == bindparam("b_number"),
+        _ATTEMPTS.c.worker == bindparam("b_owner"),
+    )
+    .values(
+        finished_at=bindparam("b_finished"),
+        outcome=bindparam("b_outcome"),
+        uncertain=bindparam("b_uncertain"),
+        code=bindparam("b_code"),
+        detail=bindparam("b_detail"),
+    )
+)
+
+
+def complete(db: Database, owner: str, settings: Settings, done: Sequence[tuple[Claimed, Outcome, datetime]]) -> None:
+    """Record outcomes: sent, retry later (backoff), or failed. A lost lease leaves the row alone."""
+    if not done:
+        return
+    deliveries: list[dict[str, Any]] = []
+    attempts: list[dict[str, Any]] = []
+    for claimed, outcome, finished in done:
+        uncertain = claimed.uncertain or outcome.uncertain
+        status = {SENT: "sent", RETRY: QUEUED, OUTCOME_FAILED: FAILED}[outcome.status]
+        delay = backoff(
+            claimed.attempt,
+            base=settings.retry_base_seconds,
+            cap=settings.retry_cap_seconds,
+            key=claimed.envelope.message_id,
+        )
+        deliveries.append(
+            {
+                "b_id": claimed.envelope.key,
+                "b_owner": owner,
+                "b_status": status,
+                "b_next": finished + delay if status == QUEUED else finished,
+                "b_uncertain": uncertain,
+                "b_sent_at": finished if outcome.status == SENT else None,
+                "b_failed_at": finished if outcome.status == OUTCOME_FAILED else None,
+                "b_code": outcome.code,
+                "b_error": None if outcome.status == SENT else outcome.describe(),
+            }
+        )
+        attempts.append(
+            {
+                "b_id": claimed.envelope.key,
+                "b_number": claimed.attempt,
+                "b_owner": owner,
+                "b_finished": finished,
+                "b_outcome": outcome.status,
+                "b_uncertain": outcome.uncertain,
+                "b_code": outcome.code,
+                "b_detail": outcome.detail,
+            }
+        )
+    with db.transaction() as session:
+        connection = session.connection()
+        connection.execute(_COMPLETE, deliveries)
+        connection.execute(_FINISH, attempts)
+
+
+class DbOutbox:
+    """``notifications.drain.Outbox`` over the deliveries table, for one worker (``owner``)."""
+
+    def __init__(
+        self, db: Database, settings: Settings, clock: Callable[[], datetime], owner: str | None = None
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.clock = clock
+        self.owner = owner or worker_name()
+        self.sender = parse_mailbox(settings.mail_from, "MAINTCAL_MAIL_FROM").addr_spec
+        self._claimed: dict[int, Claimed] = {}
+
+    def claim(self, limit: int) -> list[Envelope]:
+        claimed = claim(self.db, self.clock(), self.owner, limit, self.settings.lease_seconds, self.sender)
+        self._claimed.update((c.envelope.key, c) for c in claimed)
+        return [c.envelope for c in claimed]
+
+    def complete(self, results: Sequence[Result]) -> None:
+        done = []
+        for result in results:
+            claimed = self._claimed.pop(result.envelope.key)
+            for outcome in result.outcomes.values():  # one recipient per delivery
+                done.append((claimed, outcome, result.finished_at))
+        complete(self.db, self.owner, self.settings, done)
+
+
+# -- superseding unsent notices ----------------------------------------------------------------
+
+
+def outdated_by(session: Session, customer_id: int, items: Sequence[Scheduled], *, cancel: bool) -> set[int]:
+    """Queued PUBLISH deliveries to the customer giving ``items`` other times (any times: ``cancel``)."""
+    if not items:
+        return set()
+    conditions = [
+        DeliveryOccurrence.occurrence_id == s.id
+        if cancel
+        else and_(
+            DeliveryOccurrence.occurrence_id == s.id,
+            or_(DeliveryOccurrence.start != s.start, DeliveryOccurrence.end != s.end),
+        )
+        for s in items
+    ]
+    query = (
+        select(Delivery.id)
+        .join(DeliveryOccurrence, DeliveryOccurrence.delivery_id == Delivery.id)
+        .where(
+            Delivery.status == QUEUED,
+            DeliveryOccurrence.customer_id == customer_id,
+            DeliveryOccurrence.method == "PUBLISH",
+            or_(*conditions),
+        )
+    )
+    return set(session.scalars(query))
+
+
+def supersede(session: Session, now: datetime, ids: Iterable[int]) -> list[int]:
+    """Mark queued deliveries superseded (never sent); their digest rows no longer count as told.
+
+    Deliveries claimed meanwhile are left alone (they may be on the wire). Returns those marked.
+    """
+    wanted = sorted(set(ids))
+    if not wanted:
+        return []
+    done = list(
+        session.scalars(
+            update(Delivery)
+            .where(Delivery.id.in_(wanted), Delivery.status == QUEUED)
+            .values(status=SUPERSEDED, last_error=f"superseded at {format_utc(now)} by a notice with current times")
+            .returning(Delivery.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    if done:
+        session.execute(
+            update(DeliveryOccurrence)
+            .where(DeliveryOccurrence.delivery_id.in_(done))
+            .values(announced_to=None)
+            .execution_options(synchronize_session=False)
+        )
+    return sorted(done)
+
+
+# -- reading the outbox ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeliveryInfo:
+    id: int
+    customer: str
+    kind: str
+    email: str
+    message_id: str
+    status: str
+    attempts: int
+    uncertain: bool
+    deadline: datetime | None
+    next_attempt_at: datetime
+    sent_at: datetime | None
+    last_error: str | None
+
+
+def _info(session: Session, *criteria: Any, limit: int | None = None) -> list[DeliveryInfo]:
+    query = (
+        select(Delivery, Notice.kind, Customer.key)
+        .join(Notice, Notice.id == Delivery.notice_id)
+        .join(Customer, Customer.id == Notice.customer_id)
+        .where(*criteria)
+        .order_by(Delivery.deadline, Delivery.id)
+        .limit(limit)
+    )
+    return [
+        DeliveryInfo(
+            d.id,
+            key,
+            kind,
+            d.email,
+            d.message_id,
+            d.status,
+            d.attempts,
+            d.uncertain,
+            d.deadline,
+            d.next_attempt_at,
+            d.sent_at,
+            d.last_error,
+        )
+        for d, kind, key in session.execute(query)
+    ]
+
+
+def at_risk(session: Session, now: datetime, warning: timedelta) -> list[DeliveryInfo]:
+    """Unsent deliveries whose notice deadline is past or within ``warning`` of ``now``."""
+    return _info(
+        session,
+        Delivery.status.in_([QUEUED, SENDING]),
+        Delivery.deadline.is_not(None),
+        Delivery.deadline <= now + warning,
+    )
+
+
+def failed(session: Session, limit: int = 50) -> list[DeliveryInfo]:
+    return _info(session, Delivery.status == FAILED, limit=limit)
+
+
+def counts(session: Session) -> dict[str, int]:
+    found = dict(session.execute(select(Delivery.status, func.count()).group_by(Delivery.status)).all())
+    return {status: int(found.get(status, 0)) for status in (QUEUED, SENDING, "sent", FAILED, SUPERSEDED)}
+
+
+def next_due(session: Session, now: datetime) -> tuple[int, datetime | None]:
+    """How many deliveries can be claimed at ``now``, and when the next one that cannot becomes due."""
+    due_now = session.scalar(
+        select(func.count())
+        .select_from(Delivery)
+        .where(
+            or_(
+                and_(Delivery.status == QUEUED, Delivery.next_attempt_at <= now),
+                and_(Delivery.status == SENDING, Delivery.lease_expires_at <= now),
+            )
+        )
+    )
+    later = session.scalar(
+        select(
+            func.min(case((Delivery.status == QUEUED, Delivery.next_attempt_at), else_=Delivery.lease_expires_at))
+        ).where(Delivery.status.in_([QUEUED, SENDING]))
+    )
+    return int(due_now or 0), later
