@@ -38,6 +38,8 @@ class RescheduleBody(BaseModel):
 
 
 class ErrorBody(BaseModel):
+    """Every 4xx/5xx answer of the HTTP app: one message."""
+
     error: str
 
 

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from scheduler.api import api_router
+from scheduler.api import ErrorBody, api_router
 from scheduler.db import Database
 from scheduler.feeds import FeedService, RenderedFeed
 from scheduler.models import DataVersion
@@ -35,10 +35,6 @@ log = logging.getLogger("maintcal.http")
 CALENDAR_TYPE = "text/calendar; charset=utf-8"
 CACHE_CONTROL = "max-age=300"
 NOT_FOUND = {"error": "not found"}
-
-
-class ErrorBody(BaseModel):
-    error: str
 
 
 class Health(BaseModel):

@@ -220,6 +220,9 @@ def test_healthz_and_openapi(db: Database, client: AppClient) -> None:
         "/healthz": ["get", "head"],
         "/feeds/{token}.ics": ["get", "head"],
         "/products/{key}.ics": ["get", "head"],
+        "/api/v1/occurrences": ["get"],
+        "/api/v1/reschedule-requests": ["get", "post"],
+        "/api/v1/reschedule-requests/{request_id}": ["get"],
     }
     responses = spec["paths"]["/feeds/{token}.ics"]["get"]["responses"]
     assert sorted(responses) == ["200", "304", "404", "422", "503"]
