@@ -57,9 +57,7 @@ def find_occurrence(session: Session, occurrence_id: str, customer: str | None =
         return None
     product = get_product(session, parts[0])
     if parts[1].startswith("unplanned-"):
-        window = _window_range(None)
-        found = occurrences(session, *window, product=product.key, customer=customer, include_cancelled=True)
-        return next((s for s in found if s.id == occurrence_id), None)
+        return _find_unplanned(session, product, parts[1][len("unplanned-") :], customer)
     if len(parts) not in (3, 4):
         return None
     if len(parts) == 4:
@@ -81,8 +79,20 @@ def find_occurrence(session: Session, occurrence_id: str, customer: str | None =
     return next((s for s in found if s.id == occurrence_id), None)
 
 
-def _window_range(_: None) -> tuple[datetime, datetime]:
-    return datetime(1970, 1, 1, tzinfo=_UTC), datetime(2200, 1, 1, tzinfo=_UTC)
+def _find_unplanned(session: Session, product: Product, number: str, customer: str | None) -> Scheduled | None:
+    if len(parts := number.split(".")) != 1 or not parts[0].isdigit():
+        return None
+    row = session.scalar(
+        select(Unplanned)
+        .options(selectinload(Unplanned.customers))
+        .where(Unplanned.product_id == product.id, Unplanned.number == int(number))
+    )
+    if row is None:
+        return None
+    cust = get_customer(session, customer) if customer else None
+    if cust is not None and row.customers and cust.id not in {link.customer_id for link in row.customers}:
+        return None
+    return unplanned_scheduled(row, product.key, cust)
 
 
 def _date_of(base_id: str) -> date | None:
