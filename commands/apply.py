@@ -28,9 +28,9 @@ def apply(app: AppContext, file: Path, dry_run: bool, prune: bool) -> None:
     except (OSError, UnicodeDecodeError) as error:
         raise InvalidInput(f"cannot read {file}: {getattr(error, 'strerror', None) or error}") from None
     catalogue = parse_catalogue(text, str(file))
-    for warning in catalogue.warnings:
-        warn(warning)
     plan = apply_catalogue(app.db(), app.now, catalogue, dry_run=dry_run, prune=prune)
+    for warning in catalogue.warnings:  # after a refusal they would only hide the error
+        warn(warning)
     changes = [item for item in plan if item.action != "keep"]
     symbols = {"add": "+", "change": "~", "remove": "-", "keep": "="}
     for item in plan:

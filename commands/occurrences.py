@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import click
 
@@ -11,6 +11,19 @@ from scheduler.schedule import occurrences as list_occurrences
 from scheduler.serialize import occurrence_json
 from windows.errors import InvalidInput
 from windows.schedule import Scheduled
+
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2199, 12, 31)
+MAX_RANGE = timedelta(days=3660)
+
+
+def check_range(from_date: date, to_date: date) -> None:
+    """``--from``/``--to`` of a listing: in order, at most 10 years apart, within 1970-2199."""
+    if to_date <= from_date:
+        raise InvalidInput(f"--to {to_date} must be after --from {from_date}")
+    if from_date < FIRST_DAY or to_date > LAST_DAY:
+        raise InvalidInput(f"dates must lie between {FIRST_DAY} and {LAST_DAY}")
+    if to_date - from_date > MAX_RANGE:
+        raise InvalidInput("list at most 10 years at a time")
 
 
 def print_occurrences(items: list[Scheduled], uid_domain: str, as_json: bool) -> None:
@@ -55,8 +68,7 @@ def occurrences(
     as_json: bool,
 ) -> None:
     """List occurrences overlapping [--from 00:00Z, --to 00:00Z)."""
-    if to_date <= from_date:
-        raise InvalidInput(f"--to {to_date} must be after --from {from_date}")
+    check_range(from_date, to_date)
     with app.db().transaction() as session:
         items = list_occurrences(
             session,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import click
 
 from commands.common import DATE, DURATION, AppContext, day_start, pass_app, print_json, print_table, warn
-from commands.occurrences import print_occurrences
+from commands.occurrences import check_range, print_occurrences
 from scheduler import catalogue
 from windows.errors import InvalidInput
 from windows.expansion import expand
@@ -135,10 +135,7 @@ def window_preview(
       maintcal window preview --days tue-thu --start 22:00 --end 05:00 --tz America/New_York \\
           --from 2027-03-01 --to 2027-03-31
     """
-    if to_date <= from_date:
-        raise InvalidInput(f"--to {to_date} must be after --from {from_date}")
-    if to_date - from_date > timedelta(days=3660):
-        raise InvalidInput("preview at most 10 years at a time")
+    check_range(from_date, to_date)
     rule, warnings = _build("preview", kw["name"] or "w1", kw, None)
     for warning in warnings:
         warn(warning)

@@ -9,19 +9,20 @@ A file with any problem is refused as a whole, with every problem listed.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from scheduler.catalogue import _refuse_inside_notice, check_email, check_name
 from scheduler.db import Database
 from scheduler.models import Contact, Customer, Product, Subscription, WindowRule
-from scheduler.repository import bump_version, rule_fields
-from windows.errors import InvalidInput, MaintcalError, ManyProblems
+from scheduler.repository import bump_version, rule_fields, rule_to_domain
+from windows.errors import InvalidInput, MaintcalError, ManyProblems, PolicyRefused
 from windows.parsing import check_slug
 from windows.rules import Rule, rules_overlap_warning
 from windows.rulespec import RuleOptions, build_rule
@@ -81,18 +82,48 @@ class PlanItem:
     detail: str = ""
 
 
+_HEADER = re.compile(r"^\s*\[\[\s*([A-Za-z0-9_.]+)\s*\]\]\s*(#.*)?$")
+_QUOTED = re.compile(r"'([^']+)'")
+
+Span = tuple[int, int]  # first and last line (1-based, inclusive) of one [[table]] of the file
+
+
 class _Problems:
+    """Collects problems with the line they are about, searched inside the table being checked."""
+
     def __init__(self, filename: str, text: str) -> None:
         self.filename, self.lines, self.items = filename, text.splitlines(), list[str]()
+        self.scope: Span | None = None
+        self._headers = [(n, m.group(1)) for n, line in enumerate(self.lines, 1) if (m := _HEADER.match(line))]
+
+    def spans(self, name: str, count: int, within: Span | None = None) -> list[Span | None]:
+        """The line spans of the ``[[name]]`` tables, in file order; unknown (None) unless there are
+        exactly ``count`` of them (inline tables have no header to find)."""
+        found: list[Span | None] = []
+        for index, (number, header) in enumerate(self._headers):
+            if header != name or (within and not within[0] <= number <= within[1]):
+                continue
+            following = [n for n, h in self._headers[index + 1 :] if not h.startswith(f"{name}.")]
+            found.append((number, (following[0] - 1) if following else len(self.lines)))
+        return found if len(found) == count else [None] * count
 
     def line_of(self, needle: str) -> int | None:
-        for number, line in enumerate(self.lines, 1):
-            if needle in line:
-                return number
-        return None
+        first, last = self.scope or (1, len(self.lines))
+        if needle.endswith(" ="):  # a key: 'name =' also matches 'name=' and '"name" ='
+            pattern = re.compile(rf"^\s*[\"']?{re.escape(needle[:-2])}[\"']?\s*=")
+            matches = (pattern.match(line) is not None for line in self.lines[first - 1 : last])
+        else:
+            matches = (needle in line for line in self.lines[first - 1 : last])
+        return next((first + offset for offset, hit in enumerate(matches) if hit), None)
 
     def add(self, message: str, near: str | None = None) -> None:
-        line = self.line_of(near) if near else None
+        # The line of the key ``near`` names ('tz ='), else of a value the message quotes, last first
+        # ('24:00', 'Mars/Base'), else of ``near``, else the table's header.
+        quoted = [f'"{value}"' for value in reversed(_QUOTED.findall(message))]
+        key = [near] if near and near.endswith(" =") else []
+        candidates = key + quoted + ([near] if near else [])
+        line = next((found for c in candidates if (found := self.line_of(c))), None)
+        line = line or (self.scope[0] if self.scope else None)
         self.items.append(f"{self.filename}:{line}: {message}" if line else f"{self.filename}: {message}")
 
 
@@ -107,21 +138,28 @@ def parse_catalogue(text: str, filename: str = "catalogue.toml") -> Catalogue:
     for unknown in set(data) - {"products", "customers"}:
         problems.add(f"unknown top-level key '{unknown}' (expected products, customers)", unknown)
     seen: set[str] = set()
-    for entry in _tables(data, "products", problems):
+    entries = _tables(data, "products", problems)
+    for entry, span in zip(entries, problems.spans("products", len(entries)), strict=True):
+        problems.scope = span
         spec = _product(entry, problems, catalogue.warnings)
-        if spec and spec.key in seen:
-            problems.add(f"product '{spec.key}' is listed twice", f'"{spec.key}"')
-        if spec:
-            seen.add(spec.key)
+        key = entry.get("key")
+        if isinstance(key, str) and key in seen:
+            problems.add(f"product '{key}' is listed twice", f'"{key}"')
+        elif spec:
             catalogue.products.append(spec)
+        seen.add(str(key))
     seen = set()
-    for entry in _tables(data, "customers", problems):
+    entries = _tables(data, "customers", problems)
+    for entry, span in zip(entries, problems.spans("customers", len(entries)), strict=True):
+        problems.scope = span
         customer = _customer(entry, problems, catalogue.warnings)
-        if customer and customer.key in seen:
-            problems.add(f"customer '{customer.key}' is listed twice", f'"{customer.key}"')
-        if customer:
-            seen.add(customer.key)
+        key = entry.get("key")
+        if isinstance(key, str) and key in seen:
+            problems.add(f"customer '{key}' is listed twice", f'"{key}"')
+        elif customer:
             catalogue.customers.append(customer)
+        seen.add(str(key))
+    problems.scope = None
     if problems.items:
         raise ManyProblems(problems.items)
     return catalogue
@@ -147,6 +185,8 @@ def _product(entry: dict[str, Any], problems: _Problems, warnings: list[str]) ->
     if not isinstance(name, str) or not name.strip():
         problems.add(f"product '{key}' needs a name", near)
         ok = False
+    else:
+        ok &= _try(problems, "name =", lambda: check_name(name, f"product '{key}' name"))
     ints = {}
     for field_name, default, high in (
         ("notice_days", 30, 365),
@@ -155,29 +195,34 @@ def _product(entry: dict[str, Any], problems: _Problems, warnings: list[str]) ->
     ):
         value = entry.get(field_name, default)
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= high:
-            problems.add(f"product '{key}': {field_name} must be a whole number from 0 to {high}", near)
+            problems.add(f"product '{key}': {field_name} must be a whole number from 0 to {high}", f"{field_name} =")
             ok = False
         ints[field_name] = value
     public = entry.get("public", False)
     if not isinstance(public, bool):
-        problems.add(f"product '{key}': public must be true or false", near)
+        problems.add(f"product '{key}': public must be true or false", "public =")
         ok = False
     windows: list[WindowSpec] = []
-    names: set[str] = set()
+    names: set[str | None] = set()
     raw_windows = entry.get("windows", [])
     if not isinstance(raw_windows, list):
         problems.add(f"product '{key}': windows must be an array of tables ([[products.windows]])", near)
         raw_windows = []
-    for index, raw in enumerate(raw_windows, 1):
+    product_span = problems.scope
+    window_spans = problems.spans("products.windows", len(raw_windows), product_span)
+    for index, (raw, window_span) in enumerate(zip(raw_windows, window_spans, strict=True), 1):
+        problems.scope = window_span or product_span
         spec = _window(key, index, raw, problems, warnings)
+        window_name = str(raw.get("name", f"w{index}")) if isinstance(raw, dict) else None
+        if window_name is not None and window_name in names:
+            problems.add(f"product '{key}' has two windows named '{window_name}'", f'"{window_name}"')
+            ok = False
+        problems.scope = product_span
+        names.add(window_name)
         if spec is None:
             ok = False
-            continue
-        if spec.rule.name in names:
-            problems.add(f"product '{key}' has two windows named '{spec.rule.name}'", f'"{spec.rule.name}"')
-            ok = False
-        names.add(spec.rule.name)
-        windows.append(spec)
+        else:
+            windows.append(spec)
     warnings.extend(rules_overlap_warning([w.rule for w in windows]))
     if not ok:
         return None
@@ -192,22 +237,30 @@ def _window(product: str, index: int, raw: Any, problems: _Problems, warnings: l
     name = raw.get("name", f"w{index}")
     near = f'"{name}"' if "name" in raw else f'"{product}"'
     what = f"window '{product}.{name}'"
-    if not _check_keys(raw, _WINDOW_KEYS, what, problems, near):
-        return None
+    known_keys = _check_keys(raw, _WINDOW_KEYS, what, problems, near)
     strings = {}
     for field_name in ("days", "start", "end", "cron", "duration", "once_start", "once_end", "tz", "label"):
         value = raw.get(field_name)
         if value is not None and not isinstance(value, str):
-            problems.add(f"{what}: {field_name} must be a string", near)
+            problems.add(f"{what}: {field_name} must be a string", f"{field_name} =")
             return None
         strings[field_name] = value
+    dates = []
+    for date_key in ("from", "until"):
+        try:
+            dates.append(_date(raw.get(date_key), f"{what}: {date_key}"))
+        except MaintcalError as error:
+            problems.add(error.message, f"{date_key} =")
+            return None
+    valid_from, valid_until = dates
     try:
-        valid_from, valid_until = (_date(raw.get(k), f"{what}: {k}") for k in ("from", "until"))
         rule, rule_warnings = build_rule(
             RuleOptions(product=product, name=str(name), valid_from=valid_from, valid_until=valid_until, **strings)
         )
     except MaintcalError as error:
         problems.add(f"{what}: {error.message}", near)
+        return None
+    if not known_keys:
         return None
     warnings.extend(f"{what}: {w}" for w in rule_warnings)
     waive = raw.get("waive_notice")
@@ -215,7 +268,7 @@ def _window(product: str, index: int, raw: Any, problems: _Problems, warnings: l
 
 
 def _date(value: Any, what: str) -> date | None:
-    if value is None or isinstance(value, date):
+    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
         return value
     if isinstance(value, str):
         try:
@@ -235,20 +288,20 @@ def _customer(entry: dict[str, Any], problems: _Problems, warnings: list[str]) -
     ok &= _try(problems, near, lambda: check_slug(key, "customer key"))
     name, tz = entry.get("name"), entry.get("tz")
     ok &= _try(problems, near, lambda: check_name(name if isinstance(name, str) else "", f"customer '{key}' name"))
+    zone = None
     if not isinstance(tz, str):
         problems.add(f"customer '{key}' needs tz (an IANA zone like Europe/London)", near)
-        return None
-    try:
-        zone = resolve_zone(tz)
-        if zone.warning:
-            warnings.append(f"customer '{key}': {zone.warning}")
-    except MaintcalError as error:
-        problems.add(f"customer '{key}': {error.message}", f'"{tz}"')
-        return None
+    else:
+        try:
+            zone = resolve_zone(tz)
+            if zone.warning:
+                warnings.append(f"customer '{key}': {zone.warning}")
+        except MaintcalError as error:
+            problems.add(f"customer '{key}': {error.message}", "tz =")
     contacts, subscriptions = entry.get("contacts", []), entry.get("subscriptions", [])
     for label, value in (("contacts", contacts), ("subscriptions", subscriptions)):
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            problems.add(f"customer '{key}': {label} must be a list of strings", near)
+            problems.add(f"customer '{key}': {label} must be a list of strings", f"{label} =")
             return None
     emails = []
     for email in contacts:
@@ -257,7 +310,7 @@ def _customer(entry: dict[str, Any], problems: _Problems, warnings: list[str]) -
         except MaintcalError as error:
             problems.add(f"customer '{key}': {error.message}", email)
             ok = False
-    if not ok:
+    if not ok or zone is None:
         return None
     assert isinstance(name, str)
     return CustomerSpec(key, name.strip(), zone.name, list(dict.fromkeys(emails)), list(dict.fromkeys(subscriptions)))
@@ -298,9 +351,9 @@ def apply_catalogue(
 def _plan_and_apply(session: Session, now: datetime, cat: Catalogue, prune: bool) -> list[PlanItem]:
     plan: list[PlanItem] = []
     products = {p.key: p for p in session.scalars(select(Product))}
-    known = set(products) | {p.key for p in cat.products}
+    known = {p.key for p in cat.products} if prune else set(products) | {p.key for p in cat.products}
     problems = [
-        f"customer '{c.key}' subscribes to unknown product '{s}'"
+        f"customer '{c.key}' subscribes to unknown product '{s}'" + (" (--prune removes it)" if s in products else "")
         for c in cat.customers
         for s in c.subscriptions
         if s not in known
@@ -330,25 +383,36 @@ def _plan_and_apply(session: Session, now: datetime, cat: Catalogue, prune: bool
     # Windows after customers exist, so that 'local' rules are checked against their subscribers.
     for customer_spec in cat.customers:
         plan.extend(_apply_customer(session, now, customer_spec, customers, products))
+    refused: list[str] = []
     for spec in cat.products:
-        plan.extend(_apply_windows(session, now, products[spec.key], spec))
+        plan.extend(_apply_windows(session, now, products[spec.key], spec, refused))
+    if len(refused) == 1:
+        raise PolicyRefused(refused[0])
+    if refused:
+        raise ManyProblems(refused)
     listed_products = {p.key for p in cat.products}
     listed_customers = {c.key for c in cat.customers}
     for key, product in sorted(products.items()):
         if key not in listed_products:
             if prune:
-                session.delete(product)
+                _delete_cascading(session, Product, product.id)
                 plan.append(PlanItem("remove", f"product {key}", "not in the file (--prune)"))
             else:
                 plan.append(PlanItem("keep", f"product {key}", "not in the file; --prune removes it"))
     for key, customer in sorted(customers.items()):
         if key not in listed_customers:
             if prune:
-                session.delete(customer)
+                _delete_cascading(session, Customer, customer.id)
                 plan.append(PlanItem("remove", f"customer {key}", "not in the file (--prune)"))
             else:
                 plan.append(PlanItem("keep", f"customer {key}", "not in the file; --prune removes it"))
     return plan
+
+
+def _delete_cascading(session: Session, model: type[Product] | type[Customer], row_id: int) -> None:
+    # The database cascades to rules, contacts, subscriptions, overrides...; the ORM would instead try
+    # to set their foreign keys to NULL.
+    session.execute(delete(model).where(model.id == row_id), execution_options={"synchronize_session": False})
 
 
 def _update(row: Any, values: dict[str, Any], now: datetime) -> str:
@@ -362,7 +426,12 @@ def _update(row: Any, values: dict[str, Any], now: datetime) -> str:
     return ", ".join(changes)
 
 
-def _apply_windows(session: Session, now: datetime, product: Product, spec: ProductSpec) -> list[PlanItem]:
+_FILE_NOTICE_HINT = "start it later with from = DATE, or set waive_notice = REASON"
+
+
+def _apply_windows(
+    session: Session, now: datetime, product: Product, spec: ProductSpec, refused: list[str]
+) -> list[PlanItem]:
     plan = []
     rows = {r.name: r for r in session.scalars(select(WindowRule).where(WindowRule.product_id == product.id))}
     for window in spec.windows:
@@ -370,22 +439,24 @@ def _apply_windows(session: Session, now: datetime, product: Product, spec: Prod
         fields = rule_fields(rule)
         row = rows.get(rule.name)
         what = f"window {product.key}.{rule.name}"
+        differs = {} if row is None else {k: v for k, v in fields.items() if getattr(row, k) != v}
+        if (row is None or differs) and not window.waive_notice:
+            previous = None if row is None else rule_to_domain(row, product.key)
+            try:
+                _refuse_inside_notice(session, product, rule, now, previous, _FILE_NOTICE_HINT)
+            except PolicyRefused as error:
+                refused.append(error.message)
+                continue
         if row is None:
-            if not window.waive_notice:
-                _refuse_inside_notice(session, product, rule, now)
             session.add(
                 WindowRule(
                     product_id=product.id, waive_notice=window.waive_notice, created_at=now, updated_at=now, **fields
                 )
             )
             plan.append(PlanItem("add", what, f"{rule.describe()} ({rule.timezone})"))
-            continue
-        differs = {k: v for k, v in fields.items() if getattr(row, k) != v}
-        if differs:
-            if not window.waive_notice:
-                _refuse_inside_notice(session, product, rule, now)
+        elif differs:
             changed = _update(row, fields, now)
-            row.waive_notice = window.waive_notice
+            row.waive_notice = window.waive_notice or row.waive_notice  # a label change keeps the waiver
             plan.append(PlanItem("change", what, changed))
     listed = {w.rule.name for w in spec.windows}
     for name, row in sorted(rows.items()):

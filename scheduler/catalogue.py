@@ -57,6 +57,8 @@ def check_email(email: str) -> str:
     local, _, domain = cleaned.partition("@")
     if not local or "." not in domain or any(c in cleaned for c in " \r\n\t<>,;\"'") or cleaned.count("@") != 1:
         raise InvalidInput(f"invalid email address '{email}'")
+    if len(cleaned) > 320:
+        raise InvalidInput(f"invalid email address '{cleaned[:20]}...': at most 320 characters")
     return cleaned.lower()
 
 
@@ -65,6 +67,8 @@ def check_name(name: str, what: str = "name") -> str:
         raise InvalidInput(f"{what} must not be empty")
     if any(c in name for c in "\r\n\x00"):
         raise InvalidInput(f"{what} must be one line")
+    if len(name.strip()) > 200:
+        raise InvalidInput(f"{what} is longer than 200 characters")
     return name.strip()
 
 
@@ -126,18 +130,35 @@ def next_rule_name(db: Database, product_key: str) -> str:
     return f"w{n}"
 
 
-def _refuse_inside_notice(session: Session, product: Product, rule: Rule, now: datetime) -> None:
+CLI_NOTICE_HINT = "start it later with --from, or give --waive-notice REASON"
+
+
+def _refuse_inside_notice(
+    session: Session,
+    product: Product,
+    rule: Rule,
+    now: datetime,
+    previous: Rule | None = None,
+    hint: str = CLI_NOTICE_HINT,
+) -> None:
+    """Refuse a rule that creates or moves an occurrence starting before now + notice_days.
+
+    ``previous`` is the rule being replaced: its occurrences (same start and end) are not new.
+    """
     limit = now + timedelta(days=product.notice_days)
     zones = [c.timezone for c in _subscriber_rows(session, product)] if rule.is_local else [None]
     for zone in zones:
         customer = "customer" if zone else None
+        known: set[tuple[datetime, datetime]] = set()
+        if previous is not None and (zone is not None or not previous.is_local):
+            known = {(o.start, o.end) for o in expand(previous, now, limit, local_tz=zone, customer=customer)}
         early = expand(rule, now, limit, local_tz=zone, customer=customer)
-        upcoming = [o for o in early if o.start >= now]
+        upcoming = [o for o in early if o.start >= now and (o.start, o.end) not in known]
         if upcoming:
             first = upcoming[0]
             raise PolicyRefused(
-                f"window '{rule.name}' would start at {format_utc(first.start)}, less than {product.notice_days} days "
-                f"from now: start it later with --from, or give --waive-notice REASON"
+                f"window '{rule.product}.{rule.name}' would start at {format_utc(first.start)}, less than "
+                f"{product.notice_days} days from now: {hint}"
             )
 
 
@@ -169,9 +190,11 @@ def retire_window(db: Database, now: datetime, product_key: str, name: str, from
         row = get_rule(session, product, name)
         if row.valid_from and cutoff <= row.valid_from:
             raise InvalidInput(f"--from {cutoff} is not after the window's first day {row.valid_from}")
-        row.valid_until = cutoff - timedelta(days=1)
-        row.updated_at = now
-        bump_version(session, now)
+        last = cutoff - timedelta(days=1)
+        if row.valid_until is None or row.valid_until > last:  # never extends an earlier end
+            row.valid_until = last
+            row.updated_at = now
+            bump_version(session, now)
     return cutoff
 
 

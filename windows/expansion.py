@@ -19,16 +19,16 @@ an occurrence's id and times never depend on the query range.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, tzinfo
-
-from croniter import croniter
+from datetime import UTC, date, datetime
+from functools import lru_cache
 
 from windows.errors import InvalidInput
 from windows.rules import CronRule, OnceRule, Rule, WeeklyRule
-from windows.timezones import LOCAL, fixed_zone, offset_at, to_utc, zone_by_name
+from windows.timezones import EPOCH_ORDINAL, LOCAL, LocalClock, fixed_zone_seconds, seconds_of, zone_by_name
 
 _UTC = UTC
-_MARGIN = timedelta(days=2)
+_DAY = 86400
+_MARGIN = 2 * _DAY
 
 
 @dataclass(frozen=True)
@@ -79,74 +79,107 @@ def expand(
         zone_name = local_tz
     else:
         customer = None
-    zone = zone_by_name(zone_name)
-    lo = start.astimezone(_UTC).replace(tzinfo=None)
-    hi = end.astimezone(_UTC).replace(tzinfo=None)
-    spans = _raw_spans(rule, zone, lo, hi)
-    spans = _untangle(spans)
+    clock = LocalClock(zone_by_name(zone_name))
+    # Instants are whole seconds since 1970-01-01 (UTC, or local wall clock) until the end.
+    lo = seconds_of(start.astimezone(_UTC).replace(tzinfo=None))
+    hi = seconds_of(end.astimezone(_UTC).replace(tzinfo=None))
+    spans = _untangle(_raw_spans(rule, clock, lo, hi))
+    prefix = f"{rule.product}.{rule.name}."
+    suffix = f".{customer}" if customer else ""
+    from_utc, fixed = datetime.fromtimestamp, fixed_zone_seconds
     result = []
-    for local_day, hhmm, s, e in spans:
+    for ordinal, hhmm, s, e in spans:
         if s < hi and e > lo:
-            result.append(_make(rule, zone, zone_name, customer, local_day, hhmm, s, e))
+            local_date, yyyymmdd = _day(ordinal)
+            base = prefix + yyyymmdd + (f"T{hhmm}" if hhmm else "")
+            result.append(
+                Occurrence(
+                    base + suffix,
+                    base,
+                    rule.product,
+                    rule.name,
+                    customer,
+                    from_utc(s, _UTC),
+                    from_utc(e, _UTC),
+                    zone_name,
+                    from_utc(s, fixed(clock.offset(s))),
+                    from_utc(e, fixed(clock.offset(e))),
+                    local_date,
+                )
+            )
     return result
 
 
-# A span: (local start date, "HHMM" or None, naive UTC start, naive UTC end)
-_Span = tuple[date, str | None, datetime, datetime]
+# A span: (local start date as an ordinal, "HHMM" or None, UTC start seconds, UTC end seconds)
+_Span = tuple[int, str | None, int, int]
 
 
-def _raw_spans(rule: Rule, zone: tzinfo, lo: datetime, hi: datetime) -> list[_Span]:
+@lru_cache(maxsize=4096)
+def _day(ordinal: int) -> tuple[date, str]:
+    day = date.fromordinal(ordinal)
+    return day, f"{day.year:04d}{day.month:02d}{day.day:02d}"
+
+
+def _bounds(rule: Rule) -> tuple[int, int]:
+    """The ordinals of the first and last local dates the rule may start on."""
+    first = rule.valid_from.toordinal() if rule.valid_from else 0
+    last = rule.valid_until.toordinal() if rule.valid_until else 10**9
+    return first, last
+
+
+def _raw_spans(rule: Rule, clock: LocalClock, lo: int, hi: int) -> list[_Span]:
     # Local dates that could start an occurrence touching [lo, hi), with a margin either side so
-    # that neighbours needed by _untangle are present.
-    first = (lo - _MARGIN - (rule.duration if isinstance(rule, CronRule) else timedelta(days=1))).date()
-    last = (hi + _MARGIN).date()
+    # that neighbours needed by _untangle are present. A cron window lasts up to 7 days, so the next
+    # firing that may cut it can lie that far ahead.
+    longest = int(rule.duration.total_seconds()) if isinstance(rule, CronRule) else _DAY
+    first = EPOCH_ORDINAL + (lo - _MARGIN - longest) // _DAY
+    last = EPOCH_ORDINAL + (hi + _MARGIN + longest) // _DAY
+    valid_first, valid_last = _bounds(rule)
+    first, last = max(first, valid_first), min(last, valid_last)
     if isinstance(rule, WeeklyRule):
-        return _weekly(rule, zone, first, last)
+        return _weekly(rule, clock, first, last)
     if isinstance(rule, CronRule):
-        return _cron(rule, zone, first, last)
-    return _once(rule, zone)
+        return _cron(rule, clock, first, last)
+    return _once(rule, clock)
 
 
-def _weekly(rule: WeeklyRule, zone: tzinfo, first: date, last: date) -> list[_Span]:
+def _weekly(rule: WeeklyRule, clock: LocalClock, first: int, last: int) -> list[_Span]:
     spans: list[_Span] = []
-    day = first
-    one = timedelta(days=1)
-    end_shift = one if rule.crosses_midnight else timedelta(0)
-    while day <= last:
-        if day.weekday() in rule.days and rule.active_on(day):
-            s = to_utc(datetime.combine(day, rule.start), zone)
-            e = to_utc(datetime.combine(day + end_shift, rule.end), zone)
-            spans.append((day, None, s, e))
-        day += one
+    start = rule.start.hour * 3600 + rule.start.minute * 60
+    end = rule.end.hour * 3600 + rule.end.minute * 60 + (_DAY if rule.crosses_midnight else 0)
+    utc = clock.utc
+    # date.fromordinal(1) is a Monday (weekday 0): weekday d falls on ordinals = d + 1 modulo 7.
+    ordinals = sorted(o for d in rule.days for o in range(first + (d + 1 - first) % 7, last + 1, 7))
+    for ordinal in ordinals:
+        midnight = (ordinal - EPOCH_ORDINAL) * _DAY
+        spans.append((ordinal, None, utc(midnight + start), utc(midnight + end)))
     return spans
 
 
-def _cron(rule: CronRule, zone: tzinfo, first: date, last: date) -> list[_Span]:
+def _cron(rule: CronRule, clock: LocalClock, first: int, last: int) -> list[_Span]:
     # Iterate naive local wall-clock times (croniter's own DST handling is not used), then resolve.
-    spans = []
-    it = croniter(rule.expression, datetime.combine(first, datetime.min.time()) - timedelta(minutes=1))
+    spans: list[_Span] = []
+    if first > last:
+        return spans
     several = rule.several_per_day
-    while True:
-        local = it.get_next(datetime)
-        if local.date() > last:
-            break
-        if not rule.active_on(local.date()):
-            continue
-        s = to_utc(local, zone)
-        spans.append((local.date(), local.strftime("%H%M") if several else None, s, s + rule.duration))
+    duration = int(rule.duration.total_seconds())
+    for local in rule.firings(date.fromordinal(first), date.fromordinal(last)):
+        s = clock.utc(seconds_of(local))
+        spans.append((local.toordinal(), f"{local.hour:02d}{local.minute:02d}" if several else None, s, s + duration))
     return spans
 
 
-def _once(rule: OnceRule, zone: tzinfo) -> list[_Span]:
+def _once(rule: OnceRule, clock: LocalClock) -> list[_Span]:
     if not rule.active_on(rule.start.date()):
         return []
-    return [(rule.start.date(), None, to_utc(rule.start, zone), to_utc(rule.end, zone))]
+    start, end = clock.utc(seconds_of(rule.start)), clock.utc(seconds_of(rule.end))
+    return [(rule.start.toordinal(), None, start, end)]
 
 
 def _untangle(spans: list[_Span]) -> list[_Span]:
     """Drop spans overtaken by a later one (DST gaps), cut ends at the next start, drop empties."""
     kept: list[_Span] = []
-    next_start: datetime | None = None
+    next_start: int | None = None
     for day, hhmm, s, e in reversed(spans):
         if next_start is not None and s >= next_start:
             continue
@@ -157,30 +190,3 @@ def _untangle(spans: list[_Span]) -> list[_Span]:
         next_start = s
     kept.reverse()
     return kept
-
-
-def _make(
-    rule: Rule,
-    zone: tzinfo,
-    zone_name: str,
-    customer: str | None,
-    local_day: date,
-    hhmm: str | None,
-    s: datetime,
-    e: datetime,
-) -> Occurrence:
-    so, eo = offset_at(s, zone), offset_at(e, zone)
-    base = base_occurrence_id(rule.product, rule.name, local_day, hhmm)
-    return Occurrence(
-        id=f"{base}.{customer}" if customer else base,
-        base_id=base,
-        product=rule.product,
-        rule=rule.name,
-        customer=customer,
-        start=s.replace(tzinfo=_UTC),
-        end=e.replace(tzinfo=_UTC),
-        timezone=zone_name,
-        local_start=(s + so).replace(tzinfo=fixed_zone(so)),
-        local_end=(e + eo).replace(tzinfo=fixed_zone(eo)),
-        local_date=local_day,
-    )

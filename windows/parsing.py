@@ -16,6 +16,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from windows.errors import InvalidInput
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_FULL_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+MAX_DURATION = timedelta(days=3650)  # beyond any sensible window; keeps datetime arithmetic in range
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
@@ -27,7 +29,12 @@ def parse_duration(text: str) -> timedelta:
     if not text.strip() or not match:
         raise InvalidInput(f"invalid duration '{text}': use forms like 90m, 2h, 1h30m, 7d")
     days, hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
-    duration = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    try:
+        duration = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    except OverflowError:
+        duration = MAX_DURATION + MAX_DURATION
+    if duration > MAX_DURATION:
+        raise InvalidInput(f"invalid duration '{text}': at most {MAX_DURATION.days}d")
     if duration <= timedelta(0):
         raise InvalidInput(f"invalid duration '{text}': must be longer than zero")
     return duration
@@ -50,10 +57,11 @@ def parse_days(text: str) -> tuple[int, ...]:
     for part in (p.strip().lower() for p in text.split(",")):
         if not part:
             continue
-        ends = [e.strip()[:3] for e in part.split("-")]
-        if len(ends) > 2 or any(e not in DAY_NAMES for e in ends):
+        ends = [_day_number(e.strip()) for e in part.split("-")]
+        if len(ends) > 2 or None in ends:
             raise InvalidInput(f"invalid days '{text}': use mon,tue,... or ranges like tue-thu")
-        first, last = DAY_NAMES.index(ends[0]), DAY_NAMES.index(ends[-1])
+        first, last = ends[0], ends[-1]
+        assert first is not None and last is not None
         day = first
         days.add(day)
         while day != last:
@@ -62,6 +70,13 @@ def parse_days(text: str) -> tuple[int, ...]:
     if not days:
         raise InvalidInput("no days given: use --days like tue,thu or tue-thu")
     return tuple(sorted(days))
+
+
+def _day_number(name: str) -> int | None:
+    """``tue``, ``tues``, ``tuesday`` -> 1; anything else (``tu``, ``month``) -> None."""
+    if len(name) < 3:
+        return None
+    return next((n for n, full in enumerate(_FULL_DAY_NAMES) if full.startswith(name)), None)
 
 
 def format_days(days: tuple[int, ...] | list[int]) -> str:
@@ -100,6 +115,8 @@ def parse_local_datetime(text: str) -> datetime:
         raise InvalidInput(f"invalid local time '{text}': use YYYY-MM-DDTHH:MM") from None
     if value.tzinfo is not None:
         raise InvalidInput(f"invalid local time '{text}': give a wall-clock time without offset; the zone is --tz")
+    if value.microsecond:
+        raise InvalidInput(f"invalid local time '{text}': use whole seconds at most, e.g. 2027-03-16T22:00")
     return value
 
 
@@ -120,6 +137,9 @@ def parse_instant(text: str, now: datetime | None = None) -> datetime:
 
 
 def check_slug(value: str, what: str) -> str:
-    if not _SLUG.match(value):
+    """Keys and rule names: ``[a-z0-9][a-z0-9-]*``, at most 64 characters (the database column)."""
+    if not _SLUG.fullmatch(value):
         raise InvalidInput(f"invalid {what} '{value}': use lowercase letters, digits and '-' (e.g. premier-edition)")
+    if len(value) > 64:
+        raise InvalidInput(f"invalid {what} '{value[:20]}...': at most 64 characters")
     return value

@@ -7,15 +7,16 @@ dates of its occurrences (both inclusive).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import cached_property
 
-from croniter import croniter
+from croniter import CroniterError, croniter
 
 from windows.errors import InvalidInput
 from windows.parsing import check_slug, format_days, format_duration, format_time_of_day
-from windows.timezones import LOCAL, resolve_zone
+from windows.timezones import LOCAL, resolve_zone, to_utc, zone_by_name
 
 MAX_DURATION = timedelta(days=7)
 
@@ -43,6 +44,8 @@ class _RuleBase:
                 problems.append(error.message)
         if self.valid_from and self.valid_until and self.valid_until < self.valid_from:
             problems.append(f"--until {self.valid_until} is before --from {self.valid_from}")
+        if self.label is not None and (len(self.label) > 200 or any(c in self.label for c in "\r\n\x00")):
+            problems.append("a label is one line of at most 200 characters")
         return problems
 
     @property
@@ -81,6 +84,23 @@ class WeeklyRule(_RuleBase):
 
 
 @dataclass(frozen=True)
+class _CronFields:
+    times: tuple[time, ...]  # firing times of a matching day, ascending
+    doms: frozenset[int] | None  # None: '*'
+    months: frozenset[int] | None
+    dows: frozenset[int] | None  # cron numbering: 0 = Sunday
+
+    def matches(self, day: date) -> bool:
+        if self.months is not None and day.month not in self.months:
+            return False
+        dom = self.doms is None or day.day in self.doms
+        dow = self.dows is None or day.isoweekday() % 7 in self.dows
+        if self.doms is not None and self.dows is not None:
+            return dom or dow  # both restricted: either matches (cron's rule)
+        return dom and dow
+
+
+@dataclass(frozen=True)
 class CronRule(_RuleBase):
     """A five-field cron expression in local wall-clock time, plus an elapsed duration."""
 
@@ -90,14 +110,20 @@ class CronRule(_RuleBase):
 
     def __post_init__(self) -> None:
         problems = self._check_common()
-        if len(self.expression.split()) != 5 or not croniter.is_valid(self.expression):
+        if len(self.expression.split()) != 5 or len(self.expression) > 120 or not croniter.is_valid(self.expression):
             problems.append(f"invalid cron expression '{self.expression}': use five fields, e.g. '0 2 * * sun'")
         if self.duration <= timedelta(0):
             problems.append("duration must be longer than zero")
         elif self.duration > MAX_DURATION:
             problems.append(f"duration {format_duration(self.duration)} is longer than 7 days")
         if not problems:
-            gap = self.min_interval
+            try:
+                gap = self.min_interval
+                fires = next(self.firings(date(2026, 1, 1), date(2034, 12, 31)), None) is not None
+            except CroniterError:
+                fires = False
+            if not fires:
+                _raise([f"cron expression '{self.expression}' never fires (no such date): check day and month"])
             if gap is not None and self.duration > gap:
                 problems.append(
                     f"duration {format_duration(self.duration)} is longer than the {format_duration(gap)} "
@@ -106,19 +132,58 @@ class CronRule(_RuleBase):
         _raise(problems)
 
     @cached_property
+    def _fields(self) -> _CronFields | None:
+        """The expanded fields when they are plain values (no L, #, W): then firings need no croniter."""
+        it = croniter(self.expression)
+        expanded = it.expanded
+        if it.nth_weekday_of_month or it.nearest_weekday:
+            return None
+        if any(f != ["*"] and not all(isinstance(v, int) for v in f) for f in expanded):
+            return None
+        minutes, hours, doms, months, dows = (None if f == ["*"] else frozenset(int(v) for v in f) for f in expanded)
+        times = tuple(time(h, m) for h in sorted(hours or range(24)) for m in sorted(minutes or range(60)))
+        return _CronFields(times, doms, months, dows)
+
+    def firings(self, first: date, last: date) -> Iterator[datetime]:
+        """Naive local wall-clock firings on the local dates ``first`` to ``last``, in order.
+
+        Same schedule as croniter (day of month and day of week are OR-ed when both are given),
+        computed directly from the expanded fields: croniter is only used for L, # and W.
+
+        >>> rule = CronRule("p", "c", "UTC", None, None, None, expression="0 9,17 * * sat", duration=timedelta(hours=1))
+        >>> [f"{t:%a %d %H:%M}" for t in rule.firings(date(2027, 3, 1), date(2027, 3, 7))]
+        ['Sat 06 09:00', 'Sat 06 17:00']
+        """
+        fields = self._fields
+        if fields is None:
+            it = croniter(self.expression, datetime.combine(first, time(0)) - timedelta(minutes=1))
+            while (current := it.get_next(datetime)).date() <= last:
+                yield current
+            return
+        day, one = first, timedelta(days=1)
+        while day <= last:
+            if fields.matches(day):
+                for at in fields.times:
+                    yield datetime.combine(day, at)
+            day += one
+
+    @cached_property
     def several_per_day(self) -> bool:
+        fields = self._fields
+        if fields is not None:
+            return len(fields.times) > 1
+        # croniter expands '*' to ['*'], not to the list of values.
         minutes, hours = croniter(self.expression).expanded[:2]
-        return len(minutes) * len(hours) > 1
+        count = (60 if minutes == ["*"] else len(minutes)) * (24 if hours == ["*"] else len(hours))
+        return count > 1
 
     @cached_property
     def min_interval(self) -> timedelta | None:
-        """The shortest wall-clock gap between firings over two years (None if it fires once)."""
-        it = croniter(self.expression, datetime(2026, 1, 1))
+        """The shortest wall-clock gap between firings over three years (None if it fires once)."""
         previous: datetime | None = None
         shortest: timedelta | None = None
-        for _ in range(5000):
-            current = it.get_next(datetime)
-            if current.year > 2028:
+        for count, current in enumerate(self.firings(date(2026, 1, 1), date(2028, 12, 31))):
+            if count == 5000:
                 break
             if previous is not None:
                 gap = current - previous
@@ -144,6 +209,13 @@ class OnceRule(_RuleBase):
             problems.append(f"one-off end {self.end:%Y-%m-%dT%H:%M} is not after its start {self.start:%Y-%m-%dT%H:%M}")
         elif self.end - self.start > MAX_DURATION:
             problems.append("a one-off window may last at most 7 days")
+        elif not problems and not self.is_local:
+            zone = zone_by_name(self.timezone)
+            if to_utc(self.end, zone) <= to_utc(self.start, zone):
+                problems.append(
+                    f"one-off window {self.start:%Y-%m-%dT%H:%M}-{self.end:%H:%M} does not exist in {self.timezone}: "
+                    "it lies in the time skipped when clocks go forward"
+                )
         _raise(problems)
 
     def describe(self) -> str:

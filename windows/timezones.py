@@ -54,8 +54,35 @@ _SUGGESTIONS = {
     "AEST": "Australia/Sydney",
     "AEDT": "Australia/Sydney",
     "JST": "Asia/Tokyo",
+    # Old country names kept by the tz database as links ("backward" file).
+    "CUBA": "America/Havana",
+    "EGYPT": "Africa/Cairo",
+    "EIRE": "Europe/Dublin",
+    "GB": "Europe/London",
+    "GB-EIRE": "Europe/London",
+    "HONGKONG": "Asia/Hong_Kong",
+    "ICELAND": "Atlantic/Reykjavik",
+    "IRAN": "Asia/Tehran",
+    "ISRAEL": "Asia/Jerusalem",
+    "JAMAICA": "America/Jamaica",
+    "JAPAN": "Asia/Tokyo",
+    "KWAJALEIN": "Pacific/Kwajalein",
+    "LIBYA": "Africa/Tripoli",
+    "NAVAJO": "America/Denver",
+    "NZ": "Pacific/Auckland",
+    "NZ-CHAT": "Pacific/Chatham",
+    "POLAND": "Europe/Warsaw",
+    "PORTUGAL": "Europe/Lisbon",
+    "PRC": "Asia/Shanghai",
+    "ROC": "Asia/Taipei",
+    "ROK": "Asia/Seoul",
+    "SINGAPORE": "Asia/Singapore",
+    "TURKEY": "Europe/Istanbul",
+    "W-SU": "Europe/Moscow",
 }
 _PLAIN = {"UTC", "GMT", "Etc/UTC", "Etc/GMT", "Zulu", "Etc/Zulu", "Universal", "Etc/Universal"}
+_PLAIN |= {"UCT", "Etc/UCT", "Greenwich", "Etc/Greenwich", "GMT0", "GMT+0", "GMT-0", "Etc/GMT0", "Etc/GMT+0"}
+_PLAIN |= {"Etc/GMT-0"}
 
 
 @dataclass(frozen=True)
@@ -100,7 +127,7 @@ def resolve_zone(name: str) -> ResolvedZone:
     if canonical not in _PLAIN and (canonical.upper() in _SUGGESTIONS or "/" not in canonical):
         suggestion = _SUGGESTIONS.get(canonical.upper(), "a location zone such as America/New_York")
         if _has_dst_since_1970(zone):
-            kind = "a legacy abbreviation zone, not a place"
+            kind = "a legacy name, not a location zone"
         else:
             offset = _format_offset(offset_at(datetime(2026, 1, 1), zone))
             kind = f"a fixed offset (UTC{offset}) without daylight saving time"
@@ -147,6 +174,83 @@ def _table(zone: tzinfo) -> _Table:
     return _Table([datetime.min], [offset])
 
 
+# -- the same resolution on whole seconds, for expanding many occurrences -------------------------
+
+EPOCH = datetime(1970, 1, 1)
+EPOCH_ORDINAL = EPOCH.toordinal()
+_FAR = 2**62
+
+
+def seconds_of(naive: datetime) -> int:
+    """Whole seconds since 1970-01-01 00:00 on the same clock (microseconds are dropped)."""
+    return (naive.toordinal() - EPOCH_ORDINAL) * 86400 + naive.hour * 3600 + naive.minute * 60 + naive.second
+
+
+@dataclass(frozen=True)
+class _SecondsTable:
+    starts: list[int]  # UTC seconds each offset starts at; the first is -_FAR
+    ends: list[int]  # starts[i + 1]; the last is _FAR
+    offsets: list[int]  # offset in seconds from starts[i] to ends[i]
+    clean_lo: list[int]  # local seconds [clean_lo[i], clean_hi[i]) that exist once, in period i only
+    clean_hi: list[int]
+
+
+@cache
+def _seconds_table(zone: tzinfo) -> _SecondsTable:
+    table = _table(zone)
+    starts = [-_FAR] + [seconds_of(t) for t in table.transitions[1:]]
+    offsets = [int(o.total_seconds()) for o in table.offsets]
+    n = len(starts)
+    ends = [*starts[1:], _FAR]
+    # Period i covers local [starts[i] + offsets[i], ends[i] + offsets[i]); its clean part is what no
+    # other period covers: after every earlier period's local end, before every later one's local start.
+    clean_lo, clean_hi = [0] * n, [0] * n
+    latest_end = -_FAR
+    for i in range(n):
+        clean_lo[i] = max(starts[i] + offsets[i], latest_end)
+        latest_end = max(latest_end, ends[i] + offsets[i])
+    earliest_start = _FAR
+    for i in reversed(range(n)):
+        clean_hi[i] = max(clean_lo[i], min(ends[i] + offsets[i], earliest_start))
+        earliest_start = min(earliest_start, starts[i] + offsets[i])
+    return _SecondsTable(starts, ends, offsets, clean_lo, clean_hi)
+
+
+class LocalClock:
+    """Resolves local wall-clock seconds of one zone to UTC seconds, like :func:`to_utc`.
+
+    Fast for times that exist exactly once (a remembered period, else a binary search); times in a
+    gap or a fold go through :func:`to_utc`.
+
+    >>> ny = LocalClock(resolve_zone("America/New_York").zone)
+    >>> ny.utc(seconds_of(datetime(2027, 3, 14, 2, 30))) == seconds_of(datetime(2027, 3, 14, 7, 30))
+    True
+    >>> ny.offset(seconds_of(datetime(2027, 3, 14, 7, 30)))
+    -14400
+    """
+
+    def __init__(self, zone: tzinfo) -> None:
+        self.zone = zone
+        self._table = _seconds_table(zone)
+        self._period = self._offset_period = 0
+
+    def utc(self, local: int) -> int:
+        table, i = self._table, self._period
+        if not table.clean_lo[i] <= local < table.clean_hi[i]:
+            i = bisect_right(table.clean_lo, local) - 1
+            if not table.clean_lo[i] <= local < table.clean_hi[i]:
+                return seconds_of(to_utc(EPOCH + timedelta(seconds=local), self.zone))
+            self._period = i
+        return local - table.offsets[i]
+
+    def offset(self, utc: int) -> int:
+        """The zone's UTC offset, in seconds, at UTC seconds ``utc``."""
+        table, i = self._table, self._offset_period
+        if not table.starts[i] <= utc < table.ends[i]:
+            i = self._offset_period = bisect_right(table.starts, utc) - 1
+        return table.offsets[i]
+
+
 def to_utc(local: datetime, zone: tzinfo) -> datetime:
     """Resolve a naive local wall-clock time in ``zone`` to a naive UTC datetime.
 
@@ -186,6 +290,12 @@ def offset_at(utc: datetime, zone: tzinfo) -> timedelta:
 @lru_cache(maxsize=256)
 def fixed_zone(offset: timedelta) -> timezone:
     return timezone(offset)
+
+
+@lru_cache(maxsize=256)
+def fixed_zone_seconds(offset: int) -> timezone:
+    """The same object as ``fixed_zone(timedelta(seconds=offset))``."""
+    return fixed_zone(timedelta(seconds=offset))
 
 
 def to_local(utc: datetime, zone: tzinfo) -> datetime:
