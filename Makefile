@@ -3,7 +3,6 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 DB     ?= sqlite:///maintcal.db
-export MAINTCAL_DATABASE_URL ?= $(DB)
 
 .PHONY: run test venv lint typecheck pytest bench clean
 
@@ -17,6 +16,7 @@ venv: $(BIN)/maintcal
 
 ## Set up, create the SQLite database, load the example catalogue, show the next windows, then
 ## serve the feeds on http://127.0.0.1:8000 with the notice worker (pickup directory var/outbox).
+run: export MAINTCAL_DATABASE_URL ?= $(DB)
 run: venv
 	$(BIN)/maintcal db upgrade
 	$(BIN)/maintcal apply examples/catalogue.toml

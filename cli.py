@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from click.core import ParameterSource
 
 from commands.common import AppContext, MaintcalGroup
 from scheduler.settings import Settings
@@ -17,7 +18,8 @@ from scheduler.settings import Settings
 def maintcal(ctx: click.Context, database_url: str | None) -> None:
     """maintcal: maintenance windows, calendar feeds, 30-day notices and SLA."""
     if isinstance(ctx.obj, AppContext):  # given by a caller (tests): keep its settings and clock
-        ctx.obj.settings = ctx.obj.settings.with_database(database_url)
+        if ctx.get_parameter_source("database_url") == ParameterSource.COMMANDLINE:
+            ctx.obj.settings = ctx.obj.settings.with_database(database_url)
     else:
         ctx.obj = AppContext(Settings.from_env().with_database(database_url))
     ctx.call_on_close(ctx.obj.close)
