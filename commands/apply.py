@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from commands.common import AppContext, pass_app, warn
-from scheduler.apply import apply_catalogue, parse_catalogue
+from scheduler.apply import apply_catalogue
+from scheduler.catalogue_file import parse_catalogue
 from windows.errors import InvalidInput
 
 

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from scheduler.apply import Catalogue, PlanItem, apply_catalogue, parse_catalogue
+from scheduler.apply import PlanItem, apply_catalogue
 from scheduler.catalogue import CustomerInfo, list_customers, list_products, list_windows
+from scheduler.catalogue_file import Catalogue, parse_catalogue
 from scheduler.db import Database
 from scheduler.models import Contact, Subscription, WindowRule
 from scheduler.repository import data_version

@@ -16,7 +16,8 @@ import pytest
 from ical.calendar_stream import IcsCalendarStream
 from icalendar import Calendar
 
-from scheduler.apply import apply_catalogue, parse_catalogue
+from scheduler.apply import apply_catalogue
+from scheduler.catalogue_file import parse_catalogue
 from scheduler.db import Database
 from scheduler.feeds import customer_feed, feed_events, horizon, product_feed
 from scheduler.ical import CalendarInfo, FeedEvent, build_calendar, escape_text, render_calendar, render_event

@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from scheduler.apply import apply_catalogue, parse_catalogue
+from scheduler.apply import apply_catalogue
 from scheduler.catalogue import retire_window
+from scheduler.catalogue_file import parse_catalogue
 from scheduler.db import Database
 from scheduler.models import Customer, Override, Product, Unplanned, UnplannedCustomer
 from scheduler.schedule import find_occurrence, occurrences

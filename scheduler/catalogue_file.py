@@ -1,0 +1,317 @@
+"""The declarative catalogue file (TOML): parsing and validation, every problem with its line.
+
+The file lists products (with ``[[products.windows]]``) and customers (with contacts and
+subscriptions). ``parse_catalogue`` turns it into specs or refuses it as a whole, listing every
+problem as ``file:line: message``. ``scheduler.apply`` plans and applies the specs.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from scheduler.catalogue import check_email, check_name
+from windows.errors import InvalidInput, MaintcalError, ManyProblems
+from windows.parsing import check_slug
+from windows.rules import Rule, rules_overlap_warning
+from windows.rulespec import RuleOptions, build_rule
+from windows.timezones import resolve_zone
+
+_PRODUCT_KEYS = {
+    "key",
+    "name",
+    "notice_days",
+    "public",
+    "reschedule_cutoff_hours",
+    "reschedule_max_shift_days",
+    "windows",
+}
+_WINDOW_KEYS = {"name", "days", "start", "end", "cron", "duration", "once_start", "once_end", "tz", "from", "until"}
+_WINDOW_KEYS |= {"label", "waive_notice"}
+_CUSTOMER_KEYS = {"key", "name", "tz", "contacts", "subscriptions"}
+
+
+@dataclass(frozen=True)
+class WindowSpec:
+    rule: Rule
+    waive_notice: str | None
+
+
+@dataclass(frozen=True)
+class ProductSpec:
+    key: str
+    name: str
+    notice_days: int
+    public: bool
+    reschedule_cutoff_hours: int
+    reschedule_max_shift_days: int
+    windows: list[WindowSpec]
+
+
+@dataclass(frozen=True)
+class CustomerSpec:
+    key: str
+    name: str
+    tz: str
+    contacts: list[str]
+    subscriptions: list[str]
+
+
+@dataclass
+class Catalogue:
+    products: list[ProductSpec] = field(default_factory=list)
+    customers: list[CustomerSpec] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+_HEADER = re.compile(r"^\s*\[\[\s*([A-Za-z0-9_.]+)\s*\]\]\s*(#.*)?$")
+_QUOTED = re.compile(r"'([^']+)'")
+
+Span = tuple[int, int]  # first and last line (1-based, inclusive) of one [[table]] of the file
+
+
+class _Problems:
+    """Collects problems with the line they are about, searched inside the table being checked."""
+
+    def __init__(self, filename: str, text: str) -> None:
+        self.filename, self.lines, self.items = filename, text.splitlines(), list[str]()
+        self.scope: Span | None = None
+        self._headers = [(n, m.group(1)) for n, line in enumerate(self.lines, 1) if (m := _HEADER.match(line))]
+
+    def spans(self, name: str, count: int, within: Span | None = None) -> list[Span | None]:
+        """The line spans of the ``[[name]]`` tables, in file order; unknown (None) unless there are
+        exactly ``count`` of them (inline tables have no header to find)."""
+        found: list[Span | None] = []
+        for index, (number, header) in enumerate(self._headers):
+            if header != name or (within and not within[0] <= number <= within[1]):
+                continue
+            following = [n for n, h in self._headers[index + 1 :] if not h.startswith(f"{name}.")]
+            found.append((number, (following[0] - 1) if following else len(self.lines)))
+        return found if len(found) == count else [None] * count
+
+    def line_of(self, needle: str) -> int | None:
+        first, last = self.scope or (1, len(self.lines))
+        if needle.endswith(" ="):  # a key: 'name =' also matches 'name=' and '"name" ='
+            pattern = re.compile(rf"^\s*[\"']?{re.escape(needle[:-2])}[\"']?\s*=")
+            matches = (pattern.match(line) is not None for line in self.lines[first - 1 : last])
+        else:
+            matches = (needle in line for line in self.lines[first - 1 : last])
+        return next((first + offset for offset, hit in enumerate(matches) if hit), None)
+
+    def add(self, message: str, near: str | None = None) -> None:
+        # The line of the key ``near`` names ('tz ='), else of a value the message quotes, last first
+        # ('24:00', 'Mars/Base'), else of ``near``, else the table's header.
+        quoted = [f'"{value}"' for value in reversed(_QUOTED.findall(message))]
+        key = [near] if near and near.endswith(" =") else []
+        candidates = key + quoted + ([near] if near else [])
+        line = next((found for c in candidates if (found := self.line_of(c))), None)
+        line = line or (self.scope[0] if self.scope else None)
+        self.items.append(f"{self.filename}:{line}: {message}" if line else f"{self.filename}: {message}")
+
+
+def parse_catalogue(text: str, filename: str = "catalogue.toml") -> Catalogue:
+    """Parse and validate a catalogue file; ManyProblems lists every problem with its line."""
+    problems = _Problems(filename, text)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise InvalidInput(f"{filename}: not valid TOML: {error}") from None
+    catalogue = Catalogue()
+    for unknown in set(data) - {"products", "customers"}:
+        problems.add(f"unknown top-level key '{unknown}' (expected products, customers)", unknown)
+    seen: set[str] = set()
+    entries = _tables(data, "products", problems)
+    for entry, span in zip(entries, problems.spans("products", len(entries)), strict=True):
+        problems.scope = span
+        spec = _product(entry, problems, catalogue.warnings)
+        key = entry.get("key")
+        if isinstance(key, str) and key in seen:
+            problems.add(f"product '{key}' is listed twice", f'"{key}"')
+        elif spec:
+            catalogue.products.append(spec)
+        seen.add(str(key))
+    seen = set()
+    entries = _tables(data, "customers", problems)
+    for entry, span in zip(entries, problems.spans("customers", len(entries)), strict=True):
+        problems.scope = span
+        customer = _customer(entry, problems, catalogue.warnings)
+        key = entry.get("key")
+        if isinstance(key, str) and key in seen:
+            problems.add(f"customer '{key}' is listed twice", f'"{key}"')
+        elif customer:
+            catalogue.customers.append(customer)
+        seen.add(str(key))
+    problems.scope = None
+    if problems.items:
+        raise ManyProblems(problems.items)
+    return catalogue
+
+
+def _tables(data: dict[str, Any], name: str, problems: _Problems) -> list[dict[str, Any]]:
+    value = data.get(name, [])
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        problems.add(f"'{name}' must be an array of tables ([[{name}]])", name)
+        return []
+    return value
+
+
+def _product(entry: dict[str, Any], problems: _Problems, warnings: list[str]) -> ProductSpec | None:
+    key = entry.get("key")
+    near = f'"{key}"' if isinstance(key, str) else "[[products]]"
+    ok = _check_keys(entry, _PRODUCT_KEYS, f"product '{key}'", problems, near)
+    if not isinstance(key, str):
+        problems.add("a product needs a key", near)
+        return None
+    ok &= _try(problems, near, lambda: check_slug(key, "product key"))
+    name = entry.get("name")
+    if not isinstance(name, str) or not name.strip():
+        problems.add(f"product '{key}' needs a name", near)
+        ok = False
+    else:
+        ok &= _try(problems, "name =", lambda: check_name(name, f"product '{key}' name"))
+    ints = {}
+    for field_name, default, high in (
+        ("notice_days", 30, 365),
+        ("reschedule_cutoff_hours", 72, 24 * 365),
+        ("reschedule_max_shift_days", 14, 365),
+    ):
+        value = entry.get(field_name, default)
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= high:
+            problems.add(f"product '{key}': {field_name} must be a whole number from 0 to {high}", f"{field_name} =")
+            ok = False
+        ints[field_name] = value
+    public = entry.get("public", False)
+    if not isinstance(public, bool):
+        problems.add(f"product '{key}': public must be true or false", "public =")
+        ok = False
+    windows: list[WindowSpec] = []
+    names: set[str | None] = set()
+    raw_windows = entry.get("windows", [])
+    if not isinstance(raw_windows, list):
+        problems.add(f"product '{key}': windows must be an array of tables ([[products.windows]])", near)
+        raw_windows = []
+    product_span = problems.scope
+    window_spans = problems.spans("products.windows", len(raw_windows), product_span)
+    for index, (raw, window_span) in enumerate(zip(raw_windows, window_spans, strict=True), 1):
+        problems.scope = window_span or product_span
+        spec = _window(key, index, raw, problems, warnings)
+        window_name = str(raw.get("name", f"w{index}")) if isinstance(raw, dict) else None
+        if window_name is not None and window_name in names:
+            problems.add(f"product '{key}' has two windows named '{window_name}'", f'"{window_name}"')
+            ok = False
+        problems.scope = product_span
+        names.add(window_name)
+        if spec is None:
+            ok = False
+        else:
+            windows.append(spec)
+    warnings.extend(rules_overlap_warning([w.rule for w in windows]))
+    if not ok:
+        return None
+    assert isinstance(name, str)
+    return ProductSpec(key, name.strip(), public=public, windows=windows, **ints)
+
+
+def _window(product: str, index: int, raw: Any, problems: _Problems, warnings: list[str]) -> WindowSpec | None:
+    if not isinstance(raw, dict):
+        problems.add(f"product '{product}': window {index} must be a table")
+        return None
+    name = raw.get("name", f"w{index}")
+    near = f'"{name}"' if "name" in raw else f'"{product}"'
+    what = f"window '{product}.{name}'"
+    known_keys = _check_keys(raw, _WINDOW_KEYS, what, problems, near)
+    strings = {}
+    for field_name in ("days", "start", "end", "cron", "duration", "once_start", "once_end", "tz", "label"):
+        value = raw.get(field_name)
+        if value is not None and not isinstance(value, str):
+            problems.add(f"{what}: {field_name} must be a string", f"{field_name} =")
+            return None
+        strings[field_name] = value
+    dates = []
+    for date_key in ("from", "until"):
+        try:
+            dates.append(_date(raw.get(date_key), f"{what}: {date_key}"))
+        except MaintcalError as error:
+            problems.add(error.message, f"{date_key} =")
+            return None
+    valid_from, valid_until = dates
+    try:
+        rule, rule_warnings = build_rule(
+            RuleOptions(product=product, name=str(name), valid_from=valid_from, valid_until=valid_until, **strings)
+        )
+    except MaintcalError as error:
+        problems.add(f"{what}: {error.message}", near)
+        return None
+    if not known_keys:
+        return None
+    warnings.extend(f"{what}: {w}" for w in rule_warnings)
+    waive = raw.get("waive_notice")
+    return WindowSpec(rule, str(waive) if waive else None)
+
+
+def _date(value: Any, what: str) -> date | None:
+    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise InvalidInput(f"{what} must be a date YYYY-MM-DD")
+
+
+def _customer(entry: dict[str, Any], problems: _Problems, warnings: list[str]) -> CustomerSpec | None:
+    key = entry.get("key")
+    near = f'"{key}"' if isinstance(key, str) else "[[customers]]"
+    ok = _check_keys(entry, _CUSTOMER_KEYS, f"customer '{key}'", problems, near)
+    if not isinstance(key, str):
+        problems.add("a customer needs a key", near)
+        return None
+    ok &= _try(problems, near, lambda: check_slug(key, "customer key"))
+    name, tz = entry.get("name"), entry.get("tz")
+    ok &= _try(problems, near, lambda: check_name(name if isinstance(name, str) else "", f"customer '{key}' name"))
+    zone = None
+    if not isinstance(tz, str):
+        problems.add(f"customer '{key}' needs tz (an IANA zone like Europe/London)", near)
+    else:
+        try:
+            zone = resolve_zone(tz)
+            if zone.warning:
+                warnings.append(f"customer '{key}': {zone.warning}")
+        except MaintcalError as error:
+            problems.add(f"customer '{key}': {error.message}", "tz =")
+    contacts, subscriptions = entry.get("contacts", []), entry.get("subscriptions", [])
+    for label, value in (("contacts", contacts), ("subscriptions", subscriptions)):
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            problems.add(f"customer '{key}': {label} must be a list of strings", f"{label} =")
+            return None
+    emails = []
+    for email in contacts:
+        try:
+            emails.append(check_email(email))
+        except MaintcalError as error:
+            problems.add(f"customer '{key}': {error.message}", email)
+            ok = False
+    if not ok or zone is None:
+        return None
+    assert isinstance(name, str)
+    return CustomerSpec(key, name.strip(), zone.name, list(dict.fromkeys(emails)), list(dict.fromkeys(subscriptions)))
+
+
+def _check_keys(entry: dict[str, Any], allowed: set[str], what: str, problems: _Problems, near: str) -> bool:
+    unknown = sorted(set(entry) - allowed)
+    for key in unknown:
+        problems.add(f"{what}: unknown key '{key}' (allowed: {', '.join(sorted(allowed))})", f"{key} =")
+    return not unknown
+
+
+def _try(problems: _Problems, near: str, check: Any) -> bool:
+    try:
+        check()
+        return True
+    except MaintcalError as error:
+        problems.add(error.message, near)
+        return False
