@@ -8,7 +8,7 @@ import click
 
 from commands.common import INSTANT, AppContext, instant, pass_app, print_json, print_table
 from scheduler import reschedule as service
-from scheduler.api import request_json
+from scheduler.serialize import request_json
 from windows.timezones import format_utc
 
 

@@ -18,11 +18,10 @@ from scheduler import reschedule
 from scheduler.apikeys import customer_for_key
 from scheduler.db import Database
 from scheduler.schedule import occurrences
-from scheduler.serialize import occurrence_json
+from scheduler.serialize import occurrence_json, request_json
 from scheduler.settings import Settings
 from windows.errors import InvalidInput, MaintcalError, NotFound
 from windows.parsing import parse_instant
-from windows.timezones import format_utc
 
 
 class Unauthorized(MaintcalError):
@@ -41,22 +40,6 @@ class ErrorBody(BaseModel):
     """Every 4xx/5xx answer of the HTTP app: one message."""
 
     error: str
-
-
-def request_json(info: reschedule.RequestInfo) -> dict[str, Any]:
-    return {
-        "id": info.id,
-        "occurrence": info.occurrence,
-        "product": info.product,
-        "customer": info.customer,
-        "status": info.status,
-        "proposed_start": format_utc(info.proposed_start),
-        "proposed_end": format_utc(info.proposed_end),
-        "reason": info.reason,
-        "created_at": format_utc(info.created_at),
-        "decided_at": format_utc(info.decided_at) if info.decided_at else None,
-        "decision_note": info.decision_note,
-    }
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in (400, 401, 404, 409, 422)}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from scheduler.reschedule import RequestInfo
 from windows.schedule import Scheduled
 from windows.timezones import format_local, format_utc
 
@@ -24,4 +25,20 @@ def occurrence_json(s: Scheduled, uid_domain: str) -> dict[str, Any]:
         "local_end": format_local(s.local_end),
         "sequence": s.sequence,
         "notice_deadline": format_utc(s.notice_deadline) if s.notice_deadline else None,
+    }
+
+
+def request_json(info: RequestInfo) -> dict[str, Any]:
+    return {
+        "id": info.id,
+        "occurrence": info.occurrence,
+        "product": info.product,
+        "customer": info.customer,
+        "status": info.status,
+        "proposed_start": format_utc(info.proposed_start),
+        "proposed_end": format_utc(info.proposed_end),
+        "reason": info.reason,
+        "created_at": format_utc(info.created_at),
+        "decided_at": format_utc(info.decided_at) if info.decided_at else None,
+        "decision_note": info.decision_note,
     }
