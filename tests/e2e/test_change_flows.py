@@ -8,14 +8,12 @@ CLI, each with its notice (same UID, rising SEQUENCE).
 
 from __future__ import annotations
 
-import asyncio
 import email
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from email.message import Message
 from typing import Any
 
-import httpx
 import pytest
 from click.testing import CliRunner, Result
 from icalendar import Calendar
@@ -28,24 +26,11 @@ from scheduler.db import Database
 from scheduler.feeds import issue_feed_token
 from scheduler.settings import Settings
 from scheduler.worker import send_due
+from tests.http_client import ApiClient
 from tests.integration.changes_fixtures import NOW, load, utc
 from tests.smtp_server import FaultHandler, smtp_server
 
 UID = "pe.nightly.20270302@test.example"
-
-
-class Http:
-    def __init__(self, app: Any) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
-
-    def call(self, method: str, path: str, key: str | None = None, **kwargs: Any) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
-        return self._loop.run_until_complete(self._client.request(method, path, headers=headers, **kwargs))
-
-    def close(self) -> None:
-        self._loop.run_until_complete(self._client.aclose())
-        self._loop.close()
 
 
 @pytest.fixture
@@ -58,7 +43,7 @@ def world(db: Database, db_url: str, handler: FaultHandler) -> Iterator[dict[str
     load(db)
     smtp = smtp_server(handler)
     settings = Settings(database_url=db_url, smtp_url=smtp.url, uid_domain="test.example", smtp_timeout=5.0)
-    http = Http(create_app(settings, database=db, clock=lambda: NOW))
+    http = ApiClient(create_app(settings, database=db, clock=lambda: NOW))
 
     def cli(*args: str) -> Result:
         result = CliRunner().invoke(maintcal, list(args), obj=AppContext(settings, now=NOW))
@@ -97,7 +82,7 @@ def _ics(message: Message) -> Any:  # icalendar's components are loosely typed
 
 
 def test_reschedule_request_approve_feed_and_notice(world: dict[str, Any], handler: FaultHandler) -> None:
-    http: Http = world["http"]
+    http: ApiClient = world["http"]
     cli: Callable[..., Result] = world["cli"]
     created = http.call(
         "POST",

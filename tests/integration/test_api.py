@@ -6,12 +6,9 @@ another customer's key.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 
 from scheduler import reschedule
@@ -19,46 +16,31 @@ from scheduler.apikeys import issue_api_key
 from scheduler.app import create_app
 from scheduler.db import Database
 from scheduler.schedule import find_occurrence
+from tests.http_client import ApiClient
 from tests.integration.changes_fixtures import NOW, load, settings
 
 
-class Api:
-    """httpx over the ASGI interface with a blocking API and one customer's key."""
-
-    def __init__(self, app: Any) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
-
-    def call(self, method: str, path: str, key: str | None = None, **kwargs: Any) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
-        return self._loop.run_until_complete(self._client.request(method, path, headers=headers, **kwargs))
-
-    def close(self) -> None:
-        self._loop.run_until_complete(self._client.aclose())
-        self._loop.close()
-
-
 @pytest.fixture
-def api(db: Database, db_url: str, tmp_path: Path) -> Iterator[Api]:
+def api(db: Database, db_url: str, tmp_path: Path) -> Iterator[ApiClient]:
     load(db)
-    client = Api(create_app(settings(tmp_path, db_url), database=db, clock=lambda: NOW))
+    client = ApiClient(create_app(settings(tmp_path, db_url), database=db, clock=lambda: NOW))
     yield client
     client.close()
 
 
 @pytest.fixture
-def keys(db: Database, api: Api) -> dict[str, str]:
+def keys(db: Database, api: ApiClient) -> dict[str, str]:
     return {c: issue_api_key(db, NOW, c) for c in ("thames", "harbour")}
 
 
-def test_authentication_is_required(api: Api, keys: dict[str, str], db: Database) -> None:
+def test_authentication_is_required(api: ApiClient, keys: dict[str, str], db: Database) -> None:
     for headers in (
         {},
         {"Authorization": "Basic abc"},
         {"Authorization": "Bearer mcak_wrong"},
         {"Authorization": "Bearer"},
     ):
-        response = api._loop.run_until_complete(api._client.get("/api/v1/occurrences", headers=headers))
+        response = api.call("GET", "/api/v1/occurrences", headers=headers)
         assert response.status_code == 401
         assert set(response.json()) == {"error"}
     old = keys["thames"]
@@ -67,7 +49,7 @@ def test_authentication_is_required(api: Api, keys: dict[str, str], db: Database
     assert (revoked.status_code, revoked.json()) == (401, {"error": "unknown or revoked API key"})
 
 
-def test_occurrences_are_the_customers_own(api: Api, keys: dict[str, str]) -> None:
+def test_occurrences_are_the_customers_own(api: ApiClient, keys: dict[str, str]) -> None:
     response = api.call("GET", "/api/v1/occurrences?from=2027-03-01&to=2027-03-03", keys["harbour"])
     assert response.status_code == 200
     assert [(o["id"], o["customer"], o["start"], o["end"], o["local_start"]) for o in response.json()] == [
@@ -86,7 +68,9 @@ def test_occurrences_are_the_customers_own(api: Api, keys: dict[str, str]) -> No
     assert garbage.status_code == 422 and "error" in garbage.json()
 
 
-def test_request_flow_and_isolation(api: Api, keys: dict[str, str], db: Database, tmp_path: Path, db_url: str) -> None:
+def test_request_flow_and_isolation(
+    api: ApiClient, keys: dict[str, str], db: Database, tmp_path: Path, db_url: str
+) -> None:
     body = {"occurrence": "pe.nightly.20270302", "proposed_start": "2027-03-03T05:00:00Z", "reason": "freeze"}
     created = api.call("POST", "/api/v1/reschedule-requests", keys["thames"], json=body)
     assert created.status_code == 201
@@ -145,14 +129,14 @@ def test_request_flow_and_isolation(api: Api, keys: dict[str, str], db: Database
     ],
 )
 def test_bad_requests_are_4xx_json(
-    api: Api, keys: dict[str, str], body: dict[str, str], status: int, message: str
+    api: ApiClient, keys: dict[str, str], body: dict[str, str], status: int, message: str
 ) -> None:
     response = api.call("POST", "/api/v1/reschedule-requests", keys["thames"], json=body)
     assert response.status_code == status
     assert message in response.json()["error"]
 
 
-def test_unknown_request_ids(api: Api, keys: dict[str, str]) -> None:
+def test_unknown_request_ids(api: ApiClient, keys: dict[str, str]) -> None:
     for path in ("/api/v1/reschedule-requests/99", "/api/v1/reschedule-requests/0", "/api/v1/reschedule-requests/x"):
         response = api.call("GET", path, keys["thames"])
         assert response.status_code in (404, 422)
