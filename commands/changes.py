@@ -10,6 +10,7 @@ from commands.common import INSTANT, AppContext, instant, pass_app
 from commands.customers import customer
 from scheduler.apikeys import issue_api_key
 from scheduler.changes import ChangeResult, change_occurrence
+from windows.schedule import Scheduled
 from windows.timezones import format_utc
 
 
@@ -19,17 +20,26 @@ def occurrence() -> None:
 
 
 def _report(result: ChangeResult) -> None:
-    for item in result.items:
-        if result.action == "cancel":
-            click.echo(f"cancelled {item.id} for {item.customer} (sequence {item.sequence})")
-        else:
-            click.echo(
-                f"moved {item.id} for {item.customer} to {format_utc(item.start)} - {format_utc(item.end)} "
-                f"(sequence {item.sequence})"
-            )
-    if not result.items:
+    """A product-wide decision says so, then how each customer now sees the occurrence."""
+    verb = "cancelled" if result.action == "cancel" else "moved"
+    if result.product_wide and result.items:
+        click.echo(f"{verb} {result.base_id} product-wide (every customer of {result.items[0].occurrence.product})")
+        for item in result.items:
+            own_id = f"{item.id} " if item.id != result.base_id else ""
+            click.echo(f"  {item.customer}: {own_id}{_state(item)}")
+    elif result.items:
+        for item in result.items:
+            click.echo(f"{verb} {item.id} for {item.customer}{_state(item).removeprefix(item.status)}")
+    else:
         click.echo(f"{result.action} recorded for {result.occurrence}; no subscribed customers to notify")
     click.echo(f"notices queued: {result.deliveries} to contacts of {', '.join(result.customers) or 'nobody'}")
+
+
+def _state(item: Scheduled) -> str:
+    """``moved to START - END (sequence N)`` or ``cancelled (sequence N)``."""
+    if item.status == "cancelled":
+        return f"cancelled (sequence {item.sequence})"
+    return f"{item.status} to {format_utc(item.start)} - {format_utc(item.end)} (sequence {item.sequence})"
 
 
 @occurrence.command("cancel")

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from scheduler.db import Database
+from scheduler.decisions import next_decision, serialised
 from scheduler.models import Customer, Override, Product
 from scheduler.notify import queue_notices
 from scheduler.repository import bump_version, get_customer, get_product
@@ -28,7 +29,9 @@ class ChangeResult:
     action: str
     customers: list[str]
     deliveries: int
-    items: list[Scheduled]
+    items: list[Scheduled]  # the occurrence as each affected customer now sees it
+    base_id: str  # the occurrence id without a customer suffix
+    product_wide: bool  # the decision names every customer of the product
 
 
 @dataclass(frozen=True)
@@ -97,31 +100,39 @@ def change_occurrence(
 ) -> ChangeResult:
     """Cancel or move one occurrence; one transaction including the notices it causes.
 
+    Decisions on one occurrence are numbered in commit order (``scheduler.decisions``): this one
+    comes after every decision committed before it, whatever the clocks say, and is run again on
+    the new state if a concurrent decision on the same occurrence commits first.
+
     A move keeps the window's length unless ``new_end`` is given. A move that starts before
     ``now + notice_days`` is refused unless ``waive_notice`` (or ``customer_consent``) is given.
     """
     if not reason.strip():
         raise InvalidInput("--reason must not be empty")
-    with db.transaction() as session:
+
+    def decide(session: Session) -> ChangeResult:
         target = resolve_target(session, occurrence_id, customer)
+        decision = next_decision(session, target.product.id, target.base_id)  # before reading the state
         current = _current(session, target)
         if current.status == "cancelled":
             raise Conflict(f"occurrence '{occurrence_id}' is already cancelled")
         if current.end <= now:
             raise Conflict(f"occurrence '{occurrence_id}' already ended at {format_utc(current.end)}")
+        start, end = new_start, new_end
         if action == "move":
-            new_start, new_end = _check_move(target, current, now, new_start, new_end, waive_notice, customer_consent)
+            start, end = _check_move(target, current, now, new_start, new_end, waive_notice, customer_consent)
         session.add(
             Override(
                 product_id=target.product.id,
                 occurrence_id=target.base_id,
                 customer_id=target.customer.id if target.customer else None,
                 action=action,
-                new_start=new_start,
-                new_end=new_end,
+                new_start=start,
+                new_end=end,
                 reason=reason.strip(),
                 waived_reason=waive_notice,
                 customer_consent=customer_consent,
+                decision=decision,
                 created_at=now,
             )
         )
@@ -134,7 +145,12 @@ def change_occurrence(
                 items.append(found)
         kind = "cancel" if action == "cancel" else "update"
         deliveries = queue_notices(session, now, settings, items, kind, reason.strip()) if items else 0
-        return ChangeResult(occurrence_id, action, [c.key for _, c in _views(session, target)], deliveries, items)
+        customers = [c.key for _, c in _views(session, target)]
+        return ChangeResult(
+            occurrence_id, action, customers, deliveries, items, target.base_id, target.customer is None
+        )
+
+    return serialised(db, decide)
 
 
 def _check_move(

@@ -136,9 +136,15 @@ class ApiKey(Base):
 
 
 class Override(Base):
-    """A change to one occurrence: cancel or move, product-wide (customer NULL) or for one customer."""
+    """A change to one occurrence: cancel or move, product-wide (customer NULL) or for one customer.
+
+    ``decision`` numbers the decisions on one occurrence (product + base id) 1, 2, 3... in commit
+    order: the unique key lets only one of two concurrent decisions take a number, the other is
+    retried after it (``scheduler.decisions``). Decisions are ordered by it, never by a clock.
+    """
 
     __tablename__ = "overrides"
+    __table_args__ = (UniqueConstraint("product_id", "occurrence_id", "decision"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), index=True)
     occurrence_id: Mapped[str] = mapped_column(String(200), index=True)  # base id, without customer suffix
@@ -149,7 +155,8 @@ class Override(Base):
     reason: Mapped[str] = mapped_column(Text)
     waived_reason: Mapped[str | None] = mapped_column(Text)
     customer_consent: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime]
+    decision: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]  # the deciding process's clock: shown, never used to order
 
 
 class Unplanned(Base):

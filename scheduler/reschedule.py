@@ -25,6 +25,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from scheduler.db import Database
+from scheduler.decisions import next_decision, serialised
 from scheduler.models import Customer, Override, Product, RescheduleRequest
 from scheduler.notify import queue_notices
 from scheduler.repository import bump_version, get_customer
@@ -94,10 +95,18 @@ def request(
 
 
 def approve(db: Database, now: datetime, settings: Settings, request_id: int, note: str | None = None) -> RequestInfo:
-    """Approve a pending request: re-check the policy, move the occurrence for that customer, notify."""
-    with db.transaction() as session:
+    """Approve a pending request: re-check the policy, move the occurrence for that customer, notify.
+
+    The move is a decision on the occurrence like ops' moves: numbered in commit order
+    (``scheduler.decisions``), so it wins over every decision committed before it and loses to
+    every later one, whatever the clocks of the deciding processes say.
+    """
+
+    def decide(session: Session) -> RequestInfo:
         row, product, cust = _load(session, request_id)
         _decide(session, row, "approved", now, note)
+        base_id = ".".join(row.occurrence_id.split(".")[:3])
+        decision = next_decision(session, product.id, base_id)  # before reading the state
         current, _ = _occurrence_for(session, row.occurrence_id, cust)
         _check_policy(session, now, product, cust, current, row.proposed_start, row.proposed_end)
         session.add(
@@ -110,6 +119,7 @@ def approve(db: Database, now: datetime, settings: Settings, request_id: int, no
                 new_end=row.proposed_end,
                 reason=f"reschedule request {row.id}" + (f": {row.reason}" if row.reason else ""),
                 customer_consent=True,
+                decision=decision,
                 created_at=now,
             )
         )
@@ -119,6 +129,8 @@ def approve(db: Database, now: datetime, settings: Settings, request_id: int, no
         if moved is not None:
             queue_notices(session, now, settings, [moved], "reschedule-approved", note)
         return _info(row, product, cust, current.occurrence.start)
+
+    return serialised(db, decide)
 
 
 def reject(db: Database, now: datetime, settings: Settings, request_id: int, reason: str) -> RequestInfo:

@@ -165,7 +165,7 @@ def _changes(session: Session, prod: Product) -> list[Change]:
         select(Override, Customer.key)
         .outerjoin(Customer, Customer.id == Override.customer_id)
         .where(Override.product_id == prod.id)
-        .order_by(Override.created_at, Override.id)
+        .order_by(Override.occurrence_id, Override.decision)
     ).all()
     return [
         Change(
@@ -174,7 +174,7 @@ def _changes(session: Session, prod: Product) -> list[Change]:
             action=o.action,
             new_start=o.new_start,
             new_end=o.new_end,
-            made_at=o.created_at,
+            decision=o.decision,
             customer_consent=o.customer_consent,
             waived=o.waived_reason,
         )

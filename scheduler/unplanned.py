@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from scheduler.db import Database
+from scheduler.decisions import serialised
 from scheduler.models import Customer, Product, Unplanned, UnplannedCustomer
 from scheduler.notify import queue_notices
 from scheduler.repository import bump_version, get_customer, get_product
@@ -63,7 +64,8 @@ def declare(
         raise InvalidInput("give exactly one of --duration or --end")
     end = end if end is not None else start + (duration or timedelta(0))
     _check_span(start, end)
-    with db.transaction() as session:
+
+    def record(session: Session) -> UnplannedResult:
         product = get_product(session, product_key)
         named = [get_customer(session, key) for key in dict.fromkeys(customers)]
         subscribers = {c.id for c in affected_customers(session, product)}
@@ -87,15 +89,23 @@ def declare(
         bump_version(session, now)
         return _notify(session, now, settings, row, product, reason.strip())
 
+    return serialised(db, record)  # two declarations at once: the later one takes the next number
+
 
 def extend(
     db: Database, now: datetime, settings: Settings, occurrence_id: str, *, by: timedelta | None, until: datetime | None
 ) -> UnplannedResult:
-    """Push the end of an unplanned window later (same UID, sequence + 1)."""
+    """Push the end of an unplanned window later (same UID, sequence + 1).
+
+    Changes of one unplanned window are serialised on its row (locked on PostgreSQL; SQLite runs
+    the change again if another one committed after it read): ``--by`` adds to the end the last
+    committed change left, and every change raises the sequence exactly once.
+    """
     if (by is None) == (until is None):
         raise InvalidInput("give exactly one of --by or --until")
-    with db.transaction() as session:
-        row, product = _get(session, occurrence_id)
+
+    def change(session: Session) -> UnplannedResult:
+        row, product = _get(session, occurrence_id, lock=db.is_postgres)
         new_end = until if until is not None else row.end + (by or timedelta(0))
         if new_end <= row.end:
             raise InvalidInput(
@@ -107,11 +117,14 @@ def extend(
         bump_version(session, now)
         return _notify(session, now, settings, row, product, f"extended until {format_utc(new_end)}")
 
+    return serialised(db, change)
+
 
 def end(db: Database, now: datetime, settings: Settings, occurrence_id: str, *, at: datetime) -> UnplannedResult:
-    """Finish an unplanned window at ``at`` (default now)."""
-    with db.transaction() as session:
-        row, product = _get(session, occurrence_id)
+    """Finish an unplanned window at ``at`` (default now); serialised like ``extend``."""
+
+    def change(session: Session) -> UnplannedResult:
+        row, product = _get(session, occurrence_id, lock=db.is_postgres)
         if at <= row.start:
             raise InvalidInput(f"--at {format_utc(at)} is not after the start {format_utc(row.start)}")
         if at > row.end:
@@ -121,6 +134,8 @@ def end(db: Database, now: datetime, settings: Settings, occurrence_id: str, *, 
         row.end, row.sequence, row.updated_at = at, row.sequence + 1, now
         bump_version(session, now)
         return _notify(session, now, settings, row, product, f"ended at {format_utc(at)}")
+
+    return serialised(db, change)
 
 
 def list_unplanned(db: Database, now: datetime, recent_days: int = 30) -> list[UnplannedInfo]:
@@ -143,16 +158,19 @@ def _check_span(start: datetime, end: datetime) -> None:
         raise InvalidInput("unplanned maintenance may last at most 7 days; extend it later if needed")
 
 
-def _get(session: Session, occurrence_id: str) -> tuple[Unplanned, Product]:
+def _get(session: Session, occurrence_id: str, *, lock: bool = False) -> tuple[Unplanned, Product]:
     product_key, _, tail = occurrence_id.partition(".")
     if not tail.startswith("unplanned-") or not tail[len("unplanned-") :].isdigit():
         raise InvalidInput(f"invalid unplanned id '{occurrence_id}': expected <product>.unplanned-<n>")
     product = get_product(session, product_key)
-    row = session.scalar(
+    query = (
         select(Unplanned)
         .options(selectinload(Unplanned.customers))
         .where(Unplanned.product_id == product.id, Unplanned.number == int(tail[len("unplanned-") :]))
     )
+    if lock:  # waits for a concurrent change of this window, then reads what it committed
+        query = query.with_for_update(of=Unplanned)
+    row = session.scalar(query)
     if row is None:
         raise NotFound(f"no unplanned maintenance '{occurrence_id}'")
     return row, product

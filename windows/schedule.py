@@ -1,8 +1,30 @@
 """Applying ops' and customers' changes to expanded occurrences (DESIGN §2 overrides, sequence).
 
 A change is a cancel or a move of one occurrence, for the whole product (``customer`` None) or for
-one customer. Changes apply in the order they were made; the last one decides the state. Every
-change that applies to a view raises the occurrence's sequence by one.
+one customer. Changes apply in the order they were *committed*: ``Change.decision`` is the
+occurrence's decision number (1, 2, 3, ...) that the database hands out one at a time, never a
+clock, so a decision taken on a host whose clock is behind still comes after the one before it.
+
+The last decision wins for the scope it names. A product-wide decision names every customer, so
+in a customer's view the last decision among the product-wide ones and that customer's own wins:
+
+- per-customer move, then product-wide move: the product-wide move wins for that customer too;
+- product-wide move, then per-customer move (or an approved reschedule request): that customer's
+  move wins for that customer, everyone else keeps the product-wide move;
+- a move, then a cancel: cancelled, at the times the move had set (what the CANCEL refers to).
+
+Every change that applies to a view raises the occurrence's sequence in that view by one, so the
+sequence is the number of decisions in that view.
+
+>>> from datetime import UTC, date, datetime
+>>> at = lambda h: datetime(2027, 3, 2, h, tzinfo=UTC)
+>>> occ = Occurrence("p.r.20270302", "p.r.20270302", "p", "r", None, at(5), at(8), "UTC",
+...                  at(5), at(8), date(2027, 3, 2))
+>>> first = Change("p.r.20270302", None, "move", at(9), at(12), decision=1)
+>>> second = Change("p.r.20270302", None, "move", at(13), at(16), decision=2)
+>>> s = apply_changes(occ, [second, first], None, 30)  # listed in any order: the decision decides
+>>> (s.status, s.start.hour, s.sequence)
+('moved', 13, 2)
 """
 
 from __future__ import annotations
@@ -22,7 +44,7 @@ class Change:
     action: str  # "cancel" | "move"
     new_start: datetime | None
     new_end: datetime | None
-    made_at: datetime
+    decision: int  # commit order among the decisions on ``base_id`` (from the database, not a clock)
     customer_consent: bool = False
     waived: str | None = None
 
@@ -54,10 +76,14 @@ class Scheduled:
 
 
 def apply_changes(occurrence: Occurrence, changes: list[Change], customer: str | None, notice_days: int) -> Scheduled:
-    """The final state of ``occurrence`` in the view of ``customer`` (None: product-wide)."""
+    """The final state of ``occurrence`` in the view of ``customer`` (None: product-wide).
+
+    The changes that apply to the view (product-wide ones and ``customer``'s own) are taken in
+    decision order; the last one decides the status and times, and each one counts in the sequence.
+    """
     relevant = sorted(
         (c for c in changes if c.base_id == occurrence.base_id and (c.customer is None or c.customer == customer)),
-        key=lambda c: c.made_at,
+        key=lambda c: c.decision,
     )
     status, start, end = "scheduled", occurrence.start, occurrence.end
     local_start, local_end = occurrence.local_start, occurrence.local_end
@@ -73,7 +99,7 @@ def apply_changes(occurrence: Occurrence, changes: list[Change], customer: str |
                     break
         elif last.new_start and last.new_end:
             status, start, end = "moved", last.new_start, last.new_end
-        consent = any(c.customer_consent for c in relevant if c is last)
+        consent = last.customer_consent
         waived = last.waived
         if start != occurrence.start or end != occurrence.end:
             zone = zone_by_name(occurrence.timezone)

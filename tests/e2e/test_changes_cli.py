@@ -49,9 +49,10 @@ def test_cancel_and_move_print_what_they_did(run: Invoke) -> None:
     assert out == "cancelled pe.nightly.20270302 for nile (sequence 1)\nnotices queued: 1 to contacts of nile\n"
     out = _ok(invoke("occurrence", "move", "pe.nightly.20270304", "--to", "2027-03-05T05:00:00Z", "--reason", "freeze"))
     assert out.splitlines() == [
-        "moved pe.nightly.20270304 for harbour to 2027-03-05T05:00:00Z - 2027-03-05T08:00:00Z (sequence 1)",
-        "moved pe.nightly.20270304 for nile to 2027-03-05T05:00:00Z - 2027-03-05T08:00:00Z (sequence 1)",
-        "moved pe.nightly.20270304 for thames to 2027-03-05T05:00:00Z - 2027-03-05T08:00:00Z (sequence 1)",
+        "moved pe.nightly.20270304 product-wide (every customer of pe)",
+        "  harbour: moved to 2027-03-05T05:00:00Z - 2027-03-05T08:00:00Z (sequence 1)",
+        "  nile: moved to 2027-03-05T05:00:00Z - 2027-03-05T08:00:00Z (sequence 1)",
+        "  thames: moved to 2027-03-05T05:00:00Z - 2027-03-05T08:00:00Z (sequence 1)",
         "notices queued: 4 to contacts of harbour, nile, thames",
     ]
     listed = json.loads(
