@@ -207,6 +207,8 @@ def enqueue_change_notices(
     sequence. One notice per customer lists all of that customer's items. Unsent notices that give
     these occurrences other times (any time, for a cancel) are superseded: never sent. Returns the
     number of deliveries queued (a customer without contacts gets none; compliance reports it).
+    The current contacts are those not removed, whatever the clocks of the processes that nominated
+    them and of this one say.
     """
     if kind not in CHANGE_KINDS:
         raise InvalidInput(f"unknown change notice kind '{kind}' (use one of: {', '.join(CHANGE_KINDS)})")
@@ -218,7 +220,9 @@ def enqueue_change_notices(
     batches = []
     for key in sorted(by_customer):
         customer = get_customer(session, key)
-        contacts = sorted((c for c in customer.contacts if c.active_at(now)), key=lambda c: c.email)
+        # The contacts as committed (not removed), not as a clock sees them: a decision taken on a
+        # host whose clock is behind the one that nominated a contact still tells that contact.
+        contacts = sorted((c for c in customer.contacts if c.removed_at is None), key=lambda c: c.email)
         group = tuple(sorted(by_customer[key], key=lambda s: (s.start, s.id)))
         outbox.supersede(session, now, outbox.outdated_by(session, customer.id, group, cancel=kind == "cancel"))
         if contacts:
