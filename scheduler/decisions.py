@@ -10,8 +10,10 @@ the start, so it decides on a state that includes the first one and gets the nex
   transaction and fails with a unique violation when it commits. A decision whose number was read
   after the previous decision committed also reads that decision's effect (later statement, later
   snapshot), so number order is commit order and each decision sees every decision before it.
-- SQLite: writers are serialised by the database lock; a transaction that read before another one
-  committed cannot write afterwards ("database is locked") and is run again.
+- SQLite: the unique key (or, for rows changed in place, a compare-and-set ``UPDATE ... WHERE
+  sequence = <read value>``, ``LostRace``) finds a decision that another connection committed
+  after this one read, and this one is run again. (pysqlite begins a transaction only at the
+  first write, so the reads before it are not isolated: only the write can detect the race.)
 
 The clocks of the deciding processes (``created_at``) are recorded for people to read only.
 """
@@ -29,6 +31,11 @@ from scheduler.db import Database
 from scheduler.models import Override
 
 T = TypeVar("T")
+
+
+class LostRace(Exception):
+    """A compare-and-set write found the row changed by a concurrent transaction: run again."""
+
 
 ATTEMPTS = 5
 # Unique keys that hand out numbers by "max + 1": losing one of them to a concurrent transaction
@@ -67,8 +74,8 @@ def serialised(db: Database, work: Callable[[Session], T]) -> T:
         try:
             with db.transaction() as session:
                 return work(session)
-        except (IntegrityError, OperationalError) as error:
-            if attempt == ATTEMPTS - 1 or not _lost_a_race(error):
+        except (IntegrityError, OperationalError, LostRace) as error:
+            if attempt == ATTEMPTS - 1 or not (isinstance(error, LostRace) or _lost_a_race(error)):
                 raise
     raise AssertionError("unreachable")  # pragma: no cover
 

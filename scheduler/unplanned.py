@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from scheduler.db import Database
-from scheduler.decisions import serialised
+from scheduler.decisions import LostRace, serialised
 from scheduler.models import Customer, Product, Unplanned, UnplannedCustomer
 from scheduler.notify import queue_notices
 from scheduler.repository import bump_version, get_customer, get_product
@@ -113,7 +113,7 @@ def extend(
                 "use 'maintcal unplanned end' to finish earlier"
             )
         _check_span(row.start, new_end)
-        row.end, row.sequence, row.updated_at = new_end, row.sequence + 1, now
+        _save(session, row, new_end, now)
         bump_version(session, now)
         return _notify(session, now, settings, row, product, f"extended until {format_utc(new_end)}")
 
@@ -131,7 +131,7 @@ def end(db: Database, now: datetime, settings: Settings, occurrence_id: str, *, 
             raise InvalidInput(f"--at {format_utc(at)} is after the planned end {format_utc(row.end)}: use extend")
         if at == row.end and row.end <= now:
             raise Conflict(f"'{occurrence_id}' already ended at {format_utc(row.end)}")
-        row.end, row.sequence, row.updated_at = at, row.sequence + 1, now
+        _save(session, row, at, now)
         bump_version(session, now)
         return _notify(session, now, settings, row, product, f"ended at {format_utc(at)}")
 
@@ -174,6 +174,19 @@ def _get(session: Session, occurrence_id: str, *, lock: bool = False) -> tuple[U
     if row is None:
         raise NotFound(f"no unplanned maintenance '{occurrence_id}'")
     return row, product
+
+
+def _save(session: Session, row: Unplanned, new_end: datetime, now: datetime) -> None:
+    """Write the new end and raise the sequence, only if nobody changed the row since it was read."""
+    done = session.execute(
+        update(Unplanned)
+        .where(Unplanned.id == row.id, Unplanned.sequence == row.sequence)
+        .values(end=new_end, sequence=row.sequence + 1, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(done, "rowcount", 0) != 1:
+        raise LostRace(f"unplanned window {row.id} changed concurrently")
+    session.refresh(row)
 
 
 def _info(session: Session, row: Unplanned, product: Product, now: datetime) -> UnplannedInfo:

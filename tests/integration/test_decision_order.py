@@ -201,7 +201,7 @@ def _feed(db: Database, settings: Settings, customer: str, occurrence_id: str) -
     if not events:
         return None
     (event,) = events
-    return (format_utc(event.decoded("DTSTART")), format_utc(event.decoded("DTEND"))), int(event["SEQUENCE"])
+    return (format_utc(event.decoded("DTSTART")), format_utc(event.decoded("DTEND"))), int(str(event["SEQUENCE"]))
 
 
 def _compliance(db: Database, customer: str, occurrence_id: str, now: datetime) -> tuple[str, str, str, int, str]:
@@ -236,7 +236,7 @@ def _queued(db: Database) -> list[Sent]:
         text = _payload(parts["text/plain"]).decode()
         (shown,) = _TEXT_TIMES.findall(text)
         assert shown == (f"{start[:10]} {start[11:16]}", f"{end[:10]} {end[11:16]}")
-        sent.append((key, kind, str(calendar["METHOD"]), (start, end), int(event["SEQUENCE"]), status))
+        sent.append((key, kind, str(calendar["METHOD"]), (start, end), int(str(event["SEQUENCE"])), status))
     return sent
 
 
