@@ -18,6 +18,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
+    select,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -135,6 +137,19 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None]
 
 
+def _next_decision(context: Any) -> int:
+    """Fallback for writers that do not number their decision (services call ``next_decision``
+    before reading the state, which is what makes the number a faithful commit order)."""
+    values = context.get_current_parameters()
+    table = Override.__table__
+    found = context.connection.scalar(
+        select(func.max(table.c.decision)).where(
+            table.c.product_id == values["product_id"], table.c.occurrence_id == values["occurrence_id"]
+        )
+    )
+    return int(found or 0) + 1
+
+
 class Override(Base):
     """A change to one occurrence: cancel or move, product-wide (customer NULL) or for one customer.
 
@@ -155,7 +170,7 @@ class Override(Base):
     reason: Mapped[str] = mapped_column(Text)
     waived_reason: Mapped[str | None] = mapped_column(Text)
     customer_consent: Mapped[bool] = mapped_column(Boolean, default=False)
-    decision: Mapped[int] = mapped_column(Integer)
+    decision: Mapped[int] = mapped_column(Integer, default=_next_decision)
     created_at: Mapped[datetime]  # the deciding process's clock: shown, never used to order
 
 
