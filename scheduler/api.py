@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from scheduler import reschedule
 from scheduler.apikeys import customer_for_key
 from scheduler.db import Database
+from scheduler.repository import get_customer, subscribed_product
 from scheduler.schedule import occurrences
 from scheduler.serialize import occurrence_json, request_json
 from scheduler.settings import Settings
@@ -71,6 +72,7 @@ def api_router(db: Database, settings: Settings, clock: Callable[[], datetime]) 
         from_: Annotated[date | None, Query(alias="from", description="YYYY-MM-DD, default today")] = None,
         to: Annotated[date | None, Query(description="YYYY-MM-DD (exclusive), default from + 90 days")] = None,
         all: Annotated[bool, Query(description="Include cancelled occurrences")] = False,
+        product: Annotated[str | None, Query(description="Only this product (one you subscribe to)")] = None,
     ) -> list[dict[str, Any]]:
         start_day = from_ or clock().date()
         end_day = to or start_day + timedelta(days=90)
@@ -81,7 +83,10 @@ def api_router(db: Database, settings: Settings, clock: Callable[[], datetime]) 
         start = datetime(start_day.year, start_day.month, start_day.day, tzinfo=clock().tzinfo)
         end = datetime(end_day.year, end_day.month, end_day.day, tzinfo=clock().tzinfo)
         with db.transaction() as session:
-            items = occurrences(session, start, end, customer=customer, include_cancelled=all)
+            # A product the customer does not buy answers like one that does not exist.
+            if product is not None and subscribed_product(session, get_customer(session, customer), product) is None:
+                raise NotFound(f"no product '{product}'")
+            items = occurrences(session, start, end, product=product, customer=customer, include_cancelled=all)
         return [occurrence_json(s, settings.uid_domain) for s in items]
 
     @router.post("/reschedule-requests", status_code=201, summary="Ask to move one of your occurrences")
