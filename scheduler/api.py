@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -21,12 +21,13 @@ from scheduler.repository import get_customer, subscribed_product
 from scheduler.schedule import occurrences
 from scheduler.serialize import occurrence_json, request_json
 from scheduler.settings import Settings
-from windows.errors import InvalidInput, MaintcalError, NotFound
+from windows.errors import InvalidInput, NotFound
 from windows.parsing import parse_instant
 
 
-class Unauthorized(MaintcalError):
-    http_status = 401
+def unauthorized(message: str, challenge: str = "Bearer") -> HTTPException:
+    """401 with ``{"error": message}`` and the RFC 6750 challenge in ``WWW-Authenticate``."""
+    return HTTPException(status_code=401, detail=message, headers={"WWW-Authenticate": challenge})
 
 
 class RescheduleBody(BaseModel):
@@ -50,12 +51,12 @@ def customer_key(request: Request, authorization: Annotated[str | None, Header()
     """The key of the customer whose API key is in ``Authorization: Bearer``; 401 otherwise."""
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("send your API key as 'Authorization: Bearer <key>'")
+        raise unauthorized("send your API key as 'Authorization: Bearer <key>'")
     db: Database = request.app.state.db
     with db.transaction() as session:
         customer = customer_for_key(session, token.strip())
         if customer is None:
-            raise Unauthorized("unknown or revoked API key")
+            raise unauthorized("unknown or revoked API key", 'Bearer error="invalid_token"')
         return customer.key
 
 
