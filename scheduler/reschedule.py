@@ -107,8 +107,9 @@ def request(
                 RescheduleRequest.status == "pending",
             )
         )
-    which = f"request {pending}" if pending is not None else "another request"
-    raise Conflict(f"{which} for '{occurrence_id}' is still pending")
+    if pending is None:  # the winner was decided in the meantime
+        raise Conflict(f"another request for '{occurrence_id}' was made at the same time")
+    raise Conflict(f"request {pending} for '{occurrence_id}' is still pending")
 
 
 def _is_second_pending(error: IntegrityError) -> bool:
