@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from scheduler.models import Customer, DataVersion, Product, WindowRule
+from scheduler.models import Customer, DataVersion, Product, Subscription, WindowRule
 from windows.errors import NotFound
 from windows.parsing import format_days, format_time_of_day, parse_days, parse_time_of_day
 from windows.rules import CronRule, OnceRule, Rule, WeeklyRule
@@ -27,6 +27,15 @@ def get_customer(session: Session, key: str) -> Customer:
     if customer is None:
         raise NotFound(f"no customer '{key}' (see 'maintcal customer list')")
     return customer
+
+
+def subscribed_product(session: Session, customer: Customer, key: str) -> Product | None:
+    """The product ``key`` if ``customer`` subscribes to it; None if it does not or it does not exist."""
+    return session.scalar(
+        select(Product)
+        .join(Subscription, Subscription.product_id == Product.id)
+        .where(Product.key == key, Subscription.customer_id == customer.id)
+    )
 
 
 def get_rule(session: Session, product: Product, name: str) -> WindowRule:
