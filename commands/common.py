@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -20,13 +20,23 @@ from windows.errors import InvalidInput, MaintcalError
 from windows.parsing import parse_date, parse_duration, parse_instant
 
 
+def system_clock() -> datetime:
+    """The real time, in UTC: the one place the CLI reads the clock."""
+    return datetime.now(UTC)
+
+
 @dataclass
 class AppContext:
-    """Carried in ``ctx.obj``: settings and the clock, read once at the entrypoint."""
+    """Carried in ``ctx.obj``: settings and the clock, read once at the entrypoint.
+
+    ``now`` is the instant a command acts at; ``clock`` is for the commands that run on (notice sending, the
+    worker) and read the time again. A caller (the tests, the README examples) pins both.
+    """
 
     settings: Settings
-    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    now: datetime = field(default_factory=system_clock)
     _db: Any = None
+    clock: Callable[[], datetime] = system_clock
 
     def db(self) -> Any:
         """The database (engine + session factory), opened lazily on first use."""
