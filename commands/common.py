@@ -55,6 +55,33 @@ class AppContext:
 pass_app = click.make_pass_decorator(AppContext)
 
 
+def _use_database(ctx: click.Context, _param: click.Parameter, url: str | None) -> None:
+    if url:
+        app = ctx.find_object(AppContext)
+        assert app is not None, "the maintcal group puts an AppContext in ctx.obj"
+        app.settings = app.settings.with_database(url)
+
+
+def accept_db_anywhere(command: click.Command) -> None:
+    """Let ``--db URL`` follow any (sub)command too, as users type it: ``maintcal window list --db URL``.
+
+    The global ``maintcal --db URL ...`` keeps working; given after the command, ``--db`` wins. The
+    option sets the context's settings before the command runs (the database opens lazily).
+    """
+    command.params.append(
+        click.Option(
+            ["--db"],
+            metavar="URL",
+            expose_value=False,
+            callback=_use_database,
+            help="Database URL (same as maintcal --db URL).",
+        )
+    )
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            accept_db_anywhere(sub)
+
+
 def fail(error: MaintcalError) -> NoReturn:
     click.echo(f"error: {error.message}", err=True)
     sys.exit(error.exit_code)
