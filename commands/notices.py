@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import click
@@ -80,15 +80,11 @@ def send(app: AppContext, once: bool) -> None:
     db, settings = app.db(), app.settings
     transport = describe_transport(settings)
     status = notices_status(db, app.now, settings)
-
-    def clock() -> datetime:
-        return datetime.now(UTC)
-
     with _progress(status.due_now) as progress:
         if once:
-            stats = send_due(db, settings, clock, progress=progress)
+            stats = send_due(db, settings, app.clock, progress=progress)
         else:
-            stats = send_all(db, settings, clock, progress=progress).stats
+            stats = send_all(db, settings, app.clock, progress=progress).stats
     _summary(stats, transport)
     if stats.failed:
         raise CheckFailed(f"{stats.failed} delivery(ies) failed permanently (see 'maintcal notices status')")

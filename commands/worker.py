@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from datetime import UTC, datetime
 from types import FrameType
 
 import click
@@ -34,13 +33,10 @@ def worker(app: AppContext, interval: float | None) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, stop)
 
-    def clock() -> datetime:
-        return datetime.now(UTC)
-
     def sleep(seconds: float) -> None:
         stopping.wait(seconds)
 
-    run_worker(app.db(), app.settings, clock, interval=every, sleep=sleep, should_stop=stopping.is_set)
+    run_worker(app.db(), app.settings, app.clock, interval=every, sleep=sleep, should_stop=stopping.is_set)
     click.echo("worker stopped")
 
 
