@@ -256,7 +256,9 @@ def retire_row(row: WindowRule, cutoff: date, now: datetime) -> bool:
     means "no occurrences" (``windows.rules``), and is never an error when read back.
     """
     last = cutoff - timedelta(days=1)
-    if row.valid_until is not None and row.valid_until <= last:
+    if row.valid_until is not None and (
+        row.valid_until <= last or (row.valid_from is not None and row.valid_until < row.valid_from)
+    ):
         return False
     row.valid_until = last
     row.updated_at = now
