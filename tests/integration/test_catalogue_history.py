@@ -17,7 +17,7 @@ from scheduler import catalogue
 from scheduler.app import create_app
 from scheduler.apply import PlanItem, apply_catalogue
 from scheduler.catalogue_file import parse_catalogue
-from scheduler.compliance import compliance, violations
+from scheduler.compliance import compliance
 from scheduler.db import Database
 from scheduler.feeds import customer_feed, horizon, issue_feed_token, product_feed
 from scheduler.models_outbox import Delivery, DeliveryOccurrence
@@ -176,7 +176,7 @@ def test_announced_occurrences_that_disappear_are_cancelled(db: Database, tmp_pa
         ("pe.weekly.20270107", "pe.weekly.20270114")
     ]
     assert ids(db, day("2026-12-01"), day("2027-01-01")) == []
-    assert violations(compliance(db, LATER, day("2026-11-01"), day("2027-02-01"))) == []
+    assert compliance(db, LATER, day("2026-11-01"), day("2027-01-01")) == []
     # Applying the same file again cancels nothing twice.
     assert apply(db, LATER + timedelta(hours=1), HEAD + narrowed + CUSTOMER, settings) == []
 
