@@ -77,9 +77,12 @@ def apply(db: Database, now: datetime, text: str, settings: Settings) -> list[tu
     return [(i.action, i.what, i.detail) for i in plan]
 
 
-def ids(db: Database, start: datetime, end: datetime, **kw: str) -> list[tuple[str, str, bool]]:
+def ids(
+    db: Database, start: datetime, end: datetime, product: str | None = None, customer: str | None = None
+) -> list[tuple[str, str, bool]]:
     with db.transaction() as session:
-        return [(s.id, s.status, s.occurrence.imported) for s in occurrences(session, start, end, **kw)]
+        listed = occurrences(session, start, end, product=product, customer=customer)
+        return [(s.id, s.status, s.occurrence.imported) for s in listed]
 
 
 def day(text: str) -> datetime:
@@ -96,7 +99,9 @@ def sent_calendars(settings: Settings) -> list[tuple[str, str, str, int]]:
         assert isinstance(payload, bytes)
         calendar = icalendar.Calendar.from_ical(payload)
         for event in calendar.walk("VEVENT"):
-            found.append((str(calendar["METHOD"]), str(event.get("STATUS")), str(event["UID"]), int(event["SEQUENCE"])))
+            found.append(
+                (str(calendar["METHOD"]), str(event.get("STATUS")), str(event["UID"]), int(str(event["SEQUENCE"])))
+            )
     return sorted(found)
 
 
