@@ -89,7 +89,18 @@ def report(
         excluded_as_up=excluded_as_up,
     )
     if as_json:
-        print_json([{"product": product, "customer": r.customer, **result_to_dict(r.result)} for r in rows])
+        print_json(
+            [
+                {
+                    "product": product,
+                    "customer": r.customer,
+                    **result_to_dict(r.result),
+                    "in_service": r.in_service,
+                    "note": r.note,
+                }
+                for r in rows
+            ]
+        )
         return
     if as_csv:
         out = io.StringIO()
@@ -102,6 +113,9 @@ def report(
         return
     if rows and rows[0].result.status == "forecast":
         warn(f"{month} has not started yet: a forecast over the whole month from the known data")
+    for r in rows:
+        if r.note:
+            click.echo(f"note: {r.customer or '(product-wide)'}: {r.note}")
     if len(rows) == 1:
         print_result(rows[0].result)
         return

@@ -9,17 +9,19 @@ The file itself is parsed and validated by ``scheduler.catalogue_file``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from scheduler.catalogue import _refuse_inside_notice
+from scheduler.catalogue import _refuse_inside_notice, retire_row
 from scheduler.catalogue_file import Catalogue, CustomerSpec, ProductSpec
 from scheduler.db import Database
 from scheduler.models import Contact, Customer, Product, Subscription, WindowRule
 from scheduler.repository import bump_version, rule_fields, rule_to_domain
+from scheduler.settings import Settings
+from scheduler.withdrawals import announced, withdraw_vanished
 from windows.errors import ManyProblems, PolicyRefused
 
 
@@ -34,11 +36,22 @@ class PlanItem:
 
 
 def apply_catalogue(
-    db: Database, now: datetime, catalogue: Catalogue, *, dry_run: bool = False, prune: bool = False
+    db: Database,
+    now: datetime,
+    catalogue: Catalogue,
+    *,
+    dry_run: bool = False,
+    prune: bool = False,
+    settings: Settings | None = None,
 ) -> list[PlanItem]:
-    """Plan the changes; apply them in one transaction unless ``dry_run``. Returns the plan."""
+    """Plan the changes; apply them in one transaction unless ``dry_run``. Returns the plan.
+
+    Announced occurrences that the changes take away (a window retired, its dates narrowed, its
+    shape changed) are cancelled for the customers told, in the same transaction (``settings``
+    gives the UID domain and sender of those notices; default settings when omitted).
+    """
     with db.transaction() as session:
-        plan = _plan_and_apply(session, now, catalogue, prune)
+        plan = _plan_and_apply(session, now, catalogue, prune, settings or Settings())
         if dry_run:
             session.rollback()
         elif any(item.action != "keep" for item in plan):
@@ -46,9 +59,10 @@ def apply_catalogue(
     return plan
 
 
-def _plan_and_apply(session: Session, now: datetime, cat: Catalogue, prune: bool) -> list[PlanItem]:
+def _plan_and_apply(session: Session, now: datetime, cat: Catalogue, prune: bool, settings: Settings) -> list[PlanItem]:
     plan: list[PlanItem] = []
     products = {p.key: p for p in session.scalars(select(Product))}
+    before = announced(session, now, [p.key for p in cat.products if p.key in products])
     known = {p.key for p in cat.products} if prune else set(products) | {p.key for p in cat.products}
     problems = [
         f"customer '{c.key}' subscribes to unknown product '{s}'" + (" (--prune removes it)" if s in products else "")
@@ -88,6 +102,8 @@ def _plan_and_apply(session: Session, now: datetime, cat: Catalogue, prune: bool
         raise PolicyRefused(refused[0])
     if refused:
         raise ManyProblems(refused)
+    for item in withdraw_vanished(session, now, settings, before, "removed from the schedule by a catalogue change"):
+        plan.append(PlanItem("remove", f"occurrence {item.id}", f"announced to {item.customer}: cancellation queued"))
     listed_products = {p.key for p in cat.products}
     listed_customers = {c.key for c in cat.customers}
     for key, product in sorted(products.items()):
@@ -148,23 +164,55 @@ def _apply_windows(
         if row is None:
             session.add(
                 WindowRule(
-                    product_id=product.id, waive_notice=window.waive_notice, created_at=now, updated_at=now, **fields
+                    product_id=product.id,
+                    waive_notice=window.waive_notice,
+                    effective_from=now,
+                    created_at=now,
+                    updated_at=now,
+                    **fields,
                 )
             )
             plan.append(PlanItem("add", what, f"{rule.describe()} ({rule.timezone})"))
         elif differs:
+            if _may_add_past(row, differs):
+                row.effective_from = now
             changed = _update(row, fields, now)
             row.waive_notice = window.waive_notice or row.waive_notice  # a label change keeps the waiver
             plan.append(PlanItem("change", what, changed))
     listed = {w.rule.name for w in spec.windows}
+    today = now.astimezone(UTC).date()
     for name, row in sorted(rows.items()):
-        if name not in listed and (row.valid_until is None or row.valid_until >= now.date()):
-            row.valid_until = now.date() - timedelta(days=1)
-            row.updated_at = now
-            plan.append(
-                PlanItem("remove", f"window {product.key}.{name}", f"retired from {now.date()} (not in the file)")
-            )
+        if name not in listed and retire_row(row, today, now):
+            if row.valid_from is not None and today <= row.valid_from:
+                detail = f"retired before its first day {row.valid_from}: no occurrences (not in the file)"
+            else:
+                detail = f"retired from {today} (not in the file)"
+            plan.append(PlanItem("remove", f"window {product.key}.{name}", detail))
     return plan
+
+
+_SHAPE = {"kind", "timezone", "days", "start_time", "end_time", "cron", "duration_seconds", "once_start", "once_end"}
+
+
+def _may_add_past(row: WindowRule, differs: dict[str, object]) -> bool:
+    """Whether a change can give the rule occurrences before now that it did not have.
+
+    A new shape, an earlier (or no) ``from`` or a later (or no) ``until`` can: the rule then takes
+    effect anew from now, and occurrences before that exist only when ``from`` imports them as
+    history. Narrowing the dates or changing the label keeps the rule's history as it is.
+    """
+    if _SHAPE & differs.keys():
+        return True
+    new_from, new_until = differs.get("valid_from", row.valid_from), differs.get("valid_until", row.valid_until)
+    assert new_from is None or isinstance(new_from, date)
+    assert new_until is None or isinstance(new_until, date)
+    earlier_from = "valid_from" in differs and (
+        row.valid_from is not None and (new_from is None or new_from < row.valid_from)
+    )
+    later_until = "valid_until" in differs and (
+        row.valid_until is not None and (new_until is None or new_until > row.valid_until)
+    )
+    return earlier_from or later_until
 
 
 def _apply_customer(

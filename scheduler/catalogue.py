@@ -6,7 +6,7 @@ Each function is one transaction: it takes the database and ``now`` and returns 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -15,10 +15,13 @@ from sqlalchemy.orm import Session
 from scheduler.db import Database
 from scheduler.models import Contact, Customer, Product, Subscription, WindowRule
 from scheduler.repository import bump_version, get_customer, get_product, get_rule, rule_fields, rule_to_domain
+from scheduler.settings import Settings
+from scheduler.withdrawals import announced, withdraw_vanished
 from windows.errors import Conflict, InvalidInput, PolicyRefused
 from windows.expansion import expand
 from windows.parsing import check_slug
 from windows.rules import Rule, rules_overlap_warning
+from windows.schedule import Scheduled
 from windows.timezones import format_utc, resolve_zone
 
 
@@ -41,6 +44,25 @@ class RuleInfo:
     valid_from: date | None
     valid_until: date | None
     label: str | None
+    effective_from: datetime  # when the rule in its current shape took effect (occurrences begin here)
+
+    @property
+    def retired_before_start(self) -> bool:
+        return self.valid_from is not None and self.valid_until is not None and self.valid_until < self.valid_from
+
+
+@dataclass(frozen=True)
+class Retired:
+    """What ``retire_window`` did: no occurrences on or after ``cutoff`` (local start dates)."""
+
+    cutoff: date
+    first_day: date | None  # set when the window was retired before its first day: no occurrences at all
+    cancelled: list[Scheduled]  # announced occurrences withdrawn (cancellation queued or unsent notice dropped)
+
+    def describe(self, product: str, rule: str) -> str:
+        if self.first_day is not None:
+            return f"retired {product}.{rule} before its first day {self.first_day}: no occurrences"
+        return f"retired {product}.{rule}: no occurrences from {self.cutoff}"
 
 
 @dataclass(frozen=True)
@@ -113,7 +135,12 @@ def add_window(db: Database, now: datetime, rule: Rule, waive_notice: str | None
             _refuse_inside_notice(session, product, rule, now)
         existing = [rule_to_domain(r, product.key) for r in product.rules]
         row = WindowRule(
-            product_id=product.id, waive_notice=waive_notice, created_at=now, updated_at=now, **rule_fields(rule)
+            product_id=product.id,
+            waive_notice=waive_notice,
+            effective_from=now,
+            created_at=now,
+            updated_at=now,
+            **rule_fields(rule),
         )
         session.add(row)
         bump_version(session, now)
@@ -176,26 +203,66 @@ def list_windows(db: Database, product_key: str | None = None) -> list[RuleInfo]
             rule = rule_to_domain(row, key)
             result.append(
                 RuleInfo(
-                    key, row.name, row.kind, rule.describe(), row.timezone, row.valid_from, row.valid_until, row.label
+                    key,
+                    row.name,
+                    row.kind,
+                    rule.describe(),
+                    row.timezone,
+                    row.valid_from,
+                    row.valid_until,
+                    row.label,
+                    row.effective_from,
                 )
             )
         return result
 
 
-def retire_window(db: Database, now: datetime, product_key: str, name: str, from_date: date | None) -> date:
-    """No occurrences of the rule start on or after ``from_date`` (default: today, UTC)."""
-    cutoff = from_date or now.date()
+def retire_window(
+    db: Database,
+    now: datetime,
+    product_key: str,
+    name: str,
+    from_date: date | None,
+    settings: Settings | None = None,
+) -> Retired:
+    """No occurrences of the rule start on or after ``from_date`` (default: today, UTC).
+
+    A window that has not started yet can be retired too: it then has no occurrences at all.
+    ``from_date`` may not lie before today (what happened stays on record), and an earlier end is
+    never extended. Announced occurrences that disappear are cancelled (a CANCEL notice, as
+    ``occurrence cancel`` sends) in the same transaction.
+    """
+    today = now.astimezone(UTC).date()
+    cutoff = from_date or today
+    if cutoff < today:
+        raise InvalidInput(f"--from {cutoff} is in the past: occurrences before today ({today}) stay on record")
     with db.transaction() as session:
         product = get_product(session, product_key)
         row = get_rule(session, product, name)
-        if row.valid_from and cutoff <= row.valid_from:
-            raise InvalidInput(f"--from {cutoff} is not after the window's first day {row.valid_from}")
-        last = cutoff - timedelta(days=1)
-        if row.valid_until is None or row.valid_until > last:  # never extends an earlier end
-            row.valid_until = last
-            row.updated_at = now
+        before = announced(session, now, [product.key])
+        cancelled: list[Scheduled] = []
+        if retire_row(row, cutoff, now):
             bump_version(session, now)
-    return cutoff
+            cancelled = withdraw_vanished(
+                session, now, settings or Settings(), before, f"window {product.key}.{name} retired from {cutoff}"
+            )
+        return Retired(cutoff, row.valid_from if row.valid_from and cutoff <= row.valid_from else None, cancelled)
+
+
+def retire_row(row: WindowRule, cutoff: date, now: datetime) -> bool:
+    """Set the row's ``valid_until`` to the day before ``cutoff``, never later than it was; True if changed.
+
+    Retired before its first day, the row keeps ``valid_until`` < ``valid_from``: stored as is, it
+    means "no occurrences" (``windows.rules``), and is never an error when read back.
+    """
+    last = cutoff - timedelta(days=1)
+    if row.valid_until is not None and (
+        row.valid_until <= last or (row.valid_from is not None and row.valid_until < row.valid_from)
+    ):
+        return False
+    row.valid_until = last
+    row.updated_at = now
+    return True
 
 
 # -- customers --------------------------------------------------------------------------------

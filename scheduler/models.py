@@ -74,6 +74,9 @@ class WindowRule(Base):
     valid_until: Mapped[date | None] = mapped_column(Date)
     label: Mapped[str | None] = mapped_column(String(200))
     waive_notice: Mapped[str | None] = mapped_column(Text)
+    # When the rule in its current shape took effect: its occurrences begin here, unless
+    # valid_from imports earlier ones (windows.rules). Set at creation and by shape changes.
+    effective_from: Mapped[datetime]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     product: Mapped[Product] = relationship(back_populates="rules")

@@ -60,7 +60,12 @@ def data_version(session: Session) -> tuple[int, datetime]:
 
 
 def rule_to_domain(row: WindowRule, product_key: str) -> Rule:
-    common = (product_key, row.name, row.timezone, row.valid_from, row.valid_until, row.label)
+    """The domain rule of a stored row, effective from the row's ``effective_from`` instant.
+
+    Never refuses a stored ``valid_until`` before ``valid_from``: that is a rule retired before
+    its first day, which has no occurrences.
+    """
+    common = (product_key, row.name, row.timezone, row.valid_from, row.valid_until, row.label, row.effective_from)
     if row.kind == "weekly":
         assert row.days and row.start_time and row.end_time
         return WeeklyRule(

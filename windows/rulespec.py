@@ -48,6 +48,9 @@ def build_rule(options: RuleOptions) -> tuple[Rule, list[str]]:
         raise InvalidInput(
             "give exactly one window form: --days/--start/--end, --cron/--duration, or --once-start/--once-end"
         )
+    if o.valid_from and o.valid_until and o.valid_until < o.valid_from:
+        # Stored rules may have this shape (retired before their first day); typed input may not.
+        raise InvalidInput(f"--until {o.valid_until} is before --from {o.valid_from}")
     if not o.tz:
         raise InvalidInput("a window needs a time zone: --tz America/New_York (or --tz local for the customer's zone)")
     warnings: list[str] = []

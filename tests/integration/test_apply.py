@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -32,7 +33,7 @@ def version(db: Database) -> tuple[int, datetime]:
         return data_version(session)
 
 
-def apply_text(db: Database, now: datetime, text: str, **kw: bool) -> list[tuple[str, str, str]]:
+def apply_text(db: Database, now: datetime, text: str, **kw: Any) -> list[tuple[str, str, str]]:
     return plan_of(apply_catalogue(db, now, parse_catalogue(text), **kw))
 
 
