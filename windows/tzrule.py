@@ -185,7 +185,9 @@ end=RuleDate(kind='M', day=0, month=4, week=1, seconds=7200))
     if match.group("dstoff"):
         dst_offset = -_parse_clock(match.group("dstoff"), 24, "offset", text)
     parts = dates.split(",") if dates else []
-    if len(parts) != 2:
+    if len(parts) < 2:
         raise ValueError(f"TZ string '{text}' names daylight time without the dates it starts and ends")
+    if len(parts) > 2:
+        raise ValueError(f"TZ string '{text}' has {len(parts)} dates; daylight time has a start and an end")
     start, end = (_parse_date(part, text) for part in parts)
     return PosixRule(std_name, std_offset, match.group("dst").strip("<>"), dst_offset, start, end)
