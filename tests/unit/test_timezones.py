@@ -38,12 +38,15 @@ rule at the end of its file:
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime, timedelta, timezone
+import os
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from functools import cache
 from zoneinfo import ZoneInfo
 
 import pytest
 import pytz
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from windows.errors import InvalidInput
 from windows.timezones import (
@@ -335,10 +338,10 @@ def test_zone_by_name_is_cached() -> None:
     assert zone_by_name("Europe/London") is zone_by_name("Europe/London")
 
 
-# -- every zone, every transition after 2037, against zoneinfo ------------------------------------
+# -- every zone against zoneinfo, 1970-2199 ------------------------------------------------------
 
-UNTIL = int(D(2200, 1, 1, tzinfo=UTC).timestamp())
-MONTHS = [int(D(y, m, 1, tzinfo=UTC).timestamp()) for y in range(2037, 2200) for m in range(1, 13)] + [UNTIL]
+ZONES = sorted(pytz.all_timezones)
+EXAMPLES = int(os.environ.get("MAINTCAL_HYPOTHESIS_EXAMPLES", "150"))
 
 
 @cache
@@ -352,15 +355,18 @@ def oracle_offset(zone: ZoneInfo, ts: int) -> timedelta | None:
 
 
 @cache
-def oracle_transitions(tzif: bytes) -> tuple[tuple[int, int, int], ...]:
-    """(UTC second, offset before, offset from then) of each change from 2037 to 2199, found with zoneinfo only.
+def oracle_transitions(tzif: bytes, first_year: int, last_year: int) -> tuple[tuple[int, int, int], ...]:
+    """(UTC second, offset before, offset from then) of each change in the years given, found with zoneinfo only.
 
     The offset is probed on the 1st of every month; each change between two probes is narrowed down
-    to the second by bisection. (No zone's daylight time lasts less than a month after 2037.)
+    to the second by bisection. (No zone's daylight time lasts less than a month after 2037; before,
+    a change and its reversal within one month would be missed, never misreported.)
     """
     zone, found = oracle(tzif), []
-    previous, previous_offset = MONTHS[0], oracle_offset(zone, MONTHS[0])
-    for probe in MONTHS[1:]:
+    months = [int(D(y, m, 1, tzinfo=UTC).timestamp()) for y in range(first_year, last_year + 1) for m in range(1, 13)]
+    months.append(int(D(last_year + 1, 1, 1, tzinfo=UTC).timestamp()))
+    previous, previous_offset = months[0], oracle_offset(zone, months[0])
+    for probe in months[1:]:
         offset = oracle_offset(zone, probe)
         if offset != previous_offset:
             lo, hi = previous, probe  # offset(lo) == previous_offset != offset(hi)
@@ -373,31 +379,61 @@ def oracle_transitions(tzif: bytes) -> tuple[tuple[int, int, int], ...]:
     return tuple(found)
 
 
-def test_every_zone_agrees_with_zoneinfo_at_every_transition_from_2037_to_2199() -> None:
-    """offset_at, to_utc and LocalClock, for all of pytz.all_timezones, at each change +-1 s.
+@cache
+def subject(name: str) -> tuple[tzinfo, LocalClock, ZoneInfo]:
+    """The zone under test, its LocalClock, and zoneinfo's reading of the same file."""
+    zone = zone_by_name(name)
+    return zone, LocalClock(zone), oracle(tzif_bytes(name))
 
-    Local times around each change are resolved too: just before the gap or fold, at its start, in
-    it and at its end (zoneinfo with fold=0: the offset before a gap, the first of a fold).
+
+def disagreements_around(name: str, at: int, before: int, after: int) -> list[str]:
+    """Where offset_at, to_utc or LocalClock disagree with zoneinfo around the change at UTC second ``at``.
+
+    Offsets at the change +-1 s; local times just before the gap or fold, at its start, in it and at
+    its end (zoneinfo with fold=0: the offset before a gap, the first of a fold).
     """
-    checked, disagreements = 0, []
-    for name in pytz.all_timezones:
-        zone = zone_by_name(name)
-        clock = LocalClock(zone)
-        tzif = tzif_bytes(name)
-        truth = oracle(tzif)
-        for at, before, after in oracle_transitions(tzif):
-            for ts, expected in ((at - 1, before), (at, after), (at + 1, after)):
-                instant = EPOCH + timedelta(seconds=ts)
-                got = (int(offset_at(instant, zone).total_seconds()), clock.offset(ts))
-                if got != (expected, expected):
-                    disagreements.append(f"{name} offset at {instant}: {got}, zoneinfo {expected}")
-            low, high = at + min(before, after), at + max(before, after)
-            for local_ts in (low - 1, low, (low + high) // 2, high):
-                local = EPOCH + timedelta(seconds=local_ts)
-                expected_utc = local.replace(tzinfo=truth, fold=0).astimezone(UTC).replace(tzinfo=None)
-                got_utc = (to_utc(local, zone), EPOCH + timedelta(seconds=clock.utc(local_ts)))
-                if got_utc != (expected_utc, expected_utc):
-                    disagreements.append(f"{name} {local} local: {got_utc}, zoneinfo {expected_utc}")
+    zone, clock, truth = subject(name)
+    problems = []
+    for ts, expected in ((at - 1, before), (at, after), (at + 1, after)):
+        instant = EPOCH + timedelta(seconds=ts)
+        got = (int(offset_at(instant, zone).total_seconds()), clock.offset(ts))
+        if got != (expected, expected):
+            problems.append(f"{name} offset at {instant}: {got}, zoneinfo {expected}")
+    low, high = at + min(before, after), at + max(before, after)
+    for local_ts in (low - 1, low, (low + high) // 2, high):
+        local = EPOCH + timedelta(seconds=local_ts)
+        expected_utc = local.replace(tzinfo=truth, fold=0).astimezone(UTC).replace(tzinfo=None)
+        got_utc = (to_utc(local, zone), EPOCH + timedelta(seconds=clock.utc(local_ts)))
+        if got_utc != (expected_utc, expected_utc):
+            problems.append(f"{name} {local} local: {got_utc}, zoneinfo {expected_utc}")
+    return problems
+
+
+def test_every_zone_agrees_with_zoneinfo_at_every_transition_from_2037_to_2199() -> None:
+    """offset_at, to_utc and LocalClock, for all of pytz.all_timezones, around each change (exhaustive)."""
+    checked, problems = 0, []
+    for name in ZONES:
+        for at, before, after in oracle_transitions(tzif_bytes(name), 2037, 2199):
+            problems += disagreements_around(name, at, before, after)
             checked += 1
-    assert disagreements == []
+    assert problems == []
     assert checked > 50_000  # 2 changes a year for 163 years in each zone with DST
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(st.sampled_from(ZONES), st.integers(0, 2**32))
+def test_transitions_from_1970_to_2037_agree_with_zoneinfo(name: str, pick: int) -> None:
+    transitions = oracle_transitions(tzif_bytes(name), 1970, 2037)
+    assume(transitions)
+    assert disagreements_around(name, *transitions[pick % len(transitions)]) == []
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(st.sampled_from(ZONES), st.datetimes(D(1970, 1, 1), D(2199, 12, 31, 23, 59, 59)))
+def test_any_time_from_1970_to_2199_agrees_with_zoneinfo(name: str, wall: datetime) -> None:
+    zone, _, truth = subject(name)
+    wall = wall.replace(microsecond=0)
+    assert to_utc(wall, zone) == wall.replace(tzinfo=truth, fold=0).astimezone(UTC).replace(tzinfo=None)
+    assert offset_at(wall, zone) == wall.replace(tzinfo=UTC).astimezone(truth).utcoffset()
+    ts = int((wall - EPOCH).total_seconds())
+    assert LocalClock(zone).utc(ts) == int(wall.replace(tzinfo=truth, fold=0).timestamp())
