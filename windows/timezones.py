@@ -5,8 +5,10 @@ Local times are resolved as RFC 5545 §3.3.5 says (DESIGN §2):
 - a local time in a spring-forward gap uses the UTC offset in force *before* the gap;
 - a local time that occurs twice (fall-back fold) means its *first* occurrence.
 
-pytz's ``localize()`` gets folds backwards by default and is slow, so resolution works directly
-on the zone's transition table with a binary search.
+pytz's ``localize()`` gets folds backwards by default and is slow, and pytz's tables end in 2037,
+so resolution works directly on a transition table with a binary search: the transitions of the
+TZif file pytz ships, continued by the file's POSIX TZ rule through 2199 (:mod:`windows.tzif`), as
+``zoneinfo`` reads the same file.
 
 >>> ny = resolve_zone("America/New_York").zone
 >>> to_utc(datetime(2027, 3, 14, 2, 30), ny)   # gap: EST offset before it

@@ -21,7 +21,7 @@ import pytz
 
 from windows.tzrule import PosixRule, parse_posix_tz
 
-FIRST_YEAR, LAST_YEAR = 1970, 2199  # the range of dates maintcal accepts
+LAST_YEAR = 2199  # the last year of the dates maintcal accepts
 _EPOCH = datetime(1970, 1, 1)
 _OLDEST = int((datetime(1800, 1, 1) - _EPOCH).total_seconds())  # earlier changes only set the initial offset
 _HEADER = struct.Struct(">4sc15x6l")
