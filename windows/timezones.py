@@ -20,6 +20,7 @@ datetime.datetime(2027, 11, 7, 5, 30)
 from __future__ import annotations
 
 import difflib
+import zoneinfo
 from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
@@ -147,6 +148,21 @@ def _has_dst_since_1970(zone: tzinfo) -> bool:
 def zone_by_name(name: str) -> tzinfo:
     """The zone for a name already validated (stored data); cached."""
     return _zone(name)
+
+
+@cache
+def display_zone(name: str) -> tzinfo:
+    """A ``zoneinfo`` zone read from the same TZif file as pytz's, for showing local times to people.
+
+    Unlike pytz's own tables it follows the zone's rule after 2037 and knows the abbreviation
+    (``EDT``); its offsets agree with :func:`to_utc` and :func:`offset_at` at every instant.
+
+    >>> from datetime import UTC
+    >>> datetime(2040, 7, 3, 4, tzinfo=UTC).astimezone(display_zone("America/New_York")).strftime("%H:%M %Z")
+    '00:00 EDT'
+    """
+    with pytz.open_resource(name) as source:  # type: ignore[attr-defined]
+        return zoneinfo.ZoneInfo.from_file(source, key=name)
 
 
 @cache

@@ -245,3 +245,12 @@ def test_bad_smtp_urls_never_echo_the_password(url: str, message: str) -> None:
         parse_smtp_url(url)
     assert error.value.message == message
     assert "hunter2" not in error.value.message
+
+
+def test_local_times_in_notices_follow_the_zone_rule_after_2037() -> None:
+    """pytz's tables end in 2037; the notice text must still say EDT in July 2040."""
+    instant = datetime(2040, 7, 3, 4, tzinfo=UTC)
+    assert format_local(instant, "America/New_York") == "Tue 2040-07-03 00:00 EDT (UTC-04:00)"
+    assert format_local(datetime(2045, 1, 10, 2, tzinfo=UTC), "Australia/Sydney") == (
+        "Tue 2045-01-10 13:00 AEDT (UTC+11:00)"
+    )
