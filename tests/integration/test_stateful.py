@@ -13,11 +13,19 @@ Domain refusals (``MaintcalError``: InvalidInput, Conflict, NotFound, PolicyRefu
 outcomes of a step; any other exception fails the test. After every step, ``check_everything``
 asserts the invariants listed in its docstring.
 
-Budget: ``MAINTCAL_STATEFUL_EXAMPLES`` (default 200) examples of ``MAINTCAL_STATEFUL_STEPS``
-(default 30) steps on each database. In CI (hypothesis detects ``CI=...``) the ``ci`` profile
-derandomizes, so every run explores the same sequences; locally the search is random and a failure
-found once is replayed first from ``.hypothesis/``. For a quick local iteration:
-``MAINTCAL_STATEFUL_EXAMPLES=20 .venv/bin/pytest tests/integration/test_stateful.py -k sqlite``.
+Budget: ``MAINTCAL_STATEFUL_EXAMPLES`` (default 100) examples of ``MAINTCAL_STATEFUL_STEPS``
+(default 30) steps *per database*: the 200 examples of 30 steps that issue 9 asks for are split,
+100 on SQLite and 100 on PostgreSQL (all 200 on each would take about 20 minutes of CI's 90).
+Measured on the shared 2-core development machine (load ~7): about 3 s of CPU per SQLite example
+and 4 s per PostgreSQL example, so roughly 5 + 7 minutes on an idle 2-core machine. Each step
+costs about 0.1 s: the invariants run every listing, feed, notice plan, compliance and four SLA
+reports; they are skipped after a step that changed nothing (a refusal rolls back).
+
+Reproducibility: in CI (hypothesis detects ``CI=...``) its ``ci`` profile derandomizes, so every
+run explores the same sequences; locally the search is random and a failure found once is
+replayed first from ``.hypothesis/``. For a quick local iteration:
+``MAINTCAL_STATEFUL_EXAMPLES=10 .venv/bin/pytest tests/integration/test_stateful.py -k sqlite``.
+A failure prints the steps with every service call, its outcome and the catalogue file applied.
 """
 
 from __future__ import annotations
@@ -80,7 +88,7 @@ from windows.notice import EXEMPT, NOTICED, VIOLATED, WAIVED
 from windows.schedule import Scheduled
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
-EXAMPLES = int(os.environ.get("MAINTCAL_STATEFUL_EXAMPLES", "200"))
+EXAMPLES = int(os.environ.get("MAINTCAL_STATEFUL_EXAMPLES", "100"))
 STEPS = int(os.environ.get("MAINTCAL_STATEFUL_STEPS", "30"))
 # The invariants look at a short range around now (31 days back, like the feeds; 31 days ahead,
 # beyond every notice deadline: notice_days <= 10). Every FULL_FEEDS_EVERY steps the feeds are
@@ -177,6 +185,7 @@ class MaintcalMachine(RuleBasedStateMachine):
         self.dirty_customers: set[str] = set()
         self.sent_files = 0
         self.checks = 0
+        self.touched = True  # False after a step that changed nothing (no call, or a refusal: rolled back)
 
     def teardown(self) -> None:
         self.db.dispose()
@@ -195,6 +204,7 @@ class MaintcalMachine(RuleBasedStateMachine):
             note(f"[{z(self.now)}] {what}: refused ({type(error).__name__}: {error.message})")
             return None
         note(f"[{z(self.now)}] {what}: ok")
+        self.touched = True
         return result
 
     # -- steps ---------------------------------------------------------------------------------------
@@ -410,6 +420,7 @@ class MaintcalMachine(RuleBasedStateMachine):
     @rule(how=st.sampled_from(("pickup", "mark-sent", "plan-only")))
     def notices(self, how: str) -> None:
         """``notices plan``, then ``notices send --once`` (pickup directory) or deliveries marked sent."""
+        self.touched = True
         self.attempt("notices plan", lambda: plan_notices(self.db, self.now, self.settings))
         if how == "pickup":
             stats = send_due(self.db, self.settings, lambda: self.now)
@@ -423,6 +434,7 @@ class MaintcalMachine(RuleBasedStateMachine):
     @rule(by=st.sampled_from((HOUR, 7 * HOUR, DAY, 4 * DAY, 12 * DAY, 40 * DAY, 75 * DAY)))
     def advance_clock(self, by: timedelta) -> None:
         self.now += by
+        self.touched = True
         note(f"clock -> {z(self.now)}")
 
     # -- invariants ----------------------------------------------------------------------------------
@@ -439,7 +451,13 @@ class MaintcalMachine(RuleBasedStateMachine):
         - a rule without ``from`` has no occurrence that ended before the rule was added;
         - nothing is announced twice to one contact (same occurrence, start, end, sequence);
         - every occurrence whose deadline passed is noticed, violated, waived or exempt, never pending or missing.
+
+        A step that changed nothing (it found nothing to act on, or the service refused and rolled
+        back) leaves the state checked after the previous step; it is not checked again.
         """
+        if not self.touched:  # the state is the one checked after the previous step
+            return
+        self.touched = False
         lo, hi = self.now - RANGE, self.now + RANGE
         catalogue_service.list_windows(self.db)
         listing, views, created = self.listings(lo, hi)
@@ -605,7 +623,7 @@ class MaintcalMachine(RuleBasedStateMachine):
 
 
 def stateful_settings() -> settings:
-    """The loaded profile (``ci`` derandomizes in CI) with this test's budget."""
+    """The loaded profile (``ci``: derandomized, no example database, in CI) with this test's budget."""
     return settings(
         settings.default,
         max_examples=EXAMPLES,
