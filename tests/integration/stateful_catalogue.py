@@ -52,7 +52,7 @@ LABELS = (None, "Patch night", "Tuesday & Thursday 12:00 am - 6:00 am (Local tim
 WAIVERS = (None, "published in the support guide")
 
 CUSTOMER_KEYS = ("acme", "koala", "delhi")
-CUSTOMER_NAMES = ("Acme Ltd", "Koala, Pty; \\ Co", "Bell\x7fCorp", "Line\u2028Sep")
+CUSTOMER_NAMES = ("Acme Ltd", "Koala, Pty; \\ Co", "Delhi Pvt", "Bell\x7fCorp", "Line\u2028Sep")
 CUSTOMER_ZONES = ("Europe/London", "Australia/Sydney", "America/New_York", "Asia/Kolkata", "Pacific/Chatham")
 CONTACTS = ("ops@acme.example", "noc@koala.example", "cto@delhi.example", "noc)@nile.example.com")
 
