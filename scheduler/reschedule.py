@@ -32,6 +32,7 @@ from scheduler.schedule import find_occurrence, occurrences
 from scheduler.settings import Settings
 from windows.errors import Conflict, InvalidInput, NotFound, PolicyRefused
 from windows.schedule import Scheduled
+from windows.text import clean_text, optional_text
 from windows.timezones import format_utc
 
 STATUSES = ("pending", "approved", "rejected")
@@ -64,6 +65,7 @@ def request(
     reason: str | None = None,
 ) -> RequestInfo:
     """Record a customer's request to move one of its occurrences (checked against the policy)."""
+    reason = optional_text("reason", reason)
     with db.transaction() as session:
         cust = get_customer(session, customer)
         current, product = _occurrence_for(session, occurrence_id, cust)
@@ -84,7 +86,7 @@ def request(
             customer_id=cust.id,
             proposed_start=proposed_start,
             proposed_end=end,
-            reason=reason.strip() if reason and reason.strip() else None,
+            reason=reason,
             status="pending",
             created_at=now,
         )
@@ -95,6 +97,7 @@ def request(
 
 def approve(db: Database, now: datetime, settings: Settings, request_id: int, note: str | None = None) -> RequestInfo:
     """Approve a pending request: re-check the policy, move the occurrence for that customer, notify."""
+    note = optional_text("--note", note)
     with db.transaction() as session:
         row, product, cust = _load(session, request_id)
         _decide(session, row, "approved", now, note)
@@ -125,12 +128,13 @@ def reject(db: Database, now: datetime, settings: Settings, request_id: int, rea
     """Reject a pending request with a reason, and tell the customer's contacts."""
     if not reason.strip():
         raise InvalidInput("a rejection needs --reason")
+    reason = clean_text("--reason", reason, max_length=2000)
     with db.transaction() as session:
         row, product, cust = _load(session, request_id)
-        _decide(session, row, "rejected", now, reason.strip())
+        _decide(session, row, "rejected", now, reason)
         current = find_occurrence(session, row.occurrence_id, cust.key)
         if current is not None:
-            queue_notices(session, now, settings, [current], "reschedule-rejected", reason.strip())
+            queue_notices(session, now, settings, [current], "reschedule-rejected", reason)
         return _info(row, product, cust, current.occurrence.start if current else None)
 
 
