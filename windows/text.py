@@ -67,6 +67,8 @@ def clean_text(field: str, value: str, *, max_length: int = 200, required: bool 
     found = refused_character(value)
     if found is not None:
         char, what = found
+        if 0xDC80 <= ord(char) <= 0xDCFF:  # how Python passes on a byte of a command line that is not UTF-8
+            raise InvalidInput(f"{field} contains a byte that is not UTF-8 (0x{ord(char) - 0xDC00:02X}); use UTF-8")
         advice = "use one line of plain text" if char in "\r\n\u2028\u2029" else "use plain text"
         raise InvalidInput(f"{field} contains {what} (U+{ord(char):04X}); {advice}")
     cleaned = value.strip()
