@@ -216,8 +216,9 @@ def add_customer(db: Database, now: datetime, key: str, name: str, tz: str, cont
     return [zone.warning] if zone.warning else []
 
 
-def add_contact(db: Database, now: datetime, key: str, email: str) -> None:
-    """Nominate ``email`` (normalized, see ``notifications.addresses``) as a contact from ``now`` on."""
+def add_contact(db: Database, now: datetime, key: str, email: str) -> str:
+    """Nominate ``email`` as a contact from ``now`` on; returns the address as stored (normalized,
+    see ``notifications.addresses``)."""
     email = normalize_address(email)
     with db.transaction() as session:
         customer = get_customer(session, key)
@@ -225,10 +226,12 @@ def add_contact(db: Database, now: datetime, key: str, email: str) -> None:
         if same:
             raise Conflict(f"{same[0]} is already a contact of '{key}'")
         session.add(Contact(customer_id=customer.id, email=email, nominated_at=now))
+    return email
 
 
-def remove_contact(db: Database, now: datetime, key: str, email: str) -> None:
-    """Remove ``email`` (case does not count) from the contacts from ``now`` on; its history is kept."""
+def remove_contact(db: Database, now: datetime, key: str, email: str) -> str:
+    """Remove ``email`` (case does not count) from the contacts from ``now`` on; its history is kept.
+    Returns the address as it was stored."""
     email = normalize_address(email)
     with db.transaction() as session:
         customer = get_customer(session, key)
@@ -237,6 +240,7 @@ def remove_contact(db: Database, now: datetime, key: str, email: str) -> None:
             raise InvalidInput(f"{email} is not a contact of '{key}'")
         for contact in active:
             contact.removed_at = now
+        return active[0].email
 
 
 def subscribe(db: Database, now: datetime, key: str, products: list[str], subscribed: bool = True) -> list[str]:

@@ -305,7 +305,8 @@ def _customer(entry: dict[str, Any], problems: _Problems, warnings: list[str]) -
             normalized = normalize_address(email)
             emails.setdefault(address_key(normalized), normalized)
         except MaintcalError as error:
-            problems.add(f"customer '{key}': {error.message}", email)
+            # The line that holds the address, or (written with escapes) the line of 'contacts ='.
+            problems.add(f"customer '{key}': {error.message}", email if problems.line_of(email) else "contacts =")
             ok = False
     if not ok or zone is None:
         return None

@@ -52,7 +52,8 @@ class PlanResult:
 
     @property
     def deliveries(self) -> int:
-        return len(self.digests)
+        """Digests queued for sending (a digest to an address that cannot be used is recorded as failed)."""
+        return sum(1 for d in self.digests if d.problem is None)
 
     @property
     def customers(self) -> int:
@@ -211,7 +212,8 @@ def enqueue_change_notices(
     carries METHOD:CANCEL, the others METHOD:PUBLISH with each item's current start, end and
     sequence. One notice per customer lists all of that customer's items. Unsent notices that give
     these occurrences other times (any time, for a cancel) are superseded: never sent. Returns the
-    number of deliveries queued (a customer without contacts gets none; compliance reports it).
+    number of deliveries queued (a customer without contacts gets none; compliance reports it). A
+    contact whose address cannot be used gets a failed delivery instead, not counted.
     """
     if kind not in CHANGE_KINDS:
         raise InvalidInput(f"unknown change notice kind '{kind}' (use one of: {', '.join(CHANGE_KINDS)})")
@@ -315,13 +317,14 @@ def _insert(session: Session, pending: list[tuple[dict[str, Any], list[dict[str,
     ids = session.scalars(
         insert(Delivery).returning(Delivery.id, sort_by_parameter_order=True), [d for d, _ in pending]
     ).all()
+    queued = sum(1 for d, _ in pending if d["status"] == QUEUED)
     covers = [
         cover | {"delivery_id": delivery_id}
         for delivery_id, (_, rows) in zip(ids, pending, strict=True)
         for cover in rows
     ]
     session.execute(insert(DeliveryOccurrence), covers)
-    return len(ids)
+    return queued
 
 
 def _content(

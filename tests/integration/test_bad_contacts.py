@@ -121,7 +121,7 @@ def test_planning_and_sending_go_on_for_everyone_else(
     address = "noc)@nile.example.com"
     with_bad_contact(db, address)
     settings = settings_for(db_url, tmp_path, smtp_url=server.url, smtp_connections=1)
-    assert plan_notices(db, NOW, settings).deliveries == 5
+    assert plan_notices(db, NOW, settings).deliveries == 4  # and one recorded as failed
     stats = send_due(db, settings, lambda: NOW + timedelta(minutes=1))
     assert (stats.sent, stats.retried, stats.failed) == (4, 0, 0)
     assert sorted(m.recipients for m in handler.received) == [(c,) for c in (*CONTACTS, NILE)]
@@ -139,7 +139,7 @@ def test_unplanned_maintenance_is_declared_and_told_to_every_good_contact(
     result = unplanned.declare(
         db, NOW, settings, "pe", customers=[], start=NOW, duration=timedelta(hours=1), reason="database failover"
     )
-    assert (result.info.id, result.affected, result.deliveries) == ("pe.unplanned-1", ["acme", "nile"], 5)
+    assert (result.info.id, result.affected, result.deliveries) == ("pe.unplanned-1", ["acme", "nile"], 4)
     assert sorted(outbox(db), key=str) == sorted(
         [*[(c, "queued", None) for c in CONTACTS], (address, "failed", f"not sent: {problem(address)}"),
          (NILE, "queued", None)],
