@@ -11,7 +11,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from commands.common import AppContext, pass_app, print_json, print_table
+from commands.common import AppContext, pass_app, print_json, print_table, warn
 from notifications.drain import DrainStats
 from scheduler.notices import notices_status, plan_notices
 from scheduler.outbox import DeliveryInfo
@@ -34,6 +34,10 @@ def notices() -> None:
 def plan(app: AppContext, dry_run: bool, as_json: bool) -> None:
     """Queue one digest per contact announcing the windows that entered the notice horizon."""
     result = plan_notices(app.db(), app.now, app.settings, dry_run)
+    for digest in result.digests:
+        if digest.problem:
+            outcome = "would fail" if dry_run else "recorded as failed"
+            warn(f"contact of {digest.customer} not told ({outcome}; the others are): {digest.problem}")
     if as_json:
         print_json(
             {

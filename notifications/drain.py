@@ -11,10 +11,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
 
+from notifications.addresses import address_problem
 from notifications.delivery import FAILED, RETRY, SENT, Envelope, Outcome, Sender
 
 log = logging.getLogger("maintcal.drain")
@@ -84,13 +85,7 @@ async def drain(
                     return
                 results = []
                 for envelope in envelopes:
-                    try:
-                        outcomes = await sender.send(envelope)
-                    except Exception as error:  # a bug must not lose the batch: retry it later
-                        log.exception("sending %s failed unexpectedly", envelope.message_id)
-                        detail = f"unexpected error: {type(error).__name__}: {error}"
-                        outcomes = dict.fromkeys(envelope.recipients, Outcome(RETRY, None, detail))
-                    results.append(Result(envelope, outcomes, clock()))
+                    results.append(Result(envelope, await _send(sender, envelope), clock()))
                 await asyncio.to_thread(outbox.complete, results)
                 for result in results:
                     stats.add(result)
@@ -102,3 +97,22 @@ async def drain(
 
     await asyncio.gather(*(run_one() for _ in range(max(1, connections))))
     return stats
+
+
+async def _send(sender: Sender, envelope: Envelope) -> dict[str, Outcome]:
+    """Send one envelope; a recipient that is not a valid address fails alone, permanently.
+
+    Addresses are checked when they are entered and when a message is composed; this last check
+    covers messages queued before that (or by hand), so that one bad recipient never stops a batch.
+    """
+    outcomes = {r: Outcome(FAILED, None, f"not sent: {p}") for r in envelope.recipients if (p := address_problem(r))}
+    valid = tuple(r for r in envelope.recipients if r not in outcomes)
+    if not valid:
+        return outcomes
+    try:
+        outcomes.update(await sender.send(replace(envelope, recipients=valid)))
+    except Exception as error:  # a bug must not lose the batch: retry it later
+        log.exception("sending %s failed unexpectedly", envelope.message_id)
+        detail = f"unexpected error: {type(error).__name__}: {error}"
+        outcomes.update(dict.fromkeys(valid, Outcome(RETRY, None, detail)))
+    return outcomes

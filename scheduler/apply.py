@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from notifications.addresses import address_key
 from scheduler.catalogue import _refuse_inside_notice, retire_row
 from scheduler.catalogue_file import Catalogue, CustomerSpec, ProductSpec
 from scheduler.db import Database
@@ -231,19 +232,22 @@ def _apply_customer(
         changed = _update(customer, values, now)
         if changed:
             plan.append(PlanItem("change", f"customer {spec.key}", changed))
+    # Addresses that differ only in case are the same contact (notifications.addresses): a file that
+    # writes 'Jane.Doe@x' for a stored 'jane.doe@x' keeps the contact and its nomination history.
     active = {
-        c.email: c
+        address_key(c.email): c
         for c in session.scalars(select(Contact).where(Contact.customer_id == customer.id))
         if c.removed_at is None
     }
+    wanted_contacts = {address_key(email) for email in spec.contacts}
     for email in spec.contacts:
-        if email not in active:
+        if address_key(email) not in active:
             session.add(Contact(customer_id=customer.id, email=email, nominated_at=now))
             plan.append(PlanItem("add", f"contact {spec.key} {email}"))
-    for email, contact in sorted(active.items()):
-        if email not in spec.contacts:
+    for contact_key, contact in sorted(active.items()):
+        if contact_key not in wanted_contacts:
             contact.removed_at = now
-            plan.append(PlanItem("remove", f"contact {spec.key} {email}"))
+            plan.append(PlanItem("remove", f"contact {spec.key} {contact.email}"))
     subscribed = {
         s.product_id: s for s in session.scalars(select(Subscription).where(Subscription.customer_id == customer.id))
     }

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from notifications.addresses import address_key, normalize_address
 from scheduler.db import Database
 from scheduler.models import Contact, Customer, Product, Subscription, WindowRule
 from scheduler.repository import bump_version, get_customer, get_product, get_rule, rule_fields, rule_to_domain
@@ -22,6 +23,7 @@ from windows.expansion import expand
 from windows.parsing import check_slug
 from windows.rules import Rule, rules_overlap_warning
 from windows.schedule import Scheduled
+from windows.text import clean_text, optional_text
 from windows.timezones import format_utc, resolve_zone
 
 
@@ -74,24 +76,18 @@ class CustomerInfo:
     subscriptions: list[str]
 
 
-def check_email(email: str) -> str:
-    cleaned = email.strip()
-    local, _, domain = cleaned.partition("@")
-    if not local or "." not in domain or any(c in cleaned for c in " \r\n\t<>,;\"'") or cleaned.count("@") != 1:
-        raise InvalidInput(f"invalid email address '{email}'")
-    if len(cleaned) > 320:
-        raise InvalidInput(f"invalid email address '{cleaned[:20]}...': at most 320 characters")
-    return cleaned.lower()
-
-
 def check_name(name: str, what: str = "name") -> str:
-    if not name.strip():
-        raise InvalidInput(f"{what} must not be empty")
-    if any(c in name for c in "\r\n\x00"):
-        raise InvalidInput(f"{what} must be one line")
-    if len(name.strip()) > 200:
-        raise InvalidInput(f"{what} is longer than 200 characters")
-    return name.strip()
+    """A display name: one line of plain text, 1 to 200 characters (``windows.text``)."""
+    return clean_text(what, name)
+
+
+def _unique_addresses(addresses: list[str]) -> list[str]:
+    """Normalized addresses, the first of those that differ only in case."""
+    unique: dict[str, str] = {}
+    for address in addresses:
+        normalized = normalize_address(address)
+        unique.setdefault(address_key(normalized), normalized)
+    return list(unique.values())
 
 
 # -- products ---------------------------------------------------------------------------------
@@ -125,6 +121,7 @@ def list_products(db: Database) -> list[ProductInfo]:
 
 def add_window(db: Database, now: datetime, rule: Rule, waive_notice: str | None = None) -> list[str]:
     """Add a rule; returns warnings (overlapping rules). Refuses occurrences inside the notice period."""
+    waive_notice = optional_text("--waive-notice", waive_notice)
     with db.transaction() as session:
         product = get_product(session, rule.product)
         if session.scalar(
@@ -273,37 +270,44 @@ def add_customer(db: Database, now: datetime, key: str, name: str, tz: str, cont
     check_slug(key, "customer key")
     name = check_name(name, "customer name")
     zone = resolve_zone(tz)
-    emails = [check_email(e) for e in contacts]
+    emails = _unique_addresses(contacts)
     with db.transaction() as session:
         if session.scalar(select(Customer.id).where(Customer.key == key)) is not None:
             raise Conflict(f"customer '{key}' already exists")
         customer = Customer(key=key, name=name, timezone=zone.name, created_at=now, updated_at=now)
         session.add(customer)
         session.flush()
-        for email in dict.fromkeys(emails):
+        for email in emails:
             session.add(Contact(customer_id=customer.id, email=email, nominated_at=now))
         bump_version(session, now)
     return [zone.warning] if zone.warning else []
 
 
-def add_contact(db: Database, now: datetime, key: str, email: str) -> None:
-    email = check_email(email)
+def add_contact(db: Database, now: datetime, key: str, email: str) -> str:
+    """Nominate ``email`` as a contact from ``now`` on; returns the address as stored (normalized,
+    see ``notifications.addresses``)."""
+    email = normalize_address(email)
     with db.transaction() as session:
         customer = get_customer(session, key)
-        if any(c.email == email and c.removed_at is None for c in customer.contacts):
-            raise Conflict(f"{email} is already a contact of '{key}'")
+        same = [c.email for c in customer.contacts if address_key(c.email) == address_key(email) and not c.removed_at]
+        if same:
+            raise Conflict(f"{same[0]} is already a contact of '{key}'")
         session.add(Contact(customer_id=customer.id, email=email, nominated_at=now))
+    return email
 
 
-def remove_contact(db: Database, now: datetime, key: str, email: str) -> None:
-    email = check_email(email)
+def remove_contact(db: Database, now: datetime, key: str, email: str) -> str:
+    """Remove ``email`` (case does not count) from the contacts from ``now`` on; its history is kept.
+    Returns the address as it was stored."""
+    email = normalize_address(email)
     with db.transaction() as session:
         customer = get_customer(session, key)
-        active = [c for c in customer.contacts if c.email == email and c.removed_at is None]
+        active = [c for c in customer.contacts if address_key(c.email) == address_key(email) and not c.removed_at]
         if not active:
             raise InvalidInput(f"{email} is not a contact of '{key}'")
         for contact in active:
             contact.removed_at = now
+        return active[0].email
 
 
 def subscribe(db: Database, now: datetime, key: str, products: list[str], subscribed: bool = True) -> list[str]:

@@ -20,6 +20,7 @@ from scheduler.schedule import affected_customers, find_occurrence, occurrences
 from scheduler.settings import Settings
 from windows.errors import Conflict, InvalidInput, NotFound, PolicyRefused
 from windows.schedule import Scheduled
+from windows.text import clean_text, optional_text
 from windows.timezones import format_utc
 
 
@@ -107,8 +108,8 @@ def change_occurrence(
     A move keeps the window's length unless ``new_end`` is given. A move that starts before
     ``now + notice_days`` is refused unless ``waive_notice`` (or ``customer_consent``) is given.
     """
-    if not reason.strip():
-        raise InvalidInput("--reason must not be empty")
+    reason = clean_text("--reason", reason, max_length=2000)
+    waive_notice = optional_text("--waive-notice", waive_notice)
 
     def decide(session: Session) -> ChangeResult:
         target = resolve_target(session, occurrence_id, customer)
@@ -130,7 +131,7 @@ def change_occurrence(
                 action=action,
                 new_start=start,
                 new_end=end,
-                reason=reason.strip(),
+                reason=reason,
                 waived_reason=waive_notice,
                 customer_consent=customer_consent,
                 decision=decision,
@@ -145,7 +146,7 @@ def change_occurrence(
             if found is not None:
                 items.append(found)
         kind = "cancel" if action == "cancel" else "update"
-        deliveries = queue_notices(session, now, settings, items, kind, reason.strip()) if items else 0
+        deliveries = queue_notices(session, now, settings, items, kind, reason) if items else 0
         customers = [c.key for _, c in _views(session, target)]
         return ChangeResult(
             occurrence_id, action, customers, deliveries, items, target.base_id, target.customer is None

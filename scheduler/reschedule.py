@@ -35,6 +35,7 @@ from scheduler.schedule import find_occurrence, occurrences
 from scheduler.settings import Settings
 from windows.errors import Conflict, InvalidInput, NotFound, PolicyRefused
 from windows.schedule import Scheduled
+from windows.text import clean_text, optional_text
 from windows.timezones import format_utc
 
 STATUSES = ("pending", "approved", "rejected")
@@ -74,6 +75,7 @@ def request(
     partial unique index), so of concurrent requests exactly one is recorded, the others get
     ``Conflict``.
     """
+    reason = optional_text("reason", reason)
     try:
         with db.transaction() as session:
             cust = get_customer(session, customer)
@@ -131,6 +133,7 @@ def approve(db: Database, now: datetime, settings: Settings, request_id: int, no
     (``scheduler.decisions``), so it wins over every decision committed before it and loses to
     every later one, whatever the clocks of the deciding processes say.
     """
+    note = optional_text("--note", note)
 
     def decide(session: Session) -> RequestInfo:
         row, product, cust = _load(session, request_id)
@@ -167,12 +170,13 @@ def reject(db: Database, now: datetime, settings: Settings, request_id: int, rea
     """Reject a pending request with a reason, and tell the customer's contacts."""
     if not reason.strip():
         raise InvalidInput("a rejection needs --reason")
+    reason = clean_text("--reason", reason, max_length=2000)
     with db.transaction() as session:
         row, product, cust = _load(session, request_id)
-        _decide(session, row, "rejected", now, reason.strip())
+        _decide(session, row, "rejected", now, reason)
         current = find_occurrence(session, row.occurrence_id, cust.key)
         if current is not None:
-            queue_notices(session, now, settings, [current], "reschedule-rejected", reason.strip())
+            queue_notices(session, now, settings, [current], "reschedule-rejected", reason)
         return _info(row, product, cust, current.occurrence.start if current else None)
 
 

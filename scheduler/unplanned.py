@@ -21,6 +21,7 @@ from scheduler.repository import bump_version, get_customer, get_product
 from scheduler.schedule import affected_customers, unplanned_scheduled
 from scheduler.settings import Settings
 from windows.errors import Conflict, InvalidInput, NotFound
+from windows.text import clean_text
 from windows.timezones import format_utc
 
 MAX_LENGTH = timedelta(days=7)
@@ -58,8 +59,7 @@ def declare(
     reason: str,
 ) -> UnplannedResult:
     """Record an emergency window and notify every affected contact at once."""
-    if not reason.strip():
-        raise InvalidInput("--reason must not be empty")
+    reason = clean_text("--reason", reason, max_length=2000)
     if (end is None) == (duration is None):
         raise InvalidInput("give exactly one of --duration or --end")
     end = end if end is not None else start + (duration or timedelta(0))
@@ -78,7 +78,7 @@ def declare(
             number=number,
             start=start,
             end=end,
-            reason=reason.strip(),
+            reason=reason,
             sequence=0,
             declared_at=now,
             updated_at=now,
@@ -87,7 +87,7 @@ def declare(
         session.add(row)
         session.flush()
         bump_version(session, now)
-        return _notify(session, now, settings, row, product, reason.strip())
+        return _notify(session, now, settings, row, product, reason)
 
     return serialised(db, record)  # two declarations at once: the later one takes the next number
 

@@ -151,10 +151,16 @@ def run_worker(
     done = 0
     while not should_stop() and (iterations is None or done < iterations):
         done += 1
-        try:
+        try:  # a planning pass that fails must not stop what is already queued from going out
             planned = plan_notices(db, clock(), settings)
             if planned.deliveries:
                 log.info("planned %d digest(s) for %d customer(s)", planned.deliveries, planned.customers)
+            for digest in planned.digests:
+                if digest.problem:
+                    log.error("not sent to a contact of %s: %s", digest.customer, digest.problem)
+        except Exception:
+            log.exception("planning notices failed; sending what is queued, planning again in %g s", interval)
+        try:
             stats = send_due(db, settings, clock, owner=owner)
             warn_at_risk(db, clock(), settings)
             if stats.handled:

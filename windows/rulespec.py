@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from windows.errors import InvalidInput
 from windows.parsing import parse_days, parse_duration, parse_local_datetime, parse_time_of_day
 from windows.rules import CronRule, OnceRule, Rule, WeeklyRule
+from windows.text import clean_text
 from windows.timezones import LOCAL, resolve_zone
 
 
@@ -40,6 +41,8 @@ def build_rule(options: RuleOptions) -> tuple[Rule, list[str]]:
     ('tue,wed,thu 22:00-05:00', True)
     """
     o = options
+    if o.label is not None:
+        clean_text("--label", o.label, required=False)
     weekly = any(v is not None for v in (o.days, o.start, o.end))
     cron = any(v is not None for v in (o.cron, o.duration))
     once = any(v is not None for v in (o.once_start, o.once_end))

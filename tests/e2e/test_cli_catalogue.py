@@ -332,7 +332,7 @@ def test_customer_errors(loaded: str) -> None:
         "error: unknown time zone 'Europe/Londn'; did you mean Europe/London or Europe/Lisbon or Europe/Oslo?"
     )
     assert refused(cli(db, "customer", "add", "acme", "--name", "Acme", "--tz", "UTC", "--contact", "nope")) == (
-        "error: invalid email address 'nope'"
+        "error: invalid email address 'nope': an email address must have an @-sign"
     )
     assert refused(cli(db, "customer", "add", "thames-telecom", "--name", "T", "--tz", "UTC")) == (
         "error: customer 'thames-telecom' already exists"
