@@ -15,7 +15,7 @@ from typing import Any
 
 from scheduler.catalogue import check_email, check_name
 from windows.errors import InvalidInput, MaintcalError, ManyProblems
-from windows.parsing import check_slug
+from windows.parsing import check_date, check_slug
 from windows.rules import Rule, rules_overlap_warning
 from windows.rulespec import RuleOptions, build_rule
 from windows.timezones import resolve_zone
@@ -253,13 +253,17 @@ def _window(product: str, index: int, raw: Any, problems: _Problems, warnings: l
 
 
 def _date(value: Any, what: str) -> date | None:
-    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
-        return value
+    if value is None:
+        return None
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return check_date(value, what)
     if isinstance(value, str):
         try:
-            return date.fromisoformat(value)
+            parsed = date.fromisoformat(value)
         except ValueError:
             pass
+        else:
+            return check_date(parsed, what)
     raise InvalidInput(f"{what} must be a date YYYY-MM-DD")
 
 
