@@ -102,10 +102,13 @@ def serve(app: AppContext, host: str, port: int, workers: int) -> None:
     import uvicorn
 
     from scheduler.app import create_app
+    from scheduler.migrate import check_schema
 
     if workers == 1:
         uvicorn.run(create_app(app.settings), host=host, port=port, log_level="info")
         return
+    check_schema(app.db())  # once here, rather than one error per server process
+    app.close()
     # Worker processes build the app from the environment: pass the --db choice along.
     os.environ["MAINTCAL_DATABASE_URL"] = app.settings.database_url
     uvicorn.run(

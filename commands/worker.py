@@ -11,6 +11,7 @@ from types import FrameType
 import click
 
 from commands.common import AppContext, pass_app
+from scheduler.migrate import check_schema
 from scheduler.worker import run_worker
 from windows.errors import InvalidInput
 
@@ -19,10 +20,15 @@ from windows.errors import InvalidInput
 @click.option("--interval", type=float, help="Seconds between planning runs (default 60, MAINTCAL_WORKER_INTERVAL).")
 @pass_app
 def worker(app: AppContext, interval: float | None) -> None:
-    """Plan notices and send the outbox forever; several workers may run at once."""
+    """Plan notices and send the outbox forever; several workers may run at once.
+
+    Refuses to start on a database that is not at the latest revision (run 'maintcal db upgrade'),
+    and stops with an error if its SQLite file is deleted or replaced while it runs.
+    """
     every = app.settings.worker_interval if interval is None else interval
     if every <= 0:
         raise InvalidInput(f"--interval {every:g}: use a number of seconds above zero")
+    check_schema(app.db())  # a database not at the latest revision: refuse to start
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     stopping = threading.Event()
 

@@ -21,7 +21,7 @@ from notifications.message import parse_mailbox
 from notifications.pickup import PickupSender
 from notifications.smtp import SmtpSender, parse_smtp_url
 from scheduler import outbox
-from scheduler.db import Database
+from scheduler.db import Database, DatabaseReplaced
 from scheduler.notices import plan_notices
 from scheduler.outbox import DbOutbox
 from scheduler.settings import Settings
@@ -145,7 +145,11 @@ def run_worker(
     should_stop: Callable[[], bool] = lambda: False,
     iterations: int | None = None,
 ) -> None:
-    """Plan and send forever (or ``iterations`` times): the ``maintcal worker`` loop."""
+    """Plan and send forever (or ``iterations`` times): the ``maintcal worker`` loop.
+
+    Errors are logged and retried next time (a database or network outage), except a SQLite
+    file deleted or replaced under the worker: that stops it (``DatabaseReplaced``).
+    """
     owner = outbox.worker_name()
     log.info("worker %s sending via %s every %g s", owner, describe_transport(settings), interval)
     done = 0
@@ -163,6 +167,9 @@ def run_worker(
                 log.error("permanent failure: %s", failure)
             with db.transaction() as session:
                 due_now, later = outbox.next_due(session, clock())
+        except DatabaseReplaced as error:  # not an outage: nothing may be written any more
+            log.error("stopping: %s", error.message)
+            raise
         except Exception:  # the loop must survive a database or network outage
             log.exception("worker iteration failed; trying again in %g s", interval)
             due_now, later = 0, None
