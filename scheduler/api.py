@@ -28,6 +28,9 @@ class Unauthorized(MaintcalError):
     http_status = 401
 
 
+END_DAY = LAST_DAY + timedelta(days=1)  # the default 'to' (exclusive) stops at the end of the range
+
+
 class RescheduleBody(BaseModel):
     occurrence: str = Field(
         min_length=1, max_length=200, description="Occurrence id, e.g. premier-edition.nightly.20270316"
@@ -73,7 +76,7 @@ def api_router(db: Database, settings: Settings, clock: Callable[[], datetime]) 
         all: Annotated[bool, Query(description="Include cancelled occurrences")] = False,
     ) -> list[dict[str, Any]]:
         start_day = check_date(from_, "'from'") if from_ is not None else clock().date()
-        end_day = check_date(to, "'to'") if to is not None else min(start_day + timedelta(days=90), LAST_DAY)
+        end_day = check_date(to, "'to'") if to is not None else min(start_day + timedelta(days=90), END_DAY)
         if end_day <= start_day:
             raise InvalidInput("'to' must be after 'from'")
         if (end_day - start_day).days > 800:

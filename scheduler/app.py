@@ -18,8 +18,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 from http import HTTPStatus
 from typing import Annotated, Any
 
-from alembic.script import ScriptDirectory
-from fastapi import APIRouter, FastAPI, Header, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
@@ -30,7 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from scheduler.api import ErrorBody, api_router
 from scheduler.db import Database
 from scheduler.feeds import FeedService, RenderedFeed
-from scheduler.migrate import SchemaNotCurrent, check_schema, schema_problem, scripts
+from scheduler.migrate import SchemaGate, SchemaNotCurrent
 from scheduler.models import DataVersion
 from scheduler.settings import Settings
 from windows.errors import MaintcalError
@@ -56,9 +55,11 @@ def create_app(
 ) -> FastAPI:
     """The ASGI app over ``settings.database_url`` (or ``database``); ``clock`` gives "now" per request."""
     db = database if database is not None else Database.open(settings.database_url)
-    script = scripts()
+    gate = SchemaGate(db)
     try:
-        check_schema(db, script)
+        gate.check()
+    except SQLAlchemyError as error:  # unreachable now: checked again before each request until it answers
+        log.warning("database not reachable at start, its revision is not checked yet: %s", first_line(error))
     except BaseException:
         if database is None:
             db.dispose()
@@ -76,10 +77,11 @@ def create_app(
         version="1",
         redirect_slashes=False,
         lifespan=lifespan,
+        dependencies=[Depends(gate.require)],
     )
     app.state.settings, app.state.db, app.state.clock = settings, db, clock
     install_error_handlers(app)
-    app.include_router(health_router(db, script))
+    app.include_router(health_router(db, gate))
     app.include_router(feeds_router(FeedService(db, settings), clock))
     app.include_router(api_router(db, settings, clock))
     return app
@@ -96,10 +98,10 @@ def create_app_from_env() -> FastAPI:
     except MaintcalError as error:
         print(f"error: {error.message}", file=sys.stderr, flush=True)
         sys.exit(error.exit_code)
-    except SQLAlchemyError as error:
-        first = str(getattr(error, "orig", None) or error).splitlines()[0]
-        print(f"error: database: {first}", file=sys.stderr, flush=True)
-        sys.exit(1)
+
+
+def first_line(error: SQLAlchemyError) -> str:
+    return str(getattr(error, "orig", None) or error).splitlines()[0]
 
 
 # -- errors ---------------------------------------------------------------------------------------
@@ -156,7 +158,7 @@ def get_and_head(router: APIRouter, path: str, endpoint: Callable[..., Any], nam
     router.add_api_route(path, endpoint, methods=["HEAD"], operation_id=f"{name}_head", **options)
 
 
-def health_router(db: Database, script: ScriptDirectory) -> APIRouter:
+def health_router(db: Database, gate: SchemaGate) -> APIRouter:
     router = APIRouter(
         tags=["health"],
         responses={
@@ -168,11 +170,11 @@ def health_router(db: Database, script: ScriptDirectory) -> APIRouter:
     )
 
     def healthz() -> Health:
-        with db.transaction() as session:
-            version = session.execute(select(DataVersion.version).where(DataVersion.id == 1)).scalar_one()
-        problem = schema_problem(db, script)
+        problem = gate.problem()
         if problem is not None:
             raise SchemaNotCurrent(problem)
+        with db.transaction() as session:
+            version = session.execute(select(DataVersion.version).where(DataVersion.id == 1)).scalar_one()
         return Health(status="ok", data_version=version)
 
     get_and_head(router, "/healthz", healthz, "healthz", summary="Liveness and database check")

@@ -74,6 +74,7 @@ def make_engine(url: str) -> Engine:
         path = sqlite_file(engine)
         if path is not None:
             guard = SqliteFileGuard(path)
+            event.listen(engine, "connect", guard.pin)
             event.listen(engine, "begin", guard.check)
             event.listen(engine, "commit", guard.check)
             event.listen(engine, "engine_disposed", guard.close)
@@ -91,10 +92,11 @@ def sqlite_file(engine: Engine) -> str | None:
 class SqliteFileGuard:
     """Notices a SQLite file deleted or replaced under a running process.
 
-    The first check opens the file read-only and keeps it open, which pins its inode (its number
-    cannot be reused while held). Every later check, at the start and at the commit of each
-    transaction, compares the file now at the path with the pinned one (device and inode) and
-    raises ``DatabaseReplaced`` when it is gone or another file: a commit is then never made.
+    When the first connection opens the file, the guard opens it too (read-only) and keeps it
+    open, which pins its inode (its number cannot be reused while held). Every check, at the start
+    and at the commit of each transaction, compares the file now at the path with the pinned one
+    (device and inode) and raises ``DatabaseReplaced`` when it is gone or another file: nothing is
+    committed into a file that no longer is the database.
     """
 
     def __init__(self, path: str) -> None:
@@ -102,17 +104,28 @@ class SqliteFileGuard:
         self._fd: int | None = None
         self._lock = threading.Lock()
 
+    def pin(self, *_: Any) -> None:
+        """Hold the file the engine has just opened (first connection only)."""
+        with self._lock:
+            if self._fd is None:
+                try:
+                    self._fd = os.open(self.path, os.O_RDONLY)
+                except FileNotFoundError:
+                    pass  # gone already: the first check reports it
+
     def check(self, *_: Any) -> None:
+        deleted = DatabaseReplaced(
+            f"the database file {self.path} was deleted while maintcal was running; nothing more is "
+            "written: restore the file and restart maintcal"
+        )
+        self.pin()
         try:
             now = os.stat(self.path)
         except FileNotFoundError:
-            raise DatabaseReplaced(
-                f"the database file {self.path} was deleted while maintcal was running; nothing more is "
-                "written: restore the file and restart maintcal"
-            ) from None
+            raise deleted from None
         with self._lock:
             if self._fd is None:
-                self._fd = os.open(self.path, os.O_RDONLY)
+                raise deleted
             pinned = os.fstat(self._fd)
         if (now.st_dev, now.st_ino) != (pinned.st_dev, pinned.st_ino):
             raise DatabaseReplaced(

@@ -90,3 +90,27 @@ def check_schema(db: Database, script: ScriptDirectory | None = None) -> None:
     problem = schema_problem(db, script)
     if problem is not None:
         raise SchemaNotCurrent(problem)
+
+
+class SchemaGate:
+    """The latest-revision check of a long-running process (the HTTP app).
+
+    ``check`` at start refuses a database at another revision; a database that cannot be reached
+    then is checked again by ``require`` before each request until one check has passed.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.script = scripts()
+        self.passed = False
+
+    def check(self) -> None:
+        check_schema(self.db, self.script)
+        self.passed = True
+
+    def require(self) -> None:
+        if not self.passed:
+            self.check()
+
+    def problem(self) -> str | None:
+        return schema_problem(self.db, self.script)
