@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -108,10 +108,8 @@ class SqliteFileGuard:
         """Hold the file the engine has just opened (first connection only)."""
         with self._lock:
             if self._fd is None:
-                try:
+                with suppress(FileNotFoundError):  # gone already: the first check reports it
                     self._fd = os.open(self.path, os.O_RDONLY)
-                except FileNotFoundError:
-                    pass  # gone already: the first check reports it
 
     def check(self, *_: Any) -> None:
         deleted = DatabaseReplaced(
