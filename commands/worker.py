@@ -9,9 +9,10 @@ from datetime import UTC, datetime
 from types import FrameType
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from commands.common import AppContext, pass_app
-from scheduler.migrate import check_schema
+from scheduler.migrate import SchemaGate
 from scheduler.worker import run_worker
 from windows.errors import InvalidInput
 
@@ -28,8 +29,17 @@ def worker(app: AppContext, interval: float | None) -> None:
     every = app.settings.worker_interval if interval is None else interval
     if every <= 0:
         raise InvalidInput(f"--interval {every:g}: use a number of seconds above zero")
-    check_schema(app.db())  # a database not at the latest revision: refuse to start
+    schema = SchemaGate(app.db())
+    unreachable: SQLAlchemyError | None = None
+    try:
+        schema.check()  # a database not at the latest revision: refuse to start
+    except SQLAlchemyError as error:  # unreachable: checked before each run until it answers
+        unreachable = error
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines on each revision check
+    if unreachable is not None:
+        log = logging.getLogger("maintcal.worker")
+        log.warning("database not reachable, revision not checked yet: %s", unreachable)
     stopping = threading.Event()
 
     def stop(signum: int, _frame: FrameType | None) -> None:
@@ -46,7 +56,7 @@ def worker(app: AppContext, interval: float | None) -> None:
     def sleep(seconds: float) -> None:
         stopping.wait(seconds)
 
-    run_worker(app.db(), app.settings, clock, interval=every, sleep=sleep, should_stop=stopping.is_set)
+    run_worker(app.db(), app.settings, clock, interval=every, sleep=sleep, should_stop=stopping.is_set, schema=schema)
     click.echo("worker stopped")
 
 

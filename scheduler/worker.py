@@ -22,6 +22,7 @@ from notifications.pickup import PickupSender
 from notifications.smtp import SmtpSender, parse_smtp_url
 from scheduler import outbox
 from scheduler.db import Database, DatabaseReplaced
+from scheduler.migrate import SchemaGate, SchemaNotCurrent
 from scheduler.notices import plan_notices
 from scheduler.outbox import DbOutbox
 from scheduler.settings import Settings
@@ -144,11 +145,14 @@ def run_worker(
     sleep: Callable[[float], None] = time.sleep,
     should_stop: Callable[[], bool] = lambda: False,
     iterations: int | None = None,
+    schema: SchemaGate | None = None,
 ) -> None:
     """Plan and send forever (or ``iterations`` times): the ``maintcal worker`` loop.
 
     Errors are logged and retried next time (a database or network outage), except a SQLite
-    file deleted or replaced under the worker: that stops it (``DatabaseReplaced``).
+    file deleted or replaced under the worker (``DatabaseReplaced``) and, with ``schema``, a
+    database at another revision (``SchemaNotCurrent``, checked until one check has passed):
+    those stop it.
     """
     owner = outbox.worker_name()
     log.info("worker %s sending via %s every %g s", owner, describe_transport(settings), interval)
@@ -156,6 +160,8 @@ def run_worker(
     while not should_stop() and (iterations is None or done < iterations):
         done += 1
         try:
+            if schema is not None:
+                schema.require()
             planned = plan_notices(db, clock(), settings)
             if planned.deliveries:
                 log.info("planned %d digest(s) for %d customer(s)", planned.deliveries, planned.customers)
@@ -167,7 +173,7 @@ def run_worker(
                 log.error("permanent failure: %s", failure)
             with db.transaction() as session:
                 due_now, later = outbox.next_due(session, clock())
-        except DatabaseReplaced as error:  # not an outage: nothing may be written any more
+        except (DatabaseReplaced, SchemaNotCurrent) as error:  # not an outage: nothing may be written
             log.error("stopping: %s", error.message)
             raise
         except Exception:  # the loop must survive a database or network outage
