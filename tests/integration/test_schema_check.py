@@ -22,8 +22,10 @@ from cli import maintcal
 from commands.common import AppContext
 from scheduler.app import create_app
 from scheduler.db import Database
-from scheduler.migrate import SchemaNotCurrent, check_schema, downgrade, head_revisions, scripts, upgrade
+from scheduler.migrate import SchemaGate, SchemaNotCurrent, check_schema, downgrade, head_revisions, scripts, upgrade
 from scheduler.settings import Settings
+from scheduler.worker import run_worker
+from tests.conftest import NOW
 from tests.feed_helpers import AppClient
 
 CLI = [sys.executable, "-c", "from cli import main; main()"]
@@ -118,3 +120,20 @@ def test_healthz_notices_a_revision_change_under_a_running_server(db: Database, 
         )
         upgrade(db_url)
         assert client.get("/healthz").status_code == 200
+
+
+def test_the_worker_loop_stops_when_a_late_check_finds_another_revision(db_url: str, tmp_path: Path) -> None:
+    """A worker started while the database was unreachable checks the revision when it answers."""
+    downgrade(db_url, previous())
+    database = Database.open(db_url)
+    try:
+        with pytest.raises(SchemaNotCurrent) as error:
+            run_worker(
+                database, Settings(database_url=db_url, pickup_dir=tmp_path / "pickup"), lambda: NOW,
+                interval=0.01, sleep=lambda _: None, iterations=3, schema=SchemaGate(database),
+            )  # fmt: skip
+    finally:
+        database.dispose()
+    assert error.value.message == (
+        f"database is at revision {previous()}, this maintcal needs {head()}: run maintcal db upgrade"
+    )
