@@ -100,12 +100,19 @@ def serve(app: AppContext, host: str, port: int, workers: int) -> None:
     Health:  /healthz      API description: /openapi.json
     """
     import uvicorn
+    from sqlalchemy.exc import SQLAlchemyError
 
     from scheduler.app import create_app
+    from scheduler.migrate import check_schema
 
     if workers == 1:
         uvicorn.run(create_app(app.settings), host=host, port=port, log_level="info")
         return
+    try:  # once here, rather than one error per server process
+        check_schema(app.db())
+    except SQLAlchemyError as error:  # unreachable: each process checks before its requests
+        warn(f"database not reachable, its revision is checked when it answers: {error}".splitlines()[0])
+    app.close()
     # Worker processes build the app from the environment: pass the --db choice along.
     os.environ["MAINTCAL_DATABASE_URL"] = app.settings.database_url
     uvicorn.run(

@@ -22,12 +22,15 @@ from scheduler.schedule import occurrences
 from scheduler.serialize import occurrence_json, request_json
 from scheduler.settings import Settings
 from windows.errors import InvalidInput, NotFound
-from windows.parsing import parse_instant
+from windows.parsing import LAST_DAY, check_date, parse_instant
 
 
 def unauthorized(message: str, challenge: str = "Bearer") -> HTTPException:
     """401 with ``{"error": message}`` and the RFC 6750 challenge in ``WWW-Authenticate``."""
     return HTTPException(status_code=401, detail=message, headers={"WWW-Authenticate": challenge})
+
+
+END_DAY = LAST_DAY + timedelta(days=1)  # the default 'to' (exclusive) stops at the end of the range
 
 
 class RescheduleBody(BaseModel):
@@ -75,8 +78,8 @@ def api_router(db: Database, settings: Settings, clock: Callable[[], datetime]) 
         all: Annotated[bool, Query(description="Include cancelled occurrences")] = False,
         product: Annotated[str | None, Query(description="Only this product (one you subscribe to)")] = None,
     ) -> list[dict[str, Any]]:
-        start_day = from_ or clock().date()
-        end_day = to or start_day + timedelta(days=90)
+        start_day = check_date(from_, "'from'") if from_ is not None else clock().date()
+        end_day = check_date(to, "'to'") if to is not None else min(start_day + timedelta(days=90), END_DAY)
         if end_day <= start_day:
             raise InvalidInput("'to' must be after 'from'")
         if (end_day - start_day).days > 800:
@@ -93,12 +96,16 @@ def api_router(db: Database, settings: Settings, clock: Callable[[], datetime]) 
     @router.post("/reschedule-requests", status_code=201, summary="Ask to move one of your occurrences")
     def create_request(customer: CustomerKey, body: RescheduleBody) -> JSONResponse:
         now = clock()
+        try:
+            proposed_start = parse_instant(body.proposed_start)
+        except InvalidInput as error:
+            raise InvalidInput(f"proposed_start: {error.message}") from None
         info = reschedule.request(
             db,
             now,
             customer=customer,
             occurrence_id=body.occurrence,
-            proposed_start=parse_instant(body.proposed_start),
+            proposed_start=proposed_start,
             reason=body.reason,
         )
         return JSONResponse(request_json(info), status_code=201)

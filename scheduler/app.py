@@ -1,13 +1,16 @@
 """The HTTP app (DESIGN §7): calendar feeds, health, and the place routers are added.
 
-``create_app(settings)`` builds everything; nothing connects at import time. Errors are JSON
-``{"error": message}`` with the status of the ``windows.errors`` class (4xx), a 503 when the
-database is unreachable; every miss on a feed is the same 404 body, whatever the reason.
+``create_app(settings)`` builds everything (nothing connects at import time) and refuses a
+database that is not at the latest Alembic revision. Errors are JSON ``{"error": message}`` with
+the status of the ``windows.errors`` class (4xx), a 503 when the database is unreachable, its
+SQLite file was deleted or replaced, or its revision is wrong; every miss on a feed is the same
+404 body, whatever the reason.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -15,7 +18,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 from http import HTTPStatus
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Header, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
@@ -26,6 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from scheduler.api import ErrorBody, api_router
 from scheduler.db import Database
 from scheduler.feeds import FeedService, RenderedFeed
+from scheduler.migrate import SchemaGate, SchemaNotCurrent
 from scheduler.models import DataVersion
 from scheduler.settings import Settings
 from windows.errors import MaintcalError
@@ -51,6 +55,15 @@ def create_app(
 ) -> FastAPI:
     """The ASGI app over ``settings.database_url`` (or ``database``); ``clock`` gives "now" per request."""
     db = database if database is not None else Database.open(settings.database_url)
+    gate = SchemaGate(db)
+    try:
+        gate.check()
+    except SQLAlchemyError as error:  # unreachable now: checked again before each request until it answers
+        log.warning("database not reachable at start, its revision is not checked yet: %s", first_line(error))
+    except BaseException:
+        if database is None:
+            db.dispose()
+        raise
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -64,18 +77,31 @@ def create_app(
         version="1",
         redirect_slashes=False,
         lifespan=lifespan,
+        dependencies=[Depends(gate.require)],
     )
     app.state.settings, app.state.db, app.state.clock = settings, db, clock
     install_error_handlers(app)
-    app.include_router(health_router(db))
+    app.include_router(health_router(db, gate))
     app.include_router(feeds_router(FeedService(db, settings), clock))
     app.include_router(api_router(db, settings, clock))
     return app
 
 
 def create_app_from_env() -> FastAPI:
-    """For ``uvicorn --factory scheduler.app:create_app_from_env`` (several worker processes)."""
-    return create_app(Settings.from_env())
+    """For ``uvicorn --factory scheduler.app:create_app_from_env`` (several worker processes).
+
+    A database that is missing or not at the latest revision stops the process with one
+    ``error:`` line and exit status 2, as ``maintcal serve`` does.
+    """
+    try:
+        return create_app(Settings.from_env())
+    except MaintcalError as error:
+        print(f"error: {error.message}", file=sys.stderr, flush=True)
+        sys.exit(error.exit_code)
+
+
+def first_line(error: SQLAlchemyError) -> str:
+    return str(getattr(error, "orig", None) or error).splitlines()[0]
 
 
 # -- errors ---------------------------------------------------------------------------------------
@@ -132,12 +158,21 @@ def get_and_head(router: APIRouter, path: str, endpoint: Callable[..., Any], nam
     router.add_api_route(path, endpoint, methods=["HEAD"], operation_id=f"{name}_head", **options)
 
 
-def health_router(db: Database) -> APIRouter:
+def health_router(db: Database, gate: SchemaGate) -> APIRouter:
     router = APIRouter(
-        tags=["health"], responses={503: {"description": "The database is unavailable", "model": ErrorBody}}
+        tags=["health"],
+        responses={
+            503: {
+                "description": "The database is unavailable, deleted or replaced, or not at the latest revision",
+                "model": ErrorBody,
+            }
+        },
     )
 
     def healthz() -> Health:
+        problem = gate.problem()
+        if problem is not None:
+            raise SchemaNotCurrent(problem)
         with db.transaction() as session:
             version = session.execute(select(DataVersion.version).where(DataVersion.id == 1)).scalar_one()
         return Health(status="ok", data_version=version)

@@ -20,6 +20,7 @@ from scheduler.catalogue import _refuse_inside_notice, retire_row
 from scheduler.catalogue_file import Catalogue, CustomerSpec, ProductSpec
 from scheduler.db import Database
 from scheduler.models import Contact, Customer, Product, Subscription, WindowRule
+from scheduler.past_windows import refuse_past_once
 from scheduler.repository import bump_version, rule_fields, rule_to_domain
 from scheduler.settings import Settings
 from scheduler.withdrawals import announced, withdraw_vanished
@@ -155,10 +156,12 @@ def _apply_windows(
         row = rows.get(rule.name)
         what = f"window {product.key}.{rule.name}"
         differs = {} if row is None else {k: v for k, v in fields.items() if getattr(row, k) != v}
-        if (row is None or differs) and not window.waive_notice:
+        if row is None or differs:
             previous = None if row is None else rule_to_domain(row, product.key)
             try:
-                _refuse_inside_notice(session, product, rule, now, previous, _FILE_NOTICE_HINT)
+                refuse_past_once(session, product, rule, now, previous)
+                if not window.waive_notice:
+                    _refuse_inside_notice(session, product, rule, now, previous, _FILE_NOTICE_HINT)
             except PolicyRefused as error:
                 refused.append(error.message)
                 continue

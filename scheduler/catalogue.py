@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from notifications.addresses import address_key, normalize_address
 from scheduler.db import Database
 from scheduler.models import Contact, Customer, Product, Subscription, WindowRule
+from scheduler.past_windows import refuse_past_once
 from scheduler.repository import bump_version, get_customer, get_product, get_rule, rule_fields, rule_to_domain
 from scheduler.settings import Settings
 from scheduler.withdrawals import announced, withdraw_vanished
@@ -128,6 +129,7 @@ def add_window(db: Database, now: datetime, rule: Rule, waive_notice: str | None
             select(WindowRule.id).where(WindowRule.product_id == product.id, WindowRule.name == rule.name)
         ):
             raise Conflict(f"product '{product.key}' already has a window '{rule.name}' (choose another --name)")
+        refuse_past_once(session, product, rule, now, None)
         if not waive_notice:
             _refuse_inside_notice(session, product, rule, now)
         existing = [rule_to_domain(r, product.key) for r in product.rules]

@@ -16,7 +16,7 @@ from typing import Any
 from notifications.addresses import address_key, normalize_address
 from scheduler.catalogue import check_name
 from windows.errors import InvalidInput, MaintcalError, ManyProblems
-from windows.parsing import check_slug
+from windows.parsing import check_date, check_slug
 from windows.rules import Rule, rules_overlap_warning
 from windows.rulespec import RuleOptions, build_rule
 from windows.text import clean_text
@@ -263,13 +263,17 @@ def _window(product: str, index: int, raw: Any, problems: _Problems, warnings: l
 
 
 def _date(value: Any, what: str) -> date | None:
-    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
-        return value
+    if value is None:
+        return None
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return check_date(value, what)
     if isinstance(value, str):
         try:
-            return date.fromisoformat(value)
+            parsed = date.fromisoformat(value)
         except ValueError:
             pass
+        else:
+            return check_date(parsed, what)
     raise InvalidInput(f"{what} must be a date YYYY-MM-DD")
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from windows.errors import InvalidInput
-from windows.parsing import parse_days, parse_duration, parse_local_datetime, parse_time_of_day
+from windows.parsing import check_date, parse_days, parse_duration, parse_local_datetime, parse_time_of_day
 from windows.rules import CronRule, OnceRule, Rule, WeeklyRule
 from windows.text import clean_text
 from windows.timezones import LOCAL, resolve_zone
@@ -56,6 +56,9 @@ def build_rule(options: RuleOptions) -> tuple[Rule, list[str]]:
         raise InvalidInput(f"--until {o.valid_until} is before --from {o.valid_from}")
     if not o.tz:
         raise InvalidInput("a window needs a time zone: --tz America/New_York (or --tz local for the customer's zone)")
+    for flag, day in (("--from", o.valid_from), ("--until", o.valid_until)):
+        if day is not None:
+            check_date(day, flag)
     warnings: list[str] = []
     tz = o.tz
     if tz != LOCAL:

@@ -462,7 +462,7 @@ BAD = [
      "error: --to 2027-03-10 must be after --from 2027-03-10"),
     (["occurrences", "--to", "2027-03-10"], "error: Missing option '--from'."),
     (["occurrences", "--from", "0001-01-01", "--to", "0001-01-10"],
-     "error: dates must lie between 1970-01-01 and 2199-12-31"),
+     "error: Invalid value for '--from': date 0001-01-01 is outside the accepted range 1970-01-01 to 2199-12-31"),
     (["occurrences", "--from", "2027-01-01", "--to", "2037-01-10"], "error: list at most 10 years at a time"),
     (["window", "preview", "--once-start", "2027-03-14T02:30", "--once-end", "2027-03-14T03:00",
       "--tz", "America/New_York", "--from", "2027-03-01", "--to", "2027-04-01"],

@@ -263,11 +263,8 @@ def test_errors_are_json_with_the_domain_status(db: Database, settings: Settings
         )
 
 
-@pytest.mark.parametrize(
-    "url",
-    ["sqlite:////nonexistent-dir/maintcal.db", "postgresql://maintcal@127.0.0.1:1/maintcal"],
-)
-def test_an_unreachable_database_is_a_503_not_a_500(url: str) -> None:
+def test_an_unreachable_database_is_a_503_not_a_500() -> None:
+    url = "postgresql://maintcal@127.0.0.1:1/maintcal"
     with AppClient(create_app(Settings(database_url=url))) as test_client:
         for path in ["/healthz", "/products/x.ics", "/feeds/abc.ics"]:
             response = test_client.get(path)
