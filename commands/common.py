@@ -82,8 +82,15 @@ def accept_db_anywhere(command: click.Command) -> None:
             accept_db_anywhere(sub)
 
 
+def error_line(message: str) -> None:
+    """The one ``error:`` line on stderr; a password, feed token or API key in it is masked."""
+    from scheduler.redaction import redact
+
+    click.echo(f"error: {redact(message)}", err=True)
+
+
 def fail(error: MaintcalError) -> NoReturn:
-    click.echo(f"error: {error.message}", err=True)
+    error_line(error.message)
     sys.exit(error.exit_code)
 
 
@@ -109,12 +116,12 @@ class MaintcalGroup(click.Group):
         except click.exceptions.Exit as done:
             sys.exit(done.exit_code)
         except click.ClickException as error:
-            click.echo(f"error: {error.format_message()}", err=True)
+            error_line(error.format_message())
             sys.exit(
                 2 if isinstance(error, click.UsageError | click.BadParameter | click.FileError) else error.exit_code
             )
         except click.Abort:
-            click.echo("error: aborted", err=True)
+            error_line("aborted")
             sys.exit(1)
         except SQLAlchemyError as error:
             first = str(getattr(error, "orig", None) or error).splitlines()[0]
@@ -123,17 +130,15 @@ class MaintcalGroup(click.Group):
                 if "no such table" in first or "does not exist" in first
                 else ""
             )
-            click.echo(f"error: database: {first}{hint}", err=True)
+            error_line(f"database: {first}{hint}")
             sys.exit(1)
         except OSError as error:
-            click.echo(f"error: {error}", err=True)
+            error_line(str(error))
             sys.exit(1)
         except Exception as error:  # a bug: still one line for the operator; details with MAINTCAL_DEBUG=1
             if os.environ.get("MAINTCAL_DEBUG"):
                 raise
-            click.echo(
-                f"error: internal error ({type(error).__name__}: {error}); rerun with MAINTCAL_DEBUG=1", err=True
-            )
+            error_line(f"internal error ({type(error).__name__}: {error}); rerun with MAINTCAL_DEBUG=1")
             sys.exit(1)
         sys.exit(0)
 

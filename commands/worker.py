@@ -11,6 +11,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from commands.common import AppContext, pass_app
+from scheduler import redaction
 from scheduler.migrate import SchemaGate
 from scheduler.worker import run_worker
 from windows.errors import InvalidInput
@@ -35,6 +36,7 @@ def worker(app: AppContext, interval: float | None) -> None:
     except SQLAlchemyError as error:  # unreachable: checked before each run until it answers
         unreachable = error
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    redaction.install()  # passwords in URLs never reach the log
     logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines on each revision check
     if unreachable is not None:
         log = logging.getLogger("maintcal.worker")

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from scheduler import redaction
 from scheduler.api import ErrorBody, api_router
 from scheduler.db import Database
 from scheduler.feeds import FeedService, RenderedFeed
@@ -37,7 +38,8 @@ from windows.errors import MaintcalError
 log = logging.getLogger("maintcal.http")
 
 CALENDAR_TYPE = "text/calendar; charset=utf-8"
-CACHE_CONTROL = "max-age=300"
+SECRET_CACHE_CONTROL = "private, max-age=300"  # shared caches must not keep a secret feed
+PUBLIC_CACHE_CONTROL = "public, max-age=300"
 NOT_FOUND = {"error": "not found"}
 
 
@@ -76,6 +78,8 @@ def create_app(
         summary="Maintenance windows: calendar feeds and the customer API",
         version="1",
         redirect_slashes=False,
+        docs_url=None,  # Swagger UI and ReDoc load JavaScript from a CDN: off (/openapi.json stays)
+        redoc_url=None,
         lifespan=lifespan,
         dependencies=[Depends(gate.require)],
     )
@@ -91,12 +95,14 @@ def create_app_from_env() -> FastAPI:
     """For ``uvicorn --factory scheduler.app:create_app_from_env`` (several worker processes).
 
     A database that is missing or not at the latest revision stops the process with one
-    ``error:`` line and exit status 2, as ``maintcal serve`` does.
+    ``error:`` line and exit status 2, as ``maintcal serve`` does. Secrets (feed tokens in request
+    paths, passwords in URLs) are redacted from every log line.
     """
+    redaction.install()
     try:
         return create_app(Settings.from_env())
     except MaintcalError as error:
-        print(f"error: {error.message}", file=sys.stderr, flush=True)
+        print(f"error: {redaction.redact(error.message)}", file=sys.stderr, flush=True)
         sys.exit(error.exit_code)
 
 
@@ -205,13 +211,13 @@ def feeds_router(feeds: FeedService, clock: Callable[[], datetime]) -> APIRouter
         token: str, request: Request, if_none_match: IfNoneMatch = None, if_modified_since: IfModifiedSince = None
     ) -> Response:
         feed = feeds.by_token(token, clock())
-        return feed_response(request, feed, if_none_match, if_modified_since)
+        return feed_response(request, feed, if_none_match, if_modified_since, SECRET_CACHE_CONTROL)
 
     def product_feed(
         key: str, request: Request, if_none_match: IfNoneMatch = None, if_modified_since: IfModifiedSince = None
     ) -> Response:
         feed = feeds.by_product(key, clock())
-        return feed_response(request, feed, if_none_match, if_modified_since)
+        return feed_response(request, feed, if_none_match, if_modified_since, PUBLIC_CACHE_CONTROL)
 
     get_and_head(
         router,
@@ -233,7 +239,11 @@ def feeds_router(feeds: FeedService, clock: Callable[[], datetime]) -> APIRouter
 
 
 def feed_response(
-    request: Request, feed: RenderedFeed | None, if_none_match: str | None, if_modified_since: str | None
+    request: Request,
+    feed: RenderedFeed | None,
+    if_none_match: str | None,
+    if_modified_since: str | None,
+    cache_control: str,
 ) -> Response:
     """200 with the calendar, 304 when the client's copy is current, 404 for any miss."""
     if feed is None:
@@ -241,7 +251,8 @@ def feed_response(
     headers = {
         "ETag": feed.etag,
         "Last-Modified": format_datetime(feed.last_modified, usegmt=True),
-        "Cache-Control": CACHE_CONTROL,
+        "Cache-Control": cache_control,
+        "X-Content-Type-Options": "nosniff",
     }
     if not_modified(feed, if_none_match, if_modified_since):
         return Response(status_code=304, headers=headers)

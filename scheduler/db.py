@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, create_engine, event
+from sqlalchemy import URL, DateTime, Engine, create_engine, event, make_url
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
@@ -57,10 +58,26 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str) -> Engine:
-    url = normalise_url(url)
+def check_url(url: str) -> URL:
+    """The parsed database URL; bad ones are refused with messages that never show the password."""
     if not (url.startswith("sqlite") or url.startswith("postgresql")):
         raise InvalidInput(f"unsupported database URL '{url.split(':')[0]}': use sqlite:///FILE or postgresql://...")
+    after_user = url.partition("://")[2].partition("@")[2]
+    if "@" in after_user.partition("/")[0]:
+        raise InvalidInput("the database URL holds an unencoded '@' in its user or password: write it as %40")
+    try:
+        return make_url(url)
+    except ValueError:  # int(port)
+        raise InvalidInput("the database URL has an invalid port: postgresql://USER@HOST:5432/DB") from None
+    except ArgumentError:
+        raise InvalidInput(
+            "the database URL cannot be parsed: use sqlite:///FILE or postgresql://USER@HOST/DB"
+        ) from None
+
+
+def make_engine(url: str) -> Engine:
+    url = normalise_url(url)
+    check_url(url)
     kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}

@@ -76,7 +76,8 @@ def test_customer_feed(db: Database, settings: Settings, client: AppClient, toke
         "content-length": str(len(body)),
         "etag": '"' + hashlib.sha256(body).hexdigest() + '"',
         "last-modified": CHANGED,
-        "cache-control": "max-age=300",
+        "cache-control": "private, max-age=300",
+        "x-content-type-options": "nosniff",
         "content-disposition": 'inline; filename="koala.ics"',
     }
 
@@ -125,7 +126,12 @@ def test_conditional_requests(client: AppClient, token: str, headers: dict[str, 
     assert response.status_code == status
     if status == 304:
         assert response.content == b""
-        assert dict(response.headers) == {"etag": etag, "last-modified": CHANGED, "cache-control": "max-age=300"}
+        assert dict(response.headers) == {
+            "etag": etag,
+            "last-modified": CHANGED,
+            "cache-control": "private, max-age=300",
+            "x-content-type-options": "nosniff",
+        }
 
 
 def test_every_miss_is_the_same_404(client: AppClient, token: str) -> None:
