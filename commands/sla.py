@@ -14,7 +14,7 @@ import click
 from commands.common import INSTANT, PERCENT, AppContext, instant, pass_app, print_json, print_table, warn
 from scheduler.sla_report import sla_report
 from windows.errors import InvalidInput
-from windows.sla import SlaResult
+from windows.sla import SlaResult, WindowVerdict
 from windows.sla_document import SlaDocument, compute_document, parse_document, result_to_dict
 from windows.timezones import format_utc
 
@@ -202,7 +202,7 @@ def print_result(result: SlaResult) -> None:
             format_utc(v.window.start),
             format_utc(v.window.end),
             v.window.kind,
-            "excluded" if v.qualifies else "downtime",
+            _counted_as(v, result),
             v.reason,
         ]
         for v in result.windows
@@ -219,3 +219,10 @@ def _hours(seconds: int) -> str:
 
 
 COMMANDS = [sla]
+
+
+def _counted_as(verdict: WindowVerdict, result: SlaResult) -> str:
+    """How a window enters the figures; one after the elapsed part of a month in progress is not counted yet."""
+    if result.status == "in progress" and verdict.window.start >= result.end:
+        return "not yet (upcoming)"
+    return "excluded" if verdict.qualifies else "downtime"
