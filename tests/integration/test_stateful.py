@@ -478,11 +478,20 @@ class MaintcalMachine(RuleBasedStateMachine):
         self.check_announced_once()
         self.check_compliance(views, created, lo, hi)
         for month in {month_of(self.today), month_of(self.today.replace(day=1) - DAY)}:
-            for product in PRODUCT_KEYS:
+            for product in self.products():
                 sla_report(self.db, self.now, product=product, month=month)
 
+    def products(self) -> list[str]:
+        """The products in the database (none when the first apply was refused)."""
+        with self.db.transaction() as session:
+            return list(session.scalars(select(Product.key).order_by(Product.key)))
+
     def listings(self, lo: datetime, hi: datetime) -> tuple[list[Scheduled], dict[str, list[Scheduled]], Created]:
-        """The product-wide listing, every customer's, and (valid_from, created_at) of every rule."""
+        """The product-wide listing, every customer's, and (valid_from, effective_from) of every rule.
+
+        A rule's occurrences begin at ``effective_from`` (when it was added, or last reshaped);
+        earlier ones exist only as history imported by an explicit ``valid_from``.
+        """
         with self.db.transaction() as session:
             listing = occurrences(session, lo, hi, include_cancelled=True)
             views = {
@@ -492,7 +501,7 @@ class MaintcalMachine(RuleBasedStateMachine):
             created = {
                 (p, r): (valid_from, at)
                 for p, r, valid_from, at in session.execute(
-                    select(Product.key, WindowRule.name, WindowRule.valid_from, WindowRule.created_at).join(Product)
+                    select(Product.key, WindowRule.name, WindowRule.valid_from, WindowRule.effective_from).join(Product)
                 )
             }
         return listing, views, created
@@ -540,7 +549,7 @@ class MaintcalMachine(RuleBasedStateMachine):
                 continue
             valid_from, added = created[(s.occurrence.product, s.occurrence.rule)]
             if valid_from is None:
-                assert s.occurrence.end > added, f"{s.id} ({z(s.occurrence.start)}) is before its rule was added"
+                assert s.occurrence.start >= added, f"{s.id} ({z(s.occurrence.start)}) is before its rule was added"
 
     def check_feeds(
         self, start: datetime, end: datetime, listing: list[Scheduled], views: dict[str, list[Scheduled]]
@@ -550,7 +559,7 @@ class MaintcalMachine(RuleBasedStateMachine):
             for key, items in views.items():
                 feed = customer_feed(session, self.settings, key, start, end).body
                 self.same_events(f"feed of {key}", feed, [s for s in items if s.status != "cancelled"])
-            for product in PRODUCT_KEYS:
+            for product in self.products():
                 feed = product_feed(session, self.settings, product, start, end).body
                 wide = [
                     s
