@@ -58,7 +58,7 @@ def test_db_between_options_and_with_equals(db_url: str, elsewhere: str) -> None
     out = _ok(_invoke(elsewhere, "occurrences", "--db", db_url, "--from", "2027-03-01", "--to", "2027-03-02", "--json"))
     assert out == "[]\n"
     out = _ok(_invoke(elsewhere, "window", "list", "--db", db_url))
-    assert out.splitlines() == ["PRODUCT  RULE  WINDOW  TIME ZONE  FROM  UNTIL  LABEL"]
+    assert out.splitlines() == ["PRODUCT  RULE  WINDOW  TIME ZONE  FROM  UNTIL  SINCE  LABEL"]
 
 
 def test_db_after_the_command_wins_over_the_global_one(db_url: str, elsewhere: str) -> None:
