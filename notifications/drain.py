@@ -22,6 +22,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Collection
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -125,6 +126,9 @@ async def drain(
     """
     stats = DrainStats()
     renew_every = lease / 3
+    # Outcomes are recorded one by one, in order, by one thread: the connections' transactions
+    # never queue for the same lock (SQLite has one writer), and the sends go on meanwhile.
+    recorder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-record")
 
     async def send(sender: Sender, envelope: Envelope) -> dict[str, Outcome]:
         try:
@@ -152,7 +156,7 @@ async def drain(
             sending.cancel()
 
     async def record(result: Result) -> None:
-        await asyncio.to_thread(outbox.complete, result)
+        await asyncio.get_running_loop().run_in_executor(recorder, outbox.complete, result)
         stats.add(result)
         if progress is not None:
             progress(1)
@@ -198,5 +202,8 @@ async def drain(
                 stats.connections += getattr(sender, "connections", 0)
                 await sender.close()
 
-    await asyncio.gather(*(run_one() for _ in range(max(1, connections))))
+    try:
+        await asyncio.gather(*(run_one() for _ in range(max(1, connections))))
+    finally:
+        recorder.shutdown()
     return stats

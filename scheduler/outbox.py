@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from notifications.delivery import FAILED as OUTCOME_FAILED
@@ -157,17 +157,66 @@ def renew(db: Database, now: datetime, owner: str, keys: Collection[int], lease_
         )
 
 
-def _finish_attempt(session: Session, claimed: Claimed, owner: str, **values: Any) -> None:
-    session.execute(
-        update(DeliveryAttempt)
-        .where(
-            DeliveryAttempt.delivery_id == claimed.envelope.key,
-            DeliveryAttempt.number == claimed.attempt,
-            DeliveryAttempt.worker == owner,
-        )
-        .values(**values)
-        .execution_options(synchronize_session=False)
+_DELIVERIES: Table = Delivery.__table__  # type: ignore[assignment]
+_ATTEMPTS: Table = DeliveryAttempt.__table__  # type: ignore[assignment]
+_OUTCOME: dict[str, Any] = {
+    "status": bindparam("b_status"),
+    "next_attempt_at": bindparam("b_next"),
+    "lease_owner": None,
+    "lease_expires_at": None,
+    "sent_at": bindparam("b_sent_at"),
+    "failed_at": bindparam("b_failed_at"),
+    "last_code": bindparam("b_code"),
+    "last_error": bindparam("b_error"),
+}
+_ID = _DELIVERIES.c.id == bindparam("b_id")
+# Built once (the statement cache then skips compiling them): one outcome is two or three of them.
+_HELD = (
+    _DELIVERIES.update()
+    .where(_ID, _DELIVERIES.c.lease_owner == bindparam("b_owner"), _DELIVERIES.c.status == SENDING)
+    .values(**_OUTCOME, uncertain=bindparam("b_uncertain"))
+    .returning(_DELIVERIES.c.id)
+)
+_TAKE_OVER = (
+    _DELIVERIES.update()
+    .where(_ID, _DELIVERIES.c.status.in_([QUEUED, SENDING, FAILED]))
+    .values(**_OUTCOME, uncertain=True)
+    .returning(_DELIVERIES.c.id)
+)
+_OTHERS_UNCERTAIN = (
+    _ATTEMPTS.update()
+    .where(
+        _ATTEMPTS.c.delivery_id == bindparam("b_id"),
+        _ATTEMPTS.c.outcome == IN_FLIGHT,
+        _ATTEMPTS.c.worker != bindparam("b_owner"),
     )
+    .values(uncertain=True)
+)
+_ATTEMPT = (
+    _ATTEMPTS.c.delivery_id == bindparam("b_id"),
+    _ATTEMPTS.c.number == bindparam("b_number"),
+    _ATTEMPTS.c.worker == bindparam("b_owner"),
+)
+_FINISH = (
+    _ATTEMPTS.update()
+    .where(*_ATTEMPT)
+    .values(
+        finished_at=bindparam("b_finished"),
+        outcome=bindparam("b_outcome"),
+        uncertain=bindparam("b_attempt_uncertain"),
+        code=bindparam("b_code"),
+        detail=bindparam("b_detail"),
+    )
+)
+_ABANDON = (
+    _ATTEMPTS.update()
+    .where(*_ATTEMPT)
+    .values(
+        outcome=LEASE_EXPIRED,
+        uncertain=False,
+        detail="the lease expired before this worker began sending; it did not send the message",
+    )
+)
 
 
 def complete(
@@ -179,10 +228,10 @@ def complete(
     past it and another one took the delivery over), only a "sent" still counts, because it is a
     fact: it ends the delivery as sent, flagged uncertain, and the other worker's attempt is the
     uncertain one; if the delivery was already sent, this attempt is the uncertain duplicate. Any
-    other outcome without the lease only fills in this worker's attempt. Returns ``"held"``,
-    ``"taken-over"`` (sent without the lease), ``"duplicate"`` or ``"lost"`` (lease lost, not sent).
+    other outcome without the lease only fills in this worker's attempt (a superseded delivery
+    stays superseded; its attempt says sent). Returns ``"held"``, ``"taken-over"`` (sent without
+    the lease), ``"duplicate"`` or ``"lost"`` (lease lost, not sent).
     """
-    key = claimed.envelope.key
     status = {SENT: "sent", RETRY: QUEUED, OUTCOME_FAILED: FAILED}[outcome.status]
     delay = backoff(
         claimed.attempt,
@@ -190,72 +239,42 @@ def complete(
         cap=settings.retry_cap_seconds,
         key=claimed.envelope.message_id,
     )
-    values: dict[str, Any] = {
-        "status": status,
-        "next_attempt_at": finished + delay if status == QUEUED else finished,
-        "lease_owner": None,
-        "lease_expires_at": None,
-        "uncertain": claimed.uncertain or outcome.uncertain,
-        "sent_at": finished if outcome.status == SENT else None,
-        "failed_at": finished if outcome.status == OUTCOME_FAILED else None,
-        "last_code": outcome.code,
-        "last_error": None if outcome.status == SENT else outcome.describe(),
+    params: dict[str, Any] = {
+        "b_id": claimed.envelope.key,
+        "b_owner": owner,
+        "b_number": claimed.attempt,
+        "b_status": status,
+        "b_next": finished + delay if status == QUEUED else finished,
+        "b_uncertain": claimed.uncertain or outcome.uncertain,
+        "b_sent_at": finished if outcome.status == SENT else None,
+        "b_failed_at": finished if outcome.status == OUTCOME_FAILED else None,
+        "b_code": outcome.code,
+        "b_error": None if outcome.status == SENT else outcome.describe(),
+        "b_finished": finished,
+        "b_outcome": outcome.status,
+        "b_attempt_uncertain": outcome.uncertain,
+        "b_detail": outcome.detail,
     }
-    attempt_uncertain = outcome.uncertain
-    with db.transaction() as session:
-        # The first statement writes, so SQLite takes its write lock at once (no read-then-upgrade).
-        held = _update_delivery(
-            session, values, Delivery.id == key, Delivery.lease_owner == owner, Delivery.status == SENDING
-        )
-        if held:
+    # One small transaction; its first statement writes, so SQLite takes its write lock at once.
+    with db.engine.begin() as connection:
+        if connection.execute(_HELD, params).first() is not None:
             verdict = "held"
         elif outcome.status != SENT:
             verdict = "lost"
-        elif _update_delivery(
-            session, values | {"uncertain": True}, Delivery.id == key, Delivery.status.in_([QUEUED, SENDING, FAILED])
-        ):
+        elif connection.execute(_TAKE_OVER, params).first() is not None:
             verdict = "taken-over"
-            session.execute(
-                update(DeliveryAttempt)
-                .where(
-                    DeliveryAttempt.delivery_id == key,
-                    DeliveryAttempt.outcome == IN_FLIGHT,
-                    DeliveryAttempt.worker != owner,
-                )
-                .values(uncertain=True)
-                .execution_options(synchronize_session=False)
-            )
+            connection.execute(_OTHERS_UNCERTAIN, params)
         else:
-            verdict, attempt_uncertain = "duplicate", True
-        _finish_attempt(
-            session,
-            claimed,
-            owner,
-            finished_at=finished,
-            outcome=outcome.status,
-            uncertain=attempt_uncertain,
-            code=outcome.code,
-            detail=outcome.detail,
-        )
+            verdict = "duplicate"
+            params["b_attempt_uncertain"] = True
+        connection.execute(_FINISH, params)
     return verdict
-
-
-def _update_delivery(session: Session, values: dict[str, Any], *criteria: Any) -> bool:
-    statement = update(Delivery).where(*criteria).values(**values).returning(Delivery.id)
-    return session.execute(statement.execution_options(synchronize_session=False)).first() is not None
 
 
 def abandon(db: Database, owner: str, claimed: Claimed) -> None:
     """Record that ``owner`` never sent ``claimed``: its lease was lost before it began."""
-    with db.transaction() as session:
-        _finish_attempt(
-            session,
-            claimed,
-            owner,
-            outcome=LEASE_EXPIRED,
-            uncertain=False,
-            detail="the lease expired before this worker began sending; it did not send the message",
-        )
+    with db.engine.begin() as connection:
+        connection.execute(_ABANDON, {"b_id": claimed.envelope.key, "b_number": claimed.attempt, "b_owner": owner})
 
 
 class DbOutbox:
