@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from click.core import ParameterSource
 
-from commands.common import AppContext, MaintcalGroup
+from commands.common import AppContext, MaintcalGroup, accept_db_anywhere
 from scheduler.settings import Settings
 
 
@@ -36,6 +36,8 @@ def _register() -> None:
             module = importlib.import_module(f"commands.{info.name}")
             for command in module.COMMANDS:
                 maintcal.add_command(command)
+    for command in maintcal.commands.values():  # after every module added its subcommands
+        accept_db_anywhere(command)
 
 
 _register()

@@ -29,7 +29,7 @@ def apply(app: AppContext, file: Path, dry_run: bool, prune: bool) -> None:
     except (OSError, UnicodeDecodeError) as error:
         raise InvalidInput(f"cannot read {file}: {getattr(error, 'strerror', None) or error}") from None
     catalogue = parse_catalogue(text, str(file))
-    plan = apply_catalogue(app.db(), app.now, catalogue, dry_run=dry_run, prune=prune)
+    plan = apply_catalogue(app.db(), app.now, catalogue, dry_run=dry_run, prune=prune, settings=app.settings)
     for warning in catalogue.warnings:  # after a refusal they would only hide the error
         warn(warning)
     changes = [item for item in plan if item.action != "keep"]

@@ -8,8 +8,9 @@ import click
 
 from commands.common import INSTANT, AppContext, instant, pass_app
 from commands.customers import customer
-from scheduler.apikeys import issue_api_key
+from scheduler.apikeys import issue_api_key, revoke_api_key
 from scheduler.changes import ChangeResult, change_occurrence
+from windows.errors import InvalidInput
 from windows.schedule import Scheduled
 from windows.timezones import format_utc
 
@@ -97,9 +98,20 @@ def occurrence_move(
 @customer.command("api-key")
 @click.argument("key")
 @click.option("--rotate", is_flag=True, help="Revoke the current key and issue a new one.")
+@click.option("--revoke", is_flag=True, help="Stop the current key working, without issuing a new one.")
 @pass_app
-def customer_api_key(app: AppContext, key: str, rotate: bool) -> None:
-    """Print customer KEY's API key for /api/v1 (shown only here, once)."""
+def customer_api_key(app: AppContext, key: str, rotate: bool, revoke: bool) -> None:
+    """Print customer KEY's API key for /api/v1 (shown only here, once).
+
+    With --revoke the key stops working (401) and nothing new is issued; a later 'api-key KEY'
+    issues a new one.
+    """
+    if revoke:
+        if rotate:
+            raise InvalidInput("give --rotate (a new key) or --revoke (none), not both")
+        revoked = revoke_api_key(app.db(), app.now, key)
+        click.echo(f"revoked the API key of {key}" if revoked else f"customer {key} had no API key to revoke")
+        return
     api_key = issue_api_key(app.db(), app.now, key, rotate)
     click.echo(api_key)
     click.echo(f"use it as 'Authorization: Bearer <key>' on {app.settings.base_url}/api/v1/", err=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -20,13 +20,23 @@ from windows.errors import InvalidInput, MaintcalError
 from windows.parsing import parse_date, parse_duration, parse_instant
 
 
+def system_clock() -> datetime:
+    """The real time, in UTC: the one place the CLI reads the clock."""
+    return datetime.now(UTC)
+
+
 @dataclass
 class AppContext:
-    """Carried in ``ctx.obj``: settings and the clock, read once at the entrypoint."""
+    """Carried in ``ctx.obj``: settings and the clock, read once at the entrypoint.
+
+    ``now`` is the instant a command acts at; ``clock`` is for the commands that run on (notice sending, the
+    worker) and read the time again. A caller (the tests, the README examples) pins both.
+    """
 
     settings: Settings
-    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    now: datetime = field(default_factory=system_clock)
     _db: Any = None
+    clock: Callable[[], datetime] = system_clock
 
     def db(self) -> Any:
         """The database (engine + session factory), opened lazily on first use."""
@@ -45,8 +55,42 @@ class AppContext:
 pass_app = click.make_pass_decorator(AppContext)
 
 
+def _use_database(ctx: click.Context, _param: click.Parameter, url: str | None) -> None:
+    if url:
+        app = ctx.find_object(AppContext)
+        assert app is not None, "the maintcal group puts an AppContext in ctx.obj"
+        app.settings = app.settings.with_database(url)
+
+
+def accept_db_anywhere(command: click.Command) -> None:
+    """Let ``--db URL`` follow any (sub)command too, as users type it: ``maintcal window list --db URL``.
+
+    The global ``maintcal --db URL ...`` keeps working; given after the command, ``--db`` wins. The
+    option sets the context's settings before the command runs (the database opens lazily).
+    """
+    command.params.append(
+        click.Option(
+            ["--db"],
+            metavar="URL",
+            expose_value=False,
+            callback=_use_database,
+            help="Database URL (same as maintcal --db URL).",
+        )
+    )
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            accept_db_anywhere(sub)
+
+
+def error_line(message: str) -> None:
+    """The one ``error:`` line on stderr; a password, feed token or API key in it is masked."""
+    from scheduler.redaction import redact
+
+    click.echo(f"error: {redact(message)}", err=True)
+
+
 def fail(error: MaintcalError) -> NoReturn:
-    click.echo(f"error: {error.message}", err=True)
+    error_line(error.message)
     sys.exit(error.exit_code)
 
 
@@ -72,12 +116,12 @@ class MaintcalGroup(click.Group):
         except click.exceptions.Exit as done:
             sys.exit(done.exit_code)
         except click.ClickException as error:
-            click.echo(f"error: {error.format_message()}", err=True)
+            error_line(error.format_message())
             sys.exit(
                 2 if isinstance(error, click.UsageError | click.BadParameter | click.FileError) else error.exit_code
             )
         except click.Abort:
-            click.echo("error: aborted", err=True)
+            error_line("aborted")
             sys.exit(1)
         except SQLAlchemyError as error:
             first = str(getattr(error, "orig", None) or error).splitlines()[0]
@@ -86,17 +130,15 @@ class MaintcalGroup(click.Group):
                 if "no such table" in first or "does not exist" in first
                 else ""
             )
-            click.echo(f"error: database: {first}{hint}", err=True)
+            error_line(f"database: {first}{hint}")
             sys.exit(1)
         except OSError as error:
-            click.echo(f"error: {error}", err=True)
+            error_line(str(error))
             sys.exit(1)
         except Exception as error:  # a bug: still one line for the operator; details with MAINTCAL_DEBUG=1
             if os.environ.get("MAINTCAL_DEBUG"):
                 raise
-            click.echo(
-                f"error: internal error ({type(error).__name__}: {error}); rerun with MAINTCAL_DEBUG=1", err=True
-            )
+            error_line(f"internal error ({type(error).__name__}: {error}); rerun with MAINTCAL_DEBUG=1")
             sys.exit(1)
         sys.exit(0)
 

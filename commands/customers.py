@@ -39,8 +39,8 @@ def contact() -> None:
 @pass_app
 def contact_add(app: AppContext, key: str, email: str) -> None:
     """Nominate EMAIL as a contact of customer KEY from now on."""
-    catalogue.add_contact(app.db(), app.now, key, email)
-    click.echo(f"{email} is now a contact of {key}")
+    stored = catalogue.add_contact(app.db(), app.now, key, email)
+    click.echo(f"{stored} is now a contact of {key}")
 
 
 @contact.command("remove")
@@ -49,8 +49,8 @@ def contact_add(app: AppContext, key: str, email: str) -> None:
 @pass_app
 def contact_remove(app: AppContext, key: str, email: str) -> None:
     """Remove EMAIL from the contacts of customer KEY from now on."""
-    catalogue.remove_contact(app.db(), app.now, key, email)
-    click.echo(f"{email} is no longer a contact of {key}")
+    stored = catalogue.remove_contact(app.db(), app.now, key, email)
+    click.echo(f"{stored} is no longer a contact of {key}")
 
 
 @customer.command("subscribe")

@@ -6,6 +6,7 @@ import click
 
 from commands.common import AppContext, pass_app
 from scheduler.migrate import upgrade as run_upgrade
+from scheduler.redaction import display_url
 
 
 @click.group()
@@ -18,7 +19,7 @@ def db() -> None:
 def upgrade(app: AppContext) -> None:
     """Create or upgrade the database schema (safe to run again)."""
     run_upgrade(app.settings.database_url)
-    click.echo(f"database at latest schema: {app.settings.database_url}")
+    click.echo(f"database at latest schema: {display_url(app.settings.database_url)}")
 
 
 COMMANDS = [db]

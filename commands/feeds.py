@@ -11,7 +11,15 @@ import click
 
 from commands.common import DATE, AppContext, day_start, pass_app, warn
 from commands.customers import customer
-from scheduler.feeds import check_base_url, customer_feed, feed_urls, horizon, issue_feed_token, product_feed
+from scheduler.feeds import (
+    check_base_url,
+    customer_feed,
+    feed_urls,
+    horizon,
+    issue_feed_token,
+    product_feed,
+    revoke_feed_token,
+)
 from scheduler.repository import get_product
 from windows.errors import InvalidInput
 
@@ -72,13 +80,21 @@ def feed(
 @customer.command("feed-url")
 @click.argument("key")
 @click.option("--rotate", is_flag=True, help="Issue a new URL; the old one stops working at once.")
+@click.option("--revoke", is_flag=True, help="Stop the current URL working, without issuing a new one.")
 @pass_app
-def customer_feed_url(app: AppContext, key: str, rotate: bool) -> None:
+def customer_feed_url(app: AppContext, key: str, rotate: bool, revoke: bool) -> None:
     """Print the secret calendar feed URL of customer KEY (shown only now).
 
     The URL is built from MAINTCAL_BASE_URL; the second line is the same as webcal://, which
-    calendar apps open as a subscription.
+    calendar apps open as a subscription. With --revoke the URL stops working (404) and nothing
+    new is issued; a later 'feed-url KEY' issues a new one.
     """
+    if revoke:
+        if rotate:
+            raise InvalidInput("give --rotate (a new URL) or --revoke (none), not both")
+        revoked = revoke_feed_token(app.db(), app.now, key)
+        click.echo(f"revoked the feed URL of {key}" if revoked else f"customer {key} had no feed URL to revoke")
+        return
     check_base_url(app.settings)  # before issuing: a token whose URL cannot be printed would be lost
     token = issue_feed_token(app.db(), app.now, key, rotate=rotate)
     url, webcal = feed_urls(app.settings, token)
@@ -100,12 +116,21 @@ def serve(app: AppContext, host: str, port: int, workers: int) -> None:
     Health:  /healthz      API description: /openapi.json
     """
     import uvicorn
+    from sqlalchemy.exc import SQLAlchemyError
 
+    from scheduler import redaction
     from scheduler.app import create_app
+    from scheduler.migrate import check_schema
 
+    redaction.install()  # feed tokens and passwords never reach a log line (worker processes: the factory)
     if workers == 1:
         uvicorn.run(create_app(app.settings), host=host, port=port, log_level="info")
         return
+    try:  # once here, rather than one error per server process
+        check_schema(app.db())
+    except SQLAlchemyError as error:  # unreachable: each process checks before its requests
+        warn(f"database not reachable, its revision is checked when it answers: {error}".splitlines()[0])
+    app.close()
     # Worker processes build the app from the environment: pass the --db choice along.
     os.environ["MAINTCAL_DATABASE_URL"] = app.settings.database_url
     uvicorn.run(

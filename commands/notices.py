@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from commands.common import AppContext, pass_app, print_json, print_table
+from commands.common import AppContext, pass_app, print_json, print_table, warn
 from notifications.drain import DrainStats
 from scheduler.notices import notices_status, plan_notices
 from scheduler.outbox import DeliveryInfo
@@ -34,6 +34,10 @@ def notices() -> None:
 def plan(app: AppContext, dry_run: bool, as_json: bool) -> None:
     """Queue one digest per contact announcing the windows that entered the notice horizon."""
     result = plan_notices(app.db(), app.now, app.settings, dry_run)
+    for digest in result.digests:
+        if digest.problem:
+            outcome = "would fail" if dry_run else "recorded as failed"
+            warn(f"contact of {digest.customer} not told ({outcome}; the others are): {digest.problem}")
     if as_json:
         print_json(
             {
@@ -80,15 +84,11 @@ def send(app: AppContext, once: bool) -> None:
     db, settings = app.db(), app.settings
     transport = describe_transport(settings)
     status = notices_status(db, app.now, settings)
-
-    def clock() -> datetime:
-        return datetime.now(UTC)
-
     with _progress(status.due_now) as progress:
         if once:
-            stats = send_due(db, settings, clock, progress=progress)
+            stats = send_due(db, settings, app.clock, progress=progress)
         else:
-            stats = send_all(db, settings, clock, progress=progress).stats
+            stats = send_all(db, settings, app.clock, progress=progress).stats
     _summary(stats, transport)
     if stats.failed:
         raise CheckFailed(f"{stats.failed} delivery(ies) failed permanently (see 'maintcal notices status')")

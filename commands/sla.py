@@ -14,7 +14,7 @@ import click
 from commands.common import INSTANT, PERCENT, AppContext, instant, pass_app, print_json, print_table, warn
 from scheduler.sla_report import sla_report
 from windows.errors import InvalidInput
-from windows.sla import SlaResult
+from windows.sla import SlaResult, WindowVerdict
 from windows.sla_document import SlaDocument, compute_document, parse_document, result_to_dict
 from windows.timezones import format_utc
 
@@ -89,7 +89,18 @@ def report(
         excluded_as_up=excluded_as_up,
     )
     if as_json:
-        print_json([{"product": product, "customer": r.customer, **result_to_dict(r.result)} for r in rows])
+        print_json(
+            [
+                {
+                    "product": product,
+                    "customer": r.customer,
+                    **result_to_dict(r.result),
+                    "in_service": r.in_service,
+                    "note": r.note,
+                }
+                for r in rows
+            ]
+        )
         return
     if as_csv:
         out = io.StringIO()
@@ -102,6 +113,9 @@ def report(
         return
     if rows and rows[0].result.status == "forecast":
         warn(f"{month} has not started yet: a forecast over the whole month from the known data")
+    for r in rows:
+        if r.note:
+            click.echo(f"note: {r.customer or '(product-wide)'}: {r.note}")
     if len(rows) == 1:
         print_result(rows[0].result)
         return
@@ -188,7 +202,7 @@ def print_result(result: SlaResult) -> None:
             format_utc(v.window.start),
             format_utc(v.window.end),
             v.window.kind,
-            "excluded" if v.qualifies else "downtime",
+            _counted_as(v, result),
             v.reason,
         ]
         for v in result.windows
@@ -205,3 +219,10 @@ def _hours(seconds: int) -> str:
 
 
 COMMANDS = [sla]
+
+
+def _counted_as(verdict: WindowVerdict, result: SlaResult) -> str:
+    """How a window enters the figures; one after the elapsed part of a month in progress is not counted yet."""
+    if result.status == "in progress" and verdict.window.start >= result.end:
+        return "not yet (upcoming)"
+    return "excluded" if verdict.qualifies else "downtime"

@@ -17,7 +17,7 @@ from windows.expansion import expand
 from windows.rules import Rule
 from windows.rulespec import RuleOptions, build_rule
 from windows.schedule import apply_changes
-from windows.timezones import resolve_zone
+from windows.timezones import format_utc, resolve_zone
 
 
 def rule_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -95,11 +95,34 @@ def window_list(app: AppContext, product: str | None, as_json: bool) -> None:
     """List window rules (of PRODUCT, or all)."""
     rules = catalogue.list_windows(app.db(), product)
     if as_json:
-        print_json([{**asdict(r), "valid_from": _d(r.valid_from), "valid_until": _d(r.valid_until)} for r in rules])
+        print_json(
+            [
+                {
+                    **asdict(r),
+                    "valid_from": _d(r.valid_from),
+                    "valid_until": _d(r.valid_until),
+                    "effective_from": format_utc(r.effective_from),
+                    "retired_before_start": r.retired_before_start,
+                }
+                for r in rules
+            ]
+        )
         return
     print_table(
-        ["PRODUCT", "RULE", "WINDOW", "TIME ZONE", "FROM", "UNTIL", "LABEL"],
-        [(r.product, r.name, r.description, r.timezone, _d(r.valid_from), _d(r.valid_until), r.label) for r in rules],
+        ["PRODUCT", "RULE", "WINDOW", "TIME ZONE", "FROM", "UNTIL", "SINCE", "LABEL"],
+        [
+            (
+                r.product,
+                r.name,
+                r.description,
+                r.timezone,
+                _d(r.valid_from),
+                "retired before start" if r.retired_before_start else _d(r.valid_until),
+                format_utc(r.effective_from),
+                r.label,
+            )
+            for r in rules
+        ],
     )
 
 
@@ -113,9 +136,15 @@ def _d(value: date | None) -> str | None:
 @click.option("--from", "from_date", type=DATE, help="First local date without occurrences (default: today).")
 @pass_app
 def window_retire(app: AppContext, product: str, rule: str, from_date: date | None) -> None:
-    """Stop window RULE of PRODUCT from a date on (earlier occurrences stay on record)."""
-    cutoff = catalogue.retire_window(app.db(), app.now, product, rule, from_date)
-    click.echo(f"retired {product}.{rule}: no occurrences from {cutoff}")
+    """Stop window RULE of PRODUCT from a date on (earlier occurrences stay on record).
+
+    A window that has not started yet can be retired before its first day: it then has no
+    occurrences. Announced occurrences that disappear are cancelled (customers get a CANCEL).
+    """
+    retired = catalogue.retire_window(app.db(), app.now, product, rule, from_date, app.settings)
+    click.echo(retired.describe(product, rule))
+    for item in retired.cancelled:
+        click.echo(f"cancelled {item.id} for {item.customer} (it was announced)")
 
 
 @window.command("preview")

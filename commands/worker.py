@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from datetime import UTC, datetime
 from types import FrameType
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from commands.common import AppContext, pass_app
+from scheduler import redaction
+from scheduler.migrate import SchemaGate
 from scheduler.worker import run_worker
 from windows.errors import InvalidInput
 
@@ -19,11 +21,26 @@ from windows.errors import InvalidInput
 @click.option("--interval", type=float, help="Seconds between planning runs (default 60, MAINTCAL_WORKER_INTERVAL).")
 @pass_app
 def worker(app: AppContext, interval: float | None) -> None:
-    """Plan notices and send the outbox forever; several workers may run at once."""
+    """Plan notices and send the outbox forever; several workers may run at once.
+
+    Refuses to start on a database that is not at the latest revision (run 'maintcal db upgrade'),
+    and stops with an error if its SQLite file is deleted or replaced while it runs.
+    """
     every = app.settings.worker_interval if interval is None else interval
     if every <= 0:
         raise InvalidInput(f"--interval {every:g}: use a number of seconds above zero")
+    schema = SchemaGate(app.db())
+    unreachable: SQLAlchemyError | None = None
+    try:
+        schema.check()  # a database not at the latest revision: refuse to start
+    except SQLAlchemyError as error:  # unreachable: checked before each run until it answers
+        unreachable = error
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    redaction.install()  # passwords in URLs never reach the log
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines on each revision check
+    if unreachable is not None:
+        log = logging.getLogger("maintcal.worker")
+        log.warning("database not reachable, revision not checked yet: %s", unreachable)
     stopping = threading.Event()
 
     def stop(signum: int, _frame: FrameType | None) -> None:
@@ -34,13 +51,12 @@ def worker(app: AppContext, interval: float | None) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, stop)
 
-    def clock() -> datetime:
-        return datetime.now(UTC)
-
     def sleep(seconds: float) -> None:
         stopping.wait(seconds)
 
-    run_worker(app.db(), app.settings, clock, interval=every, sleep=sleep, should_stop=stopping.is_set)
+    run_worker(
+        app.db(), app.settings, app.clock, interval=every, sleep=sleep, should_stop=stopping.is_set, schema=schema
+    )
     click.echo("worker stopped")
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from windows.errors import InvalidInput
-from windows.timezones import zone_by_name
+from windows.timezones import display_zone
 
 ANNOUNCE = "announce"
 CHANGE_KINDS = ("update", "cancel", "unplanned", "reschedule-approved", "reschedule-rejected")
@@ -47,11 +47,11 @@ class Entry:
 
     @property
     def local_start(self) -> datetime:
-        return self.start.astimezone(zone_by_name(self.zone))
+        return self.start.astimezone(display_zone(self.zone))
 
     @property
     def local_end(self) -> datetime:
-        return self.end.astimezone(zone_by_name(self.zone))
+        return self.end.astimezone(display_zone(self.zone))
 
 
 @dataclass(frozen=True)
@@ -88,8 +88,10 @@ def format_local(instant: datetime, zone: str) -> str:
     >>> from datetime import timezone as tz
     >>> format_local(datetime(2027, 3, 16, 4, tzinfo=tz.utc), "America/New_York")
     'Tue 2027-03-16 00:00 EDT (UTC-04:00)'
+    >>> format_local(datetime(2040, 7, 3, 4, tzinfo=tz.utc), "America/New_York")   # after pytz's 2037
+    'Tue 2040-07-03 00:00 EDT (UTC-04:00)'
     """
-    local = instant.astimezone(zone_by_name(zone))
+    local = instant.astimezone(display_zone(zone))
     offset = local.strftime("%z")
     return f"{local:%a %Y-%m-%d %H:%M} {local.tzname()} (UTC{offset[:3]}:{offset[3:]})"
 

@@ -23,10 +23,11 @@ import time
 from collections import deque
 from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
 
+from notifications.addresses import address_problem
 from notifications.delivery import FAILED, RETRY, SENT, Envelope, Outcome, Sender
 
 log = logging.getLogger("maintcal.drain")
@@ -130,16 +131,8 @@ async def drain(
     # never queue for the same lock (SQLite has one writer), and the sends go on meanwhile.
     recorder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-record")
 
-    async def send(sender: Sender, envelope: Envelope) -> dict[str, Outcome]:
-        try:
-            return await sender.send(envelope)
-        except Exception as error:  # a bug must not lose the envelope: retry it later
-            log.exception("sending %s failed unexpectedly", envelope.message_id)
-            detail = f"unexpected error: {type(error).__name__}: {error}"
-            return dict.fromkeys(envelope.recipients, Outcome(RETRY, None, detail))
-
     async def send_holding_lease(sender: Sender, envelope: Envelope) -> dict[str, Outcome]:
-        sending = asyncio.ensure_future(send(sender, envelope))
+        sending = asyncio.ensure_future(_send(sender, envelope))
         try:
             while True:
                 done, _ = await asyncio.wait({sending}, timeout=renew_every)
@@ -207,3 +200,22 @@ async def drain(
     finally:
         recorder.shutdown()
     return stats
+
+
+async def _send(sender: Sender, envelope: Envelope) -> dict[str, Outcome]:
+    """Send one envelope; a recipient that is not a valid address fails alone, permanently.
+
+    Addresses are checked when they are entered and when a message is composed; this last check
+    covers messages queued before that (or by hand), so that one bad recipient never stops a batch.
+    """
+    outcomes = {r: Outcome(FAILED, None, f"not sent: {p}") for r in envelope.recipients if (p := address_problem(r))}
+    valid = tuple(r for r in envelope.recipients if r not in outcomes)
+    if not valid:
+        return outcomes
+    try:
+        outcomes.update(await sender.send(replace(envelope, recipients=valid)))
+    except Exception as error:  # a bug must not lose the batch: retry it later
+        log.exception("sending %s failed unexpectedly", envelope.message_id)
+        detail = f"unexpected error: {type(error).__name__}: {error}"
+        outcomes.update(dict.fromkeys(valid, Outcome(RETRY, None, detail)))
+    return outcomes

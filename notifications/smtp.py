@@ -4,9 +4,15 @@
 
     smtp://host:25                         plain (STARTTLS used if the server offers it)
     smtp://user:pass@host:587?starttls=true   STARTTLS required: never sends in clear
+    smtp://user:pass@host:25               with credentials STARTTLS is always required
     smtp://host:25?starttls=false          never STARTTLS
     smtps://user:pass@host:465             implicit TLS
+    smtp://user:pass@127.0.0.1:25?plaintext_auth=true   AUTH without TLS: loopback relays only
     ...?timeout=30&verify=false            reply timeout in seconds; skip certificate checks
+
+A password is never sent in clear over the network: with credentials the URL must use smtps:// or
+STARTTLS (required, not "if offered"), unless ``plaintext_auth=true`` names a relay on this host
+(127.0.0.0/8, ::1 or localhost), where nothing crosses a wire.
 
 The MAIL / RCPT / DATA steps are driven one by one (not ``sendmail``), because aiosmtplib reports
 refused recipients in a dict without raising (DESIGN §8) and because only the step tells whether a
@@ -15,7 +21,8 @@ failure may have delivered the message: a connection lost or timed out during DA
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import ipaddress
+from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import aiosmtplib
@@ -33,7 +40,7 @@ class SmtpConfig:
     use_tls: bool = False
     start_tls: bool | None = None  # None: if offered; True: required; False: never
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)  # never in a repr, log or error
     timeout: float = 30.0
     validate_certs: bool = True
 
@@ -71,9 +78,12 @@ def parse_smtp_url(url: str, *, timeout: float = 30.0) -> SmtpConfig:
     use_tls = parts.scheme == "smtps"
     start_tls: bool | None = None
     validate = True
+    plaintext_auth = False
     for name, value in parse_qsl(parts.query, keep_blank_values=True):
         if name == "starttls":
             start_tls = _flag(name, value)
+        elif name == "plaintext_auth":
+            plaintext_auth = _flag(name, value)
         elif name == "verify":
             validate = _flag(name, value)
         elif name == "timeout":
@@ -84,12 +94,16 @@ def parse_smtp_url(url: str, *, timeout: float = 30.0) -> SmtpConfig:
             if timeout <= 0:
                 raise InvalidInput("MAINTCAL_SMTP_URL: timeout must be positive")
         else:
-            raise InvalidInput(f"MAINTCAL_SMTP_URL: unknown option '{name}' (use starttls, timeout, verify)")
+            raise InvalidInput(
+                f"MAINTCAL_SMTP_URL: unknown option '{name}' (use starttls, timeout, verify, plaintext_auth)"
+            )
     if use_tls and start_tls:
         raise InvalidInput("MAINTCAL_SMTP_URL: smtps:// is already TLS; drop starttls=true")
     if use_tls:
         start_tls = False
     default_port = 465 if use_tls else 587 if start_tls else 25
+    if parts.username and not use_tls:
+        start_tls = _tls_for_credentials(parts.hostname, start_tls, plaintext_auth)
     return SmtpConfig(
         host=parts.hostname,
         port=port or default_port,
@@ -100,6 +114,32 @@ def parse_smtp_url(url: str, *, timeout: float = 30.0) -> SmtpConfig:
         timeout=timeout,
         validate_certs=validate,
     )
+
+
+def _tls_for_credentials(host: str, start_tls: bool | None, plaintext_auth: bool) -> bool | None:
+    """STARTTLS for a URL with credentials: required, unless plaintext AUTH is allowed for a loopback host."""
+    if not plaintext_auth:
+        if start_tls is False:
+            raise InvalidInput(
+                "MAINTCAL_SMTP_URL: starttls=false with a user and password would send the password in clear: "
+                "use starttls=true or smtps:// (or plaintext_auth=true for a relay on this host)"
+            )
+        return True
+    if not _is_loopback(host):
+        raise InvalidInput(
+            f"MAINTCAL_SMTP_URL: plaintext_auth=true is allowed only for a relay on this host "
+            f"(127.0.0.1, ::1, localhost), not '{host}': use starttls=true or smtps://"
+        )
+    return start_tls
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class _Stale(Exception):
@@ -162,7 +202,14 @@ class SmtpSender:
             return dict.fromkeys(everyone, Outcome(RETRY, error.code, detail))
         except (aiosmtplib.SMTPException, *_CONNECTION_ERRORS) as error:
             self._drop()
-            return dict.fromkeys(everyone, Outcome(RETRY, None, f"cannot connect to {self.config.describe()}: {error}"))
+            detail = f"cannot connect to {self.config.describe()}: {error}"
+            if self.config.start_tls and "STARTTLS extension not supported" in str(error):
+                secret = "the password" if self.config.username else "mail"
+                detail = (
+                    f"{self.config.describe()} offers no STARTTLS: refusing to send {secret} in clear "
+                    "(use smtps://, or plaintext_auth=true for a relay on this host)"
+                )
+            return dict.fromkeys(everyone, Outcome(RETRY, None, detail))
         size_limit = _size_limit(smtp)
         if size_limit and len(envelope.message) > size_limit:
             detail = f"message of {len(envelope.message)} bytes exceeds the server's limit of {size_limit} (SIZE)"

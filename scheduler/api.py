@@ -10,22 +10,27 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from scheduler import reschedule
 from scheduler.apikeys import customer_for_key
 from scheduler.db import Database
+from scheduler.repository import get_customer, subscribed_product
 from scheduler.schedule import occurrences
 from scheduler.serialize import occurrence_json, request_json
 from scheduler.settings import Settings
-from windows.errors import InvalidInput, MaintcalError, NotFound
-from windows.parsing import parse_instant
+from windows.errors import InvalidInput, NotFound
+from windows.parsing import LAST_DAY, check_date, parse_instant
 
 
-class Unauthorized(MaintcalError):
-    http_status = 401
+def unauthorized(message: str, challenge: str = "Bearer") -> HTTPException:
+    """401 with ``{"error": message}`` and the RFC 6750 challenge in ``WWW-Authenticate``."""
+    return HTTPException(status_code=401, detail=message, headers={"WWW-Authenticate": challenge})
+
+
+END_DAY = LAST_DAY + timedelta(days=1)  # the default 'to' (exclusive) stops at the end of the range
 
 
 class RescheduleBody(BaseModel):
@@ -49,12 +54,12 @@ def customer_key(request: Request, authorization: Annotated[str | None, Header()
     """The key of the customer whose API key is in ``Authorization: Bearer``; 401 otherwise."""
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("send your API key as 'Authorization: Bearer <key>'")
+        raise unauthorized("send your API key as 'Authorization: Bearer <key>'")
     db: Database = request.app.state.db
     with db.transaction() as session:
         customer = customer_for_key(session, token.strip())
         if customer is None:
-            raise Unauthorized("unknown or revoked API key")
+            raise unauthorized("unknown or revoked API key", 'Bearer error="invalid_token"')
         return customer.key
 
 
@@ -71,9 +76,10 @@ def api_router(db: Database, settings: Settings, clock: Callable[[], datetime]) 
         from_: Annotated[date | None, Query(alias="from", description="YYYY-MM-DD, default today")] = None,
         to: Annotated[date | None, Query(description="YYYY-MM-DD (exclusive), default from + 90 days")] = None,
         all: Annotated[bool, Query(description="Include cancelled occurrences")] = False,
+        product: Annotated[str | None, Query(description="Only this product (one you subscribe to)")] = None,
     ) -> list[dict[str, Any]]:
-        start_day = from_ or clock().date()
-        end_day = to or start_day + timedelta(days=90)
+        start_day = check_date(from_, "'from'") if from_ is not None else clock().date()
+        end_day = check_date(to, "'to'") if to is not None else min(start_day + timedelta(days=90), END_DAY)
         if end_day <= start_day:
             raise InvalidInput("'to' must be after 'from'")
         if (end_day - start_day).days > 800:
@@ -81,18 +87,25 @@ def api_router(db: Database, settings: Settings, clock: Callable[[], datetime]) 
         start = datetime(start_day.year, start_day.month, start_day.day, tzinfo=clock().tzinfo)
         end = datetime(end_day.year, end_day.month, end_day.day, tzinfo=clock().tzinfo)
         with db.transaction() as session:
-            items = occurrences(session, start, end, customer=customer, include_cancelled=all)
+            # A product the customer does not buy answers like one that does not exist.
+            if product is not None and subscribed_product(session, get_customer(session, customer), product) is None:
+                raise NotFound(f"no product '{product}'")
+            items = occurrences(session, start, end, product=product, customer=customer, include_cancelled=all)
         return [occurrence_json(s, settings.uid_domain) for s in items]
 
     @router.post("/reschedule-requests", status_code=201, summary="Ask to move one of your occurrences")
     def create_request(customer: CustomerKey, body: RescheduleBody) -> JSONResponse:
         now = clock()
+        try:
+            proposed_start = parse_instant(body.proposed_start)
+        except InvalidInput as error:
+            raise InvalidInput(f"proposed_start: {error.message}") from None
         info = reschedule.request(
             db,
             now,
             customer=customer,
             occurrence_id=body.occurrence,
-            proposed_start=parse_instant(body.proposed_start),
+            proposed_start=proposed_start,
             reason=body.reason,
         )
         return JSONResponse(request_json(info), status_code=201)

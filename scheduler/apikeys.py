@@ -38,6 +38,22 @@ def issue_api_key(db: Database, now: datetime, customer: str, rotate: bool = Fal
         return key
 
 
+def revoke_api_key(db: Database, now: datetime, customer: str) -> bool:
+    """Revoke the customer's API key without issuing a new one; False when none was active.
+
+    From now on the old key gets the same 401 as an unknown one; ``issue_api_key`` issues a new one.
+    """
+    with db.transaction() as session:
+        cust = get_customer(session, customer)
+        revoked = session.scalars(
+            update(ApiKey)
+            .where(ApiKey.customer_id == cust.id, ApiKey.revoked_at.is_(None))
+            .values(revoked_at=now)
+            .returning(ApiKey.id)
+        ).all()
+        return bool(revoked)
+
+
 def customer_for_key(session: Session, key: str) -> Customer | None:
     """The customer owning an active key, or None (unknown, malformed and revoked alike)."""
     if not key.startswith(PREFIX) or len(key) > 200:

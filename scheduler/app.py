@@ -1,13 +1,16 @@
 """The HTTP app (DESIGN §7): calendar feeds, health, and the place routers are added.
 
-``create_app(settings)`` builds everything; nothing connects at import time. Errors are JSON
-``{"error": message}`` with the status of the ``windows.errors`` class (4xx), a 503 when the
-database is unreachable; every miss on a feed is the same 404 body, whatever the reason.
+``create_app(settings)`` builds everything (nothing connects at import time) and refuses a
+database that is not at the latest Alembic revision. Errors are JSON ``{"error": message}`` with
+the status of the ``windows.errors`` class (4xx), a 503 when the database is unreachable, its
+SQLite file was deleted or replaced, or its revision is wrong; every miss on a feed is the same
+404 body, whatever the reason.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -15,7 +18,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 from http import HTTPStatus
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Header, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
@@ -23,9 +26,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from scheduler import redaction
 from scheduler.api import ErrorBody, api_router
 from scheduler.db import Database
 from scheduler.feeds import FeedService, RenderedFeed
+from scheduler.migrate import SchemaGate, SchemaNotCurrent
 from scheduler.models import DataVersion
 from scheduler.settings import Settings
 from windows.errors import MaintcalError
@@ -33,7 +38,8 @@ from windows.errors import MaintcalError
 log = logging.getLogger("maintcal.http")
 
 CALENDAR_TYPE = "text/calendar; charset=utf-8"
-CACHE_CONTROL = "max-age=300"
+SECRET_CACHE_CONTROL = "private, max-age=300"  # shared caches must not keep a secret feed
+PUBLIC_CACHE_CONTROL = "public, max-age=300"
 NOT_FOUND = {"error": "not found"}
 
 
@@ -51,6 +57,15 @@ def create_app(
 ) -> FastAPI:
     """The ASGI app over ``settings.database_url`` (or ``database``); ``clock`` gives "now" per request."""
     db = database if database is not None else Database.open(settings.database_url)
+    gate = SchemaGate(db)
+    try:
+        gate.check()
+    except SQLAlchemyError as error:  # unreachable now: checked again before each request until it answers
+        log.warning("database not reachable at start, its revision is not checked yet: %s", first_line(error))
+    except BaseException:
+        if database is None:
+            db.dispose()
+        raise
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -63,19 +78,36 @@ def create_app(
         summary="Maintenance windows: calendar feeds and the customer API",
         version="1",
         redirect_slashes=False,
+        docs_url=None,  # Swagger UI and ReDoc load JavaScript from a CDN: off (/openapi.json stays)
+        redoc_url=None,
         lifespan=lifespan,
+        dependencies=[Depends(gate.require)],
     )
     app.state.settings, app.state.db, app.state.clock = settings, db, clock
     install_error_handlers(app)
-    app.include_router(health_router(db))
+    app.include_router(health_router(db, gate))
     app.include_router(feeds_router(FeedService(db, settings), clock))
     app.include_router(api_router(db, settings, clock))
     return app
 
 
 def create_app_from_env() -> FastAPI:
-    """For ``uvicorn --factory scheduler.app:create_app_from_env`` (several worker processes)."""
-    return create_app(Settings.from_env())
+    """For ``uvicorn --factory scheduler.app:create_app_from_env`` (several worker processes).
+
+    A database that is missing or not at the latest revision stops the process with one
+    ``error:`` line and exit status 2, as ``maintcal serve`` does. Secrets (feed tokens in request
+    paths, passwords in URLs) are redacted from every log line.
+    """
+    redaction.install()
+    try:
+        return create_app(Settings.from_env())
+    except MaintcalError as error:
+        print(f"error: {redaction.redact(error.message)}", file=sys.stderr, flush=True)
+        sys.exit(error.exit_code)
+
+
+def first_line(error: SQLAlchemyError) -> str:
+    return str(getattr(error, "orig", None) or error).splitlines()[0]
 
 
 # -- errors ---------------------------------------------------------------------------------------
@@ -132,12 +164,21 @@ def get_and_head(router: APIRouter, path: str, endpoint: Callable[..., Any], nam
     router.add_api_route(path, endpoint, methods=["HEAD"], operation_id=f"{name}_head", **options)
 
 
-def health_router(db: Database) -> APIRouter:
+def health_router(db: Database, gate: SchemaGate) -> APIRouter:
     router = APIRouter(
-        tags=["health"], responses={503: {"description": "The database is unavailable", "model": ErrorBody}}
+        tags=["health"],
+        responses={
+            503: {
+                "description": "The database is unavailable, deleted or replaced, or not at the latest revision",
+                "model": ErrorBody,
+            }
+        },
     )
 
     def healthz() -> Health:
+        problem = gate.problem()
+        if problem is not None:
+            raise SchemaNotCurrent(problem)
         with db.transaction() as session:
             version = session.execute(select(DataVersion.version).where(DataVersion.id == 1)).scalar_one()
         return Health(status="ok", data_version=version)
@@ -170,13 +211,13 @@ def feeds_router(feeds: FeedService, clock: Callable[[], datetime]) -> APIRouter
         token: str, request: Request, if_none_match: IfNoneMatch = None, if_modified_since: IfModifiedSince = None
     ) -> Response:
         feed = feeds.by_token(token, clock())
-        return feed_response(request, feed, if_none_match, if_modified_since)
+        return feed_response(request, feed, if_none_match, if_modified_since, SECRET_CACHE_CONTROL)
 
     def product_feed(
         key: str, request: Request, if_none_match: IfNoneMatch = None, if_modified_since: IfModifiedSince = None
     ) -> Response:
         feed = feeds.by_product(key, clock())
-        return feed_response(request, feed, if_none_match, if_modified_since)
+        return feed_response(request, feed, if_none_match, if_modified_since, PUBLIC_CACHE_CONTROL)
 
     get_and_head(
         router,
@@ -198,7 +239,11 @@ def feeds_router(feeds: FeedService, clock: Callable[[], datetime]) -> APIRouter
 
 
 def feed_response(
-    request: Request, feed: RenderedFeed | None, if_none_match: str | None, if_modified_since: str | None
+    request: Request,
+    feed: RenderedFeed | None,
+    if_none_match: str | None,
+    if_modified_since: str | None,
+    cache_control: str,
 ) -> Response:
     """200 with the calendar, 304 when the client's copy is current, 404 for any miss."""
     if feed is None:
@@ -206,7 +251,8 @@ def feed_response(
     headers = {
         "ETag": feed.etag,
         "Last-Modified": format_datetime(feed.last_modified, usegmt=True),
-        "Cache-Control": CACHE_CONTROL,
+        "Cache-Control": cache_control,
+        "X-Content-Type-Options": "nosniff",
     }
     if not_modified(feed, if_none_match, if_modified_since):
         return Response(status_code=304, headers=headers)

@@ -9,17 +9,21 @@ The file itself is parsed and validated by ``scheduler.catalogue_file``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from scheduler.catalogue import _refuse_inside_notice
+from notifications.addresses import address_key
+from scheduler.catalogue import _refuse_inside_notice, retire_row
 from scheduler.catalogue_file import Catalogue, CustomerSpec, ProductSpec
 from scheduler.db import Database
 from scheduler.models import Contact, Customer, Product, Subscription, WindowRule
+from scheduler.past_windows import refuse_past_once
 from scheduler.repository import bump_version, rule_fields, rule_to_domain
+from scheduler.settings import Settings
+from scheduler.withdrawals import announced, withdraw_vanished
 from windows.errors import ManyProblems, PolicyRefused
 
 
@@ -34,11 +38,22 @@ class PlanItem:
 
 
 def apply_catalogue(
-    db: Database, now: datetime, catalogue: Catalogue, *, dry_run: bool = False, prune: bool = False
+    db: Database,
+    now: datetime,
+    catalogue: Catalogue,
+    *,
+    dry_run: bool = False,
+    prune: bool = False,
+    settings: Settings | None = None,
 ) -> list[PlanItem]:
-    """Plan the changes; apply them in one transaction unless ``dry_run``. Returns the plan."""
+    """Plan the changes; apply them in one transaction unless ``dry_run``. Returns the plan.
+
+    Announced occurrences that the changes take away (a window retired, its dates narrowed, its
+    shape changed) are cancelled for the customers told, in the same transaction (``settings``
+    gives the UID domain and sender of those notices; default settings when omitted).
+    """
     with db.transaction() as session:
-        plan = _plan_and_apply(session, now, catalogue, prune)
+        plan = _plan_and_apply(session, now, catalogue, prune, settings or Settings())
         if dry_run:
             session.rollback()
         elif any(item.action != "keep" for item in plan):
@@ -46,9 +61,10 @@ def apply_catalogue(
     return plan
 
 
-def _plan_and_apply(session: Session, now: datetime, cat: Catalogue, prune: bool) -> list[PlanItem]:
+def _plan_and_apply(session: Session, now: datetime, cat: Catalogue, prune: bool, settings: Settings) -> list[PlanItem]:
     plan: list[PlanItem] = []
     products = {p.key: p for p in session.scalars(select(Product))}
+    before = announced(session, now, [p.key for p in cat.products if p.key in products])
     known = {p.key for p in cat.products} if prune else set(products) | {p.key for p in cat.products}
     problems = [
         f"customer '{c.key}' subscribes to unknown product '{s}'" + (" (--prune removes it)" if s in products else "")
@@ -88,6 +104,8 @@ def _plan_and_apply(session: Session, now: datetime, cat: Catalogue, prune: bool
         raise PolicyRefused(refused[0])
     if refused:
         raise ManyProblems(refused)
+    for item in withdraw_vanished(session, now, settings, before, "removed from the schedule by a catalogue change"):
+        plan.append(PlanItem("remove", f"occurrence {item.id}", f"announced to {item.customer}: cancellation queued"))
     listed_products = {p.key for p in cat.products}
     listed_customers = {c.key for c in cat.customers}
     for key, product in sorted(products.items()):
@@ -138,33 +156,67 @@ def _apply_windows(
         row = rows.get(rule.name)
         what = f"window {product.key}.{rule.name}"
         differs = {} if row is None else {k: v for k, v in fields.items() if getattr(row, k) != v}
-        if (row is None or differs) and not window.waive_notice:
+        if row is None or differs:
             previous = None if row is None else rule_to_domain(row, product.key)
             try:
-                _refuse_inside_notice(session, product, rule, now, previous, _FILE_NOTICE_HINT)
+                refuse_past_once(session, product, rule, now, previous)
+                if not window.waive_notice:
+                    _refuse_inside_notice(session, product, rule, now, previous, _FILE_NOTICE_HINT)
             except PolicyRefused as error:
                 refused.append(error.message)
                 continue
         if row is None:
             session.add(
                 WindowRule(
-                    product_id=product.id, waive_notice=window.waive_notice, created_at=now, updated_at=now, **fields
+                    product_id=product.id,
+                    waive_notice=window.waive_notice,
+                    effective_from=now,
+                    created_at=now,
+                    updated_at=now,
+                    **fields,
                 )
             )
             plan.append(PlanItem("add", what, f"{rule.describe()} ({rule.timezone})"))
         elif differs:
+            if _may_add_past(row, differs):
+                row.effective_from = now
             changed = _update(row, fields, now)
             row.waive_notice = window.waive_notice or row.waive_notice  # a label change keeps the waiver
             plan.append(PlanItem("change", what, changed))
     listed = {w.rule.name for w in spec.windows}
+    today = now.astimezone(UTC).date()
     for name, row in sorted(rows.items()):
-        if name not in listed and (row.valid_until is None or row.valid_until >= now.date()):
-            row.valid_until = now.date() - timedelta(days=1)
-            row.updated_at = now
-            plan.append(
-                PlanItem("remove", f"window {product.key}.{name}", f"retired from {now.date()} (not in the file)")
-            )
+        if name not in listed and retire_row(row, today, now):
+            if row.valid_from is not None and today <= row.valid_from:
+                detail = f"retired before its first day {row.valid_from}: no occurrences (not in the file)"
+            else:
+                detail = f"retired from {today} (not in the file)"
+            plan.append(PlanItem("remove", f"window {product.key}.{name}", detail))
     return plan
+
+
+_SHAPE = {"kind", "timezone", "days", "start_time", "end_time", "cron", "duration_seconds", "once_start", "once_end"}
+
+
+def _may_add_past(row: WindowRule, differs: dict[str, object]) -> bool:
+    """Whether a change can give the rule occurrences before now that it did not have.
+
+    A new shape, an earlier (or no) ``from`` or a later (or no) ``until`` can: the rule then takes
+    effect anew from now, and occurrences before that exist only when ``from`` imports them as
+    history. Narrowing the dates or changing the label keeps the rule's history as it is.
+    """
+    if _SHAPE & differs.keys():
+        return True
+    new_from, new_until = differs.get("valid_from", row.valid_from), differs.get("valid_until", row.valid_until)
+    assert new_from is None or isinstance(new_from, date)
+    assert new_until is None or isinstance(new_until, date)
+    earlier_from = "valid_from" in differs and (
+        row.valid_from is not None and (new_from is None or new_from < row.valid_from)
+    )
+    later_until = "valid_until" in differs and (
+        row.valid_until is not None and (new_until is None or new_until > row.valid_until)
+    )
+    return earlier_from or later_until
 
 
 def _apply_customer(
@@ -183,19 +235,22 @@ def _apply_customer(
         changed = _update(customer, values, now)
         if changed:
             plan.append(PlanItem("change", f"customer {spec.key}", changed))
+    # Addresses that differ only in case are the same contact (notifications.addresses): a file that
+    # writes 'Jane.Doe@x' for a stored 'jane.doe@x' keeps the contact and its nomination history.
     active = {
-        c.email: c
+        address_key(c.email): c
         for c in session.scalars(select(Contact).where(Contact.customer_id == customer.id))
         if c.removed_at is None
     }
+    wanted_contacts = {address_key(email) for email in spec.contacts}
     for email in spec.contacts:
-        if email not in active:
+        if address_key(email) not in active:
             session.add(Contact(customer_id=customer.id, email=email, nominated_at=now))
             plan.append(PlanItem("add", f"contact {spec.key} {email}"))
-    for email, contact in sorted(active.items()):
-        if email not in spec.contacts:
+    for contact_key, contact in sorted(active.items()):
+        if contact_key not in wanted_contacts:
             contact.removed_at = now
-            plan.append(PlanItem("remove", f"contact {spec.key} {email}"))
+            plan.append(PlanItem("remove", f"contact {spec.key} {contact.email}"))
     subscribed = {
         s.product_id: s for s in session.scalars(select(Subscription).where(Subscription.customer_id == customer.id))
     }

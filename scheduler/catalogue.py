@@ -6,19 +6,25 @@ Each function is one transaction: it takes the database and ``now`` and returns 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from notifications.addresses import address_key, normalize_address
 from scheduler.db import Database
 from scheduler.models import Contact, Customer, Product, Subscription, WindowRule
+from scheduler.past_windows import refuse_past_once
 from scheduler.repository import bump_version, get_customer, get_product, get_rule, rule_fields, rule_to_domain
+from scheduler.settings import Settings
+from scheduler.withdrawals import announced, withdraw_vanished
 from windows.errors import Conflict, InvalidInput, PolicyRefused
 from windows.expansion import expand
 from windows.parsing import check_slug
 from windows.rules import Rule, rules_overlap_warning
+from windows.schedule import Scheduled
+from windows.text import clean_text, optional_text
 from windows.timezones import format_utc, resolve_zone
 
 
@@ -41,6 +47,25 @@ class RuleInfo:
     valid_from: date | None
     valid_until: date | None
     label: str | None
+    effective_from: datetime  # when the rule in its current shape took effect (occurrences begin here)
+
+    @property
+    def retired_before_start(self) -> bool:
+        return self.valid_from is not None and self.valid_until is not None and self.valid_until < self.valid_from
+
+
+@dataclass(frozen=True)
+class Retired:
+    """What ``retire_window`` did: no occurrences on or after ``cutoff`` (local start dates)."""
+
+    cutoff: date
+    first_day: date | None  # set when the window was retired before its first day: no occurrences at all
+    cancelled: list[Scheduled]  # announced occurrences withdrawn (cancellation queued or unsent notice dropped)
+
+    def describe(self, product: str, rule: str) -> str:
+        if self.first_day is not None:
+            return f"retired {product}.{rule} before its first day {self.first_day}: no occurrences"
+        return f"retired {product}.{rule}: no occurrences from {self.cutoff}"
 
 
 @dataclass(frozen=True)
@@ -52,24 +77,18 @@ class CustomerInfo:
     subscriptions: list[str]
 
 
-def check_email(email: str) -> str:
-    cleaned = email.strip()
-    local, _, domain = cleaned.partition("@")
-    if not local or "." not in domain or any(c in cleaned for c in " \r\n\t<>,;\"'") or cleaned.count("@") != 1:
-        raise InvalidInput(f"invalid email address '{email}'")
-    if len(cleaned) > 320:
-        raise InvalidInput(f"invalid email address '{cleaned[:20]}...': at most 320 characters")
-    return cleaned.lower()
-
-
 def check_name(name: str, what: str = "name") -> str:
-    if not name.strip():
-        raise InvalidInput(f"{what} must not be empty")
-    if any(c in name for c in "\r\n\x00"):
-        raise InvalidInput(f"{what} must be one line")
-    if len(name.strip()) > 200:
-        raise InvalidInput(f"{what} is longer than 200 characters")
-    return name.strip()
+    """A display name: one line of plain text, 1 to 200 characters (``windows.text``)."""
+    return clean_text(what, name)
+
+
+def _unique_addresses(addresses: list[str]) -> list[str]:
+    """Normalized addresses, the first of those that differ only in case."""
+    unique: dict[str, str] = {}
+    for address in addresses:
+        normalized = normalize_address(address)
+        unique.setdefault(address_key(normalized), normalized)
+    return list(unique.values())
 
 
 # -- products ---------------------------------------------------------------------------------
@@ -103,17 +122,24 @@ def list_products(db: Database) -> list[ProductInfo]:
 
 def add_window(db: Database, now: datetime, rule: Rule, waive_notice: str | None = None) -> list[str]:
     """Add a rule; returns warnings (overlapping rules). Refuses occurrences inside the notice period."""
+    waive_notice = optional_text("--waive-notice", waive_notice)
     with db.transaction() as session:
         product = get_product(session, rule.product)
         if session.scalar(
             select(WindowRule.id).where(WindowRule.product_id == product.id, WindowRule.name == rule.name)
         ):
             raise Conflict(f"product '{product.key}' already has a window '{rule.name}' (choose another --name)")
+        refuse_past_once(session, product, rule, now, None)
         if not waive_notice:
             _refuse_inside_notice(session, product, rule, now)
         existing = [rule_to_domain(r, product.key) for r in product.rules]
         row = WindowRule(
-            product_id=product.id, waive_notice=waive_notice, created_at=now, updated_at=now, **rule_fields(rule)
+            product_id=product.id,
+            waive_notice=waive_notice,
+            effective_from=now,
+            created_at=now,
+            updated_at=now,
+            **rule_fields(rule),
         )
         session.add(row)
         bump_version(session, now)
@@ -176,26 +202,66 @@ def list_windows(db: Database, product_key: str | None = None) -> list[RuleInfo]
             rule = rule_to_domain(row, key)
             result.append(
                 RuleInfo(
-                    key, row.name, row.kind, rule.describe(), row.timezone, row.valid_from, row.valid_until, row.label
+                    key,
+                    row.name,
+                    row.kind,
+                    rule.describe(),
+                    row.timezone,
+                    row.valid_from,
+                    row.valid_until,
+                    row.label,
+                    row.effective_from,
                 )
             )
         return result
 
 
-def retire_window(db: Database, now: datetime, product_key: str, name: str, from_date: date | None) -> date:
-    """No occurrences of the rule start on or after ``from_date`` (default: today, UTC)."""
-    cutoff = from_date or now.date()
+def retire_window(
+    db: Database,
+    now: datetime,
+    product_key: str,
+    name: str,
+    from_date: date | None,
+    settings: Settings | None = None,
+) -> Retired:
+    """No occurrences of the rule start on or after ``from_date`` (default: today, UTC).
+
+    A window that has not started yet can be retired too: it then has no occurrences at all.
+    ``from_date`` may not lie before today (what happened stays on record), and an earlier end is
+    never extended. Announced occurrences that disappear are cancelled (a CANCEL notice, as
+    ``occurrence cancel`` sends) in the same transaction.
+    """
+    today = now.astimezone(UTC).date()
+    cutoff = from_date or today
+    if cutoff < today:
+        raise InvalidInput(f"--from {cutoff} is in the past: occurrences before today ({today}) stay on record")
     with db.transaction() as session:
         product = get_product(session, product_key)
         row = get_rule(session, product, name)
-        if row.valid_from and cutoff <= row.valid_from:
-            raise InvalidInput(f"--from {cutoff} is not after the window's first day {row.valid_from}")
-        last = cutoff - timedelta(days=1)
-        if row.valid_until is None or row.valid_until > last:  # never extends an earlier end
-            row.valid_until = last
-            row.updated_at = now
+        before = announced(session, now, [product.key])
+        cancelled: list[Scheduled] = []
+        if retire_row(row, cutoff, now):
             bump_version(session, now)
-    return cutoff
+            cancelled = withdraw_vanished(
+                session, now, settings or Settings(), before, f"window {product.key}.{name} retired from {cutoff}"
+            )
+        return Retired(cutoff, row.valid_from if row.valid_from and cutoff <= row.valid_from else None, cancelled)
+
+
+def retire_row(row: WindowRule, cutoff: date, now: datetime) -> bool:
+    """Set the row's ``valid_until`` to the day before ``cutoff``, never later than it was; True if changed.
+
+    Retired before its first day, the row keeps ``valid_until`` < ``valid_from``: stored as is, it
+    means "no occurrences" (``windows.rules``), and is never an error when read back.
+    """
+    last = cutoff - timedelta(days=1)
+    if row.valid_until is not None and (
+        row.valid_until <= last or (row.valid_from is not None and row.valid_until < row.valid_from)
+    ):
+        return False
+    row.valid_until = last
+    row.updated_at = now
+    return True
 
 
 # -- customers --------------------------------------------------------------------------------
@@ -206,37 +272,44 @@ def add_customer(db: Database, now: datetime, key: str, name: str, tz: str, cont
     check_slug(key, "customer key")
     name = check_name(name, "customer name")
     zone = resolve_zone(tz)
-    emails = [check_email(e) for e in contacts]
+    emails = _unique_addresses(contacts)
     with db.transaction() as session:
         if session.scalar(select(Customer.id).where(Customer.key == key)) is not None:
             raise Conflict(f"customer '{key}' already exists")
         customer = Customer(key=key, name=name, timezone=zone.name, created_at=now, updated_at=now)
         session.add(customer)
         session.flush()
-        for email in dict.fromkeys(emails):
+        for email in emails:
             session.add(Contact(customer_id=customer.id, email=email, nominated_at=now))
         bump_version(session, now)
     return [zone.warning] if zone.warning else []
 
 
-def add_contact(db: Database, now: datetime, key: str, email: str) -> None:
-    email = check_email(email)
+def add_contact(db: Database, now: datetime, key: str, email: str) -> str:
+    """Nominate ``email`` as a contact from ``now`` on; returns the address as stored (normalized,
+    see ``notifications.addresses``)."""
+    email = normalize_address(email)
     with db.transaction() as session:
         customer = get_customer(session, key)
-        if any(c.email == email and c.removed_at is None for c in customer.contacts):
-            raise Conflict(f"{email} is already a contact of '{key}'")
+        same = [c.email for c in customer.contacts if address_key(c.email) == address_key(email) and not c.removed_at]
+        if same:
+            raise Conflict(f"{same[0]} is already a contact of '{key}'")
         session.add(Contact(customer_id=customer.id, email=email, nominated_at=now))
+    return email
 
 
-def remove_contact(db: Database, now: datetime, key: str, email: str) -> None:
-    email = check_email(email)
+def remove_contact(db: Database, now: datetime, key: str, email: str) -> str:
+    """Remove ``email`` (case does not count) from the contacts from ``now`` on; its history is kept.
+    Returns the address as it was stored."""
+    email = normalize_address(email)
     with db.transaction() as session:
         customer = get_customer(session, key)
-        active = [c for c in customer.contacts if c.email == email and c.removed_at is None]
+        active = [c for c in customer.contacts if address_key(c.email) == address_key(email) and not c.removed_at]
         if not active:
             raise InvalidInput(f"{email} is not a contact of '{key}'")
         for contact in active:
             contact.removed_at = now
+        return active[0].email
 
 
 def subscribe(db: Database, now: datetime, key: str, products: list[str], subscribed: bool = True) -> list[str]:

@@ -13,11 +13,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from scheduler.catalogue import check_email, check_name
+from notifications.addresses import address_key, normalize_address
+from scheduler.catalogue import check_name
 from windows.errors import InvalidInput, MaintcalError, ManyProblems
-from windows.parsing import check_slug
+from windows.parsing import check_date, check_slug
 from windows.rules import Rule, rules_overlap_warning
 from windows.rulespec import RuleOptions, build_rule
+from windows.text import clean_text
 from windows.timezones import resolve_zone
 
 _PRODUCT_KEYS = {
@@ -230,6 +232,14 @@ def _window(product: str, index: int, raw: Any, problems: _Problems, warnings: l
             problems.add(f"{what}: {field_name} must be a string", f"{field_name} =")
             return None
         strings[field_name] = value
+    for field_name, longest in (("label", 200), ("waive_notice", 2000)):
+        value = raw.get(field_name)
+        if isinstance(value, str):
+            try:
+                clean_text(f"{what}: {field_name}", value, max_length=longest, required=False)
+            except MaintcalError as error:
+                problems.add(error.message, f"{field_name} =")
+                return None
     dates = []
     for date_key in ("from", "until"):
         try:
@@ -253,13 +263,17 @@ def _window(product: str, index: int, raw: Any, problems: _Problems, warnings: l
 
 
 def _date(value: Any, what: str) -> date | None:
-    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
-        return value
+    if value is None:
+        return None
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return check_date(value, what)
     if isinstance(value, str):
         try:
-            return date.fromisoformat(value)
+            parsed = date.fromisoformat(value)
         except ValueError:
             pass
+        else:
+            return check_date(parsed, what)
     raise InvalidInput(f"{what} must be a date YYYY-MM-DD")
 
 
@@ -272,7 +286,8 @@ def _customer(entry: dict[str, Any], problems: _Problems, warnings: list[str]) -
         return None
     ok &= _try(problems, near, lambda: check_slug(key, "customer key"))
     name, tz = entry.get("name"), entry.get("tz")
-    ok &= _try(problems, near, lambda: check_name(name if isinstance(name, str) else "", f"customer '{key}' name"))
+    name_near = "name =" if isinstance(name, str) else near
+    ok &= _try(problems, name_near, lambda: check_name(name if isinstance(name, str) else "", f"customer '{key}' name"))
     zone = None
     if not isinstance(tz, str):
         problems.add(f"customer '{key}' needs tz (an IANA zone like Europe/London)", near)
@@ -288,17 +303,19 @@ def _customer(entry: dict[str, Any], problems: _Problems, warnings: list[str]) -
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             problems.add(f"customer '{key}': {label} must be a list of strings", f"{label} =")
             return None
-    emails = []
+    emails: dict[str, str] = {}
     for email in contacts:
         try:
-            emails.append(check_email(email))
+            normalized = normalize_address(email)
+            emails.setdefault(address_key(normalized), normalized)
         except MaintcalError as error:
-            problems.add(f"customer '{key}': {error.message}", email)
+            # The line that holds the address, or (written with escapes) the line of 'contacts ='.
+            problems.add(f"customer '{key}': {error.message}", email if problems.line_of(email) else "contacts =")
             ok = False
     if not ok or zone is None:
         return None
     assert isinstance(name, str)
-    return CustomerSpec(key, name.strip(), zone.name, list(dict.fromkeys(emails)), list(dict.fromkeys(subscriptions)))
+    return CustomerSpec(key, name.strip(), zone.name, list(emails.values()), list(dict.fromkeys(subscriptions)))
 
 
 def _check_keys(entry: dict[str, Any], allowed: set[str], what: str, problems: _Problems, near: str) -> bool:

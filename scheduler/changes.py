@@ -16,10 +16,11 @@ from scheduler.decisions import next_decision, serialised
 from scheduler.models import Customer, Override, Product
 from scheduler.notify import queue_notices
 from scheduler.repository import bump_version, get_customer, get_product
-from scheduler.schedule import affected_customers, find_occurrence
+from scheduler.schedule import affected_customers, find_occurrence, occurrences
 from scheduler.settings import Settings
 from windows.errors import Conflict, InvalidInput, NotFound, PolicyRefused
 from windows.schedule import Scheduled
+from windows.text import clean_text, optional_text
 from windows.timezones import format_utc
 
 
@@ -107,8 +108,8 @@ def change_occurrence(
     A move keeps the window's length unless ``new_end`` is given. A move that starts before
     ``now + notice_days`` is refused unless ``waive_notice`` (or ``customer_consent``) is given.
     """
-    if not reason.strip():
-        raise InvalidInput("--reason must not be empty")
+    reason = clean_text("--reason", reason, max_length=2000)
+    waive_notice = optional_text("--waive-notice", waive_notice)
 
     def decide(session: Session) -> ChangeResult:
         target = resolve_target(session, occurrence_id, customer)
@@ -121,6 +122,7 @@ def change_occurrence(
         start, end = new_start, new_end
         if action == "move":
             start, end = _check_move(target, current, now, new_start, new_end, waive_notice, customer_consent)
+            _refuse_overlap(session, target, current, start, end)
         session.add(
             Override(
                 product_id=target.product.id,
@@ -129,7 +131,7 @@ def change_occurrence(
                 action=action,
                 new_start=start,
                 new_end=end,
-                reason=reason.strip(),
+                reason=reason,
                 waived_reason=waive_notice,
                 customer_consent=customer_consent,
                 decision=decision,
@@ -144,13 +146,32 @@ def change_occurrence(
             if found is not None:
                 items.append(found)
         kind = "cancel" if action == "cancel" else "update"
-        deliveries = queue_notices(session, now, settings, items, kind, reason.strip()) if items else 0
+        deliveries = queue_notices(session, now, settings, items, kind, reason) if items else 0
         customers = [c.key for _, c in _views(session, target)]
         return ChangeResult(
             occurrence_id, action, customers, deliveries, items, target.base_id, target.customer is None
         )
 
     return serialised(db, decide)
+
+
+def _refuse_overlap(session: Session, target: Target, current: Scheduled, start: datetime, end: datetime) -> None:
+    """Occurrences of one rule never overlap: refuse a move onto another occurrence of the same rule.
+
+    The view checked is the one the decision names (the product-wide schedule, or the customer's own
+    for a per-customer move or a ``local`` rule).
+    """
+    customer = target.customer.key if target.customer else current.customer
+    others = occurrences(
+        session, start - timedelta(days=8), end + timedelta(days=1), product=target.product.key, customer=customer
+    )
+    for other in others:
+        same_rule = other.occurrence.rule == current.occurrence.rule and other.kind == "planned"
+        if same_rule and other.occurrence.base_id != target.base_id and other.start < end and other.end > start:
+            raise PolicyRefused(
+                f"the new time overlaps occurrence '{other.id}' ({format_utc(other.start)} - {format_utc(other.end)})"
+                " of the same window: move or cancel that one first"
+            )
 
 
 def _check_move(

@@ -1,20 +1,35 @@
-"""Database access: one engine and session factory per process, SQLite or PostgreSQL."""
+"""Database access: one engine and session factory per process, SQLite or PostgreSQL.
+
+A SQLite file is watched: if the file at the path is deleted or replaced while a process runs,
+every transaction of that process fails with ``DatabaseReplaced`` instead of writing into the
+unlinked file, where proof of notice would be lost (see ``SqliteFileGuard``).
+"""
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, create_engine, event
+from sqlalchemy import URL, DateTime, Engine, create_engine, event, make_url
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 
-from windows.errors import InvalidInput
+from windows.errors import InvalidInput, MaintcalError
+
+
+class DatabaseReplaced(MaintcalError):
+    """The SQLite file this process opened was deleted or replaced under it: restart the process."""
+
+    exit_code = 1
+    http_status = 503
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -43,10 +58,26 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str) -> Engine:
-    url = normalise_url(url)
+def check_url(url: str) -> URL:
+    """The parsed database URL; bad ones are refused with messages that never show the password."""
     if not (url.startswith("sqlite") or url.startswith("postgresql")):
         raise InvalidInput(f"unsupported database URL '{url.split(':')[0]}': use sqlite:///FILE or postgresql://...")
+    after_user = url.partition("://")[2].partition("@")[2]
+    if "@" in after_user.partition("/")[0]:
+        raise InvalidInput("the database URL holds an unencoded '@' in its user or password: write it as %40")
+    try:
+        return make_url(url)
+    except ValueError:  # int(port)
+        raise InvalidInput("the database URL has an invalid port: postgresql://USER@HOST:5432/DB") from None
+    except ArgumentError:
+        raise InvalidInput(
+            "the database URL cannot be parsed: use sqlite:///FILE or postgresql://USER@HOST/DB"
+        ) from None
+
+
+def make_engine(url: str) -> Engine:
+    url = normalise_url(url)
+    check_url(url)
     kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
@@ -57,7 +88,71 @@ def make_engine(url: str) -> Engine:
     engine = create_engine(url, **kwargs)
     if url.startswith("sqlite"):
         event.listen(engine, "connect", _sqlite_pragmas)
+        path = sqlite_file(engine)
+        if path is not None:
+            guard = SqliteFileGuard(path)
+            event.listen(engine, "connect", guard.pin)
+            event.listen(engine, "begin", guard.check)
+            event.listen(engine, "commit", guard.check)
+            event.listen(engine, "engine_disposed", guard.close)
     return engine
+
+
+def sqlite_file(engine: Engine) -> str | None:
+    """The absolute path of a file-backed SQLite engine; None for memory or URI databases."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:" or engine.url.query:
+        return None
+    return os.path.abspath(database)
+
+
+class SqliteFileGuard:
+    """Notices a SQLite file deleted or replaced under a running process.
+
+    When the first connection opens the file, the guard opens it too (read-only) and keeps it
+    open, which pins its inode (its number cannot be reused while held). Every check, at the start
+    and at the commit of each transaction, compares the file now at the path with the pinned one
+    (device and inode) and raises ``DatabaseReplaced`` when it is gone or another file: nothing is
+    committed into a file that no longer is the database.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._fd: int | None = None
+        self._lock = threading.Lock()
+
+    def pin(self, *_: Any) -> None:
+        """Hold the file the engine has just opened (first connection only)."""
+        with self._lock:
+            if self._fd is None:
+                with suppress(FileNotFoundError):  # gone already: the first check reports it
+                    self._fd = os.open(self.path, os.O_RDONLY)
+
+    def check(self, *_: Any) -> None:
+        deleted = DatabaseReplaced(
+            f"the database file {self.path} was deleted while maintcal was running; nothing more is "
+            "written: restore the file and restart maintcal"
+        )
+        self.pin()
+        try:
+            now = os.stat(self.path)
+        except FileNotFoundError:
+            raise deleted from None
+        with self._lock:
+            if self._fd is None:
+                raise deleted
+            pinned = os.fstat(self._fd)
+        if (now.st_dev, now.st_ino) != (pinned.st_dev, pinned.st_ino):
+            raise DatabaseReplaced(
+                f"the database file {self.path} was replaced by another file while maintcal was running; "
+                "nothing more is written: restart maintcal to use the new file"
+            )
+
+    def close(self, *_: Any) -> None:
+        with self._lock:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

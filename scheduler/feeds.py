@@ -264,6 +264,24 @@ def issue_feed_token(db: Database, now: datetime, customer_key: str, *, rotate: 
     return token
 
 
+def revoke_feed_token(db: Database, now: datetime, customer_key: str) -> bool:
+    """Revoke the customer's feed token without issuing a new one; False when none was active.
+
+    From now on the old URL gets the same 404 as an unknown one; ``issue_feed_token`` (``feed-url``,
+    with or without ``--rotate``) issues a new one later.
+    """
+    with db.transaction() as session:
+        customer = get_customer(session, customer_key)
+        session.scalar(select(Customer.id).where(Customer.id == customer.id).with_for_update())
+        revoked = session.scalars(
+            update(FeedToken)
+            .where(FeedToken.customer_id == customer.id, FeedToken.revoked_at.is_(None))
+            .values(revoked_at=now)
+            .returning(FeedToken.id)
+        ).all()
+        return bool(revoked)
+
+
 def check_base_url(settings: Settings) -> str:
     """The configured base URL, refused unless it is an absolute http(s) URL."""
     base = settings.base_url.rstrip("/")

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
     select,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -72,6 +74,9 @@ class WindowRule(Base):
     valid_until: Mapped[date | None] = mapped_column(Date)
     label: Mapped[str | None] = mapped_column(String(200))
     waive_notice: Mapped[str | None] = mapped_column(Text)
+    # When the rule in its current shape took effect: its occurrences begin here, unless
+    # valid_from imports earlier ones (windows.rules). Set at creation and by shape changes.
+    effective_from: Mapped[datetime]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     product: Mapped[Product] = relationship(back_populates="rules")
@@ -200,8 +205,19 @@ class UnplannedCustomer(Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True)
 
 
+ONE_PENDING = "uq_reschedule_requests_one_pending"
+_PENDING = text("status = 'pending'")
+
+
 class RescheduleRequest(Base):
+    """A customer's request to move one occurrence; at most one pending per (occurrence, customer)."""
+
     __tablename__ = "reschedule_requests"
+    __table_args__ = (
+        Index(
+            ONE_PENDING, "occurrence_id", "customer_id", unique=True, postgresql_where=_PENDING, sqlite_where=_PENDING
+        ),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), index=True)
     occurrence_id: Mapped[str] = mapped_column(String(200), index=True)  # full id as the customer sees it

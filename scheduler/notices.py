@@ -17,13 +17,14 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, selectinload
 
+from notifications.addresses import address_problem
 from notifications.content import ANNOUNCE, CHANGE_KINDS, PUBLISH, Entry, Notice, method_for
 from notifications.message import Rendered, build_message, message_id, render
 from scheduler import outbox
 from scheduler.db import Database
 from scheduler.ical import CalendarInfo, FeedEvent, render_calendar
 from scheduler.models import Contact, Customer, Override, Product, Subscription
-from scheduler.models_outbox import QUEUED, SUPERSEDED, Delivery, DeliveryOccurrence
+from scheduler.models_outbox import FAILED, QUEUED, SUPERSEDED, Delivery, DeliveryOccurrence
 from scheduler.models_outbox import Notice as NoticeRow
 from scheduler.outbox import DeliveryInfo
 from scheduler.repository import get_customer
@@ -41,6 +42,7 @@ class PlannedDigest:
     customer: str
     email: str
     occurrences: tuple[str, ...]
+    problem: str | None = None  # why it cannot be sent: recorded as a failed delivery instead
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,8 @@ class PlanResult:
 
     @property
     def deliveries(self) -> int:
-        return len(self.digests)
+        """Digests queued for sending (a digest to an address that cannot be used is recorded as failed)."""
+        return sum(1 for d in self.digests if d.problem is None)
 
     @property
     def customers(self) -> int:
@@ -107,7 +110,10 @@ def _plan(session: Session, now: datetime, settings: Settings, dry_run: bool) ->
         digests = plan_digests(due, active, covered)
         if digests:
             batches.append((customer, [(active[d.email], d.items) for d in digests]))
-            planned.extend(PlannedDigest(customer.key, d.email, tuple(s.id for s in d.items)) for d in digests)
+            planned.extend(
+                PlannedDigest(customer.key, d.email, tuple(s.id for s in d.items), address_problem(d.email))
+                for d in digests
+            )
     if not dry_run:
         outbox.supersede(session, now, stale)
         if batches:
@@ -206,7 +212,8 @@ def enqueue_change_notices(
     carries METHOD:CANCEL, the others METHOD:PUBLISH with each item's current start, end and
     sequence. One notice per customer lists all of that customer's items. Unsent notices that give
     these occurrences other times (any time, for a cancel) are superseded: never sent. Returns the
-    number of deliveries queued (a customer without contacts gets none; compliance reports it).
+    number of deliveries queued (a customer without contacts gets none; compliance reports it). A
+    contact whose address cannot be used gets a failed delivery instead, not counted.
     The current contacts are those not removed, whatever the clocks of the processes that nominated
     them and of this one say.
     """
@@ -260,20 +267,21 @@ def _queue(
                 ics = _attachment(customer, items, method, now, settings, product_names)
                 rendered[cache_key] = render(content, sender=settings.mail_from, ics=ics)
             mid = message_id(settings.uid_domain, now, notice_id, contact.id)
+            mime, problem = _message(rendered[cache_key], settings, contact.email, mid, now)
             delivery = {
                 "notice_id": notice_id,
                 "contact_id": contact.id,
                 "email": contact.email,
                 "message_id": mid,
-                "mime": build_message(
-                    rendered[cache_key], sender=settings.mail_from, recipient=contact.email, message_id=mid, date=now
-                ),
-                "status": QUEUED,
+                "mime": mime,
+                "status": QUEUED if problem is None else FAILED,
                 "attempts": 0,
                 "next_attempt_at": now,
                 "uncertain": False,
                 "deadline": _deadline(items, kind, now),
                 "created_at": now,
+                "failed_at": None if problem is None else now,
+                "last_error": None if problem is None else f"not sent: {problem}",
             }
             covers = [
                 {
@@ -295,19 +303,32 @@ def _queue(
     return queued + _insert(session, pending)
 
 
+def _message(rendered: Rendered, settings: Settings, to: str, mid: str, now: datetime) -> tuple[bytes, str | None]:
+    """The MIME bytes for one contact, or why there are none: a recipient stored before addresses
+    were checked (or checked less strictly) fails for that contact alone, never for the others."""
+    problem = address_problem(to)
+    if problem is None:
+        try:
+            return build_message(rendered, sender=settings.mail_from, recipient=to, message_id=mid, date=now), None
+        except InvalidInput as error:
+            problem = error.message
+    return b"", problem
+
+
 def _insert(session: Session, pending: list[tuple[dict[str, Any], list[dict[str, Any]]]]) -> int:
     if not pending:
         return 0
     ids = session.scalars(
         insert(Delivery).returning(Delivery.id, sort_by_parameter_order=True), [d for d, _ in pending]
     ).all()
+    queued = sum(1 for d, _ in pending if d["status"] == QUEUED)
     covers = [
         cover | {"delivery_id": delivery_id}
         for delivery_id, (_, rows) in zip(ids, pending, strict=True)
         for cover in rows
     ]
     session.execute(insert(DeliveryOccurrence), covers)
-    return len(ids)
+    return queued
 
 
 def _content(

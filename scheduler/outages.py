@@ -22,6 +22,7 @@ from scheduler.models import Customer, Outage, Product
 from scheduler.repository import get_customer, get_product
 from windows.errors import InvalidInput, MaintcalError, ManyProblems
 from windows.parsing import parse_instant
+from windows.text import clean_text
 
 COLUMNS = ("product", "start", "end", "customer", "source", "id")
 MAX_OUTAGE = timedelta(days=366)
@@ -121,7 +122,7 @@ def _row(line: int, record: dict[str, Any]) -> OutageRow:
             return None
         if not isinstance(value, str | int):
             raise InvalidInput(f"{name} must be text")
-        return str(value).strip() or None
+        return clean_text(name, str(value), max_length=2000, required=False) or None
 
     product = text("product")
     start_text, end_text = text("start"), text("end")

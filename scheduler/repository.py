@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from scheduler.models import Customer, DataVersion, Product, WindowRule
+from scheduler.models import Customer, DataVersion, Product, Subscription, WindowRule
 from windows.errors import NotFound
 from windows.parsing import format_days, format_time_of_day, parse_days, parse_time_of_day
 from windows.rules import CronRule, OnceRule, Rule, WeeklyRule
@@ -27,6 +27,15 @@ def get_customer(session: Session, key: str) -> Customer:
     if customer is None:
         raise NotFound(f"no customer '{key}' (see 'maintcal customer list')")
     return customer
+
+
+def subscribed_product(session: Session, customer: Customer, key: str) -> Product | None:
+    """The product ``key`` if ``customer`` subscribes to it; None if it does not or it does not exist."""
+    return session.scalar(
+        select(Product)
+        .join(Subscription, Subscription.product_id == Product.id)
+        .where(Product.key == key, Subscription.customer_id == customer.id)
+    )
 
 
 def get_rule(session: Session, product: Product, name: str) -> WindowRule:
@@ -51,7 +60,12 @@ def data_version(session: Session) -> tuple[int, datetime]:
 
 
 def rule_to_domain(row: WindowRule, product_key: str) -> Rule:
-    common = (product_key, row.name, row.timezone, row.valid_from, row.valid_until, row.label)
+    """The domain rule of a stored row, effective from the row's ``effective_from`` instant.
+
+    Never refuses a stored ``valid_until`` before ``valid_from``: that is a rule retired before
+    its first day, which has no occurrences.
+    """
+    common = (product_key, row.name, row.timezone, row.valid_from, row.valid_until, row.label, row.effective_from)
     if row.kind == "weekly":
         assert row.days and row.start_time and row.end_time
         return WeeklyRule(

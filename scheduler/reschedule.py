@@ -8,7 +8,8 @@ Policy (per product, each refusal one clear reason):
   ``now + cutoff``;
 - the window keeps its length and does not overlap another occurrence of the same product for
   that customer;
-- one open request per occurrence and customer.
+- one open request per occurrence and customer (a partial unique index in the database);
+- only for a product the customer subscribes to (otherwise: the same NotFound as an unknown id).
 
 Approval re-checks the policy, records a customer-scoped move with the customer's consent (exempt
 from the notice deadline), and notifies the customer's contacts; rejection needs a reason and
@@ -22,17 +23,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from scheduler.db import Database
 from scheduler.decisions import next_decision, serialised
-from scheduler.models import Customer, Override, Product, RescheduleRequest
+from scheduler.models import ONE_PENDING, Customer, Override, Product, RescheduleRequest
 from scheduler.notify import queue_notices
-from scheduler.repository import bump_version, get_customer
+from scheduler.repository import bump_version, get_customer, subscribed_product
 from scheduler.schedule import find_occurrence, occurrences
 from scheduler.settings import Settings
 from windows.errors import Conflict, InvalidInput, NotFound, PolicyRefused
 from windows.schedule import Scheduled
+from windows.text import clean_text, optional_text
 from windows.timezones import format_utc
 
 STATUSES = ("pending", "approved", "rejected")
@@ -64,34 +67,63 @@ def request(
     proposed_end: datetime | None = None,
     reason: str | None = None,
 ) -> RequestInfo:
-    """Record a customer's request to move one of its occurrences (checked against the policy)."""
+    """Record a customer's request to move one of its occurrences (checked against the policy).
+
+    The customer must subscribe to the occurrence's product: otherwise the answer is the same
+    ``NotFound`` as for an id that does not exist, so a customer cannot probe other products.
+    At most one request per occurrence and customer is pending; the database enforces it (a
+    partial unique index), so of concurrent requests exactly one is recorded, the others get
+    ``Conflict``.
+    """
+    reason = optional_text("reason", reason)
+    try:
+        with db.transaction() as session:
+            cust = get_customer(session, customer)
+            current, product = _occurrence_for(session, occurrence_id, cust)
+            end = proposed_end or proposed_start + (current.end - current.start)
+            _check_policy(session, now, product, cust, current, proposed_start, end)
+            row = RescheduleRequest(
+                product_id=product.id,
+                occurrence_id=current.id,
+                customer_id=cust.id,
+                proposed_start=proposed_start,
+                proposed_end=end,
+                reason=reason.strip() if reason and reason.strip() else None,
+                status="pending",
+                created_at=now,
+            )
+            session.add(row)
+            session.flush()
+            return _info(row, product, cust, current.occurrence.start)
+    except IntegrityError as error:
+        if not _is_second_pending(error):
+            raise
+    # The unique index ONE_PENDING refused the row: another request (maybe a concurrent one,
+    # committed first) is pending. Name it in a fresh transaction: this one was rolled back.
     with db.transaction() as session:
-        cust = get_customer(session, customer)
-        current, product = _occurrence_for(session, occurrence_id, cust)
-        end = proposed_end or proposed_start + (current.end - current.start)
-        _check_policy(session, now, product, cust, current, proposed_start, end)
-        open_request = session.scalar(
-            select(RescheduleRequest.id).where(
-                RescheduleRequest.occurrence_id == current.id,
-                RescheduleRequest.customer_id == cust.id,
+        pending = session.scalar(
+            select(RescheduleRequest.id)
+            .join(Customer, Customer.id == RescheduleRequest.customer_id)
+            .where(
+                RescheduleRequest.occurrence_id == occurrence_id,
+                Customer.key == customer,
                 RescheduleRequest.status == "pending",
             )
         )
-        if open_request is not None:
-            raise Conflict(f"request {open_request} for '{current.id}' is still pending")
-        row = RescheduleRequest(
-            product_id=product.id,
-            occurrence_id=current.id,
-            customer_id=cust.id,
-            proposed_start=proposed_start,
-            proposed_end=end,
-            reason=reason.strip() if reason and reason.strip() else None,
-            status="pending",
-            created_at=now,
-        )
-        session.add(row)
-        session.flush()
-        return _info(row, product, cust, current.occurrence.start)
+    if pending is None:  # the winner was decided in the meantime
+        raise Conflict(f"another request for '{occurrence_id}' was made at the same time")
+    raise Conflict(f"request {pending} for '{occurrence_id}' is still pending")
+
+
+def _is_second_pending(error: IntegrityError) -> bool:
+    """True when ``error`` is the unique index ONE_PENDING refusing a second pending request."""
+    constraint = getattr(getattr(error.orig, "diag", None), "constraint_name", None)  # PostgreSQL (psycopg)
+    if constraint is not None:
+        return bool(constraint == ONE_PENDING)
+    # SQLite names the columns, not the index; no other unique key of the table has these columns.
+    return str(error.orig) == (
+        "UNIQUE constraint failed: reschedule_requests.occurrence_id, reschedule_requests.customer_id"
+    )
 
 
 def approve(db: Database, now: datetime, settings: Settings, request_id: int, note: str | None = None) -> RequestInfo:
@@ -101,6 +133,7 @@ def approve(db: Database, now: datetime, settings: Settings, request_id: int, no
     (``scheduler.decisions``), so it wins over every decision committed before it and loses to
     every later one, whatever the clocks of the deciding processes say.
     """
+    note = optional_text("--note", note)
 
     def decide(session: Session) -> RequestInfo:
         row, product, cust = _load(session, request_id)
@@ -137,12 +170,13 @@ def reject(db: Database, now: datetime, settings: Settings, request_id: int, rea
     """Reject a pending request with a reason, and tell the customer's contacts."""
     if not reason.strip():
         raise InvalidInput("a rejection needs --reason")
+    reason = clean_text("--reason", reason, max_length=2000)
     with db.transaction() as session:
         row, product, cust = _load(session, request_id)
-        _decide(session, row, "rejected", now, reason.strip())
+        _decide(session, row, "rejected", now, reason)
         current = find_occurrence(session, row.occurrence_id, cust.key)
         if current is not None:
-            queue_notices(session, now, settings, [current], "reschedule-rejected", reason.strip())
+            queue_notices(session, now, settings, [current], "reschedule-rejected", reason)
         return _info(row, product, cust, current.occurrence.start if current else None)
 
 
@@ -199,17 +233,21 @@ def _decide(session: Session, row: RescheduleRequest, status: str, now: datetime
 
 
 def _occurrence_for(session: Session, occurrence_id: str, cust: Customer) -> tuple[Scheduled, Product]:
+    """The occurrence as ``cust`` sees it, in a product it subscribes to.
+
+    Anything else (unknown product, a product it does not buy, another customer's ``local``
+    occurrence, no occurrence that day) is the same NotFound, decided before the id is looked at.
+    """
+    missing = NotFound(f"no occurrence '{occurrence_id}' for customer '{cust.key}'")
+    product = subscribed_product(session, cust, occurrence_id.split(".")[0])
+    if product is None:
+        raise missing
     parts = occurrence_id.split(".")
     if len(parts) >= 2 and parts[1].startswith("unplanned-"):
         raise PolicyRefused("unplanned maintenance cannot be rescheduled")
-    try:
-        current = find_occurrence(session, occurrence_id, cust.key)
-    except NotFound:
-        current = None
+    current = find_occurrence(session, occurrence_id, cust.key)
     if current is None:
-        raise NotFound(f"no occurrence '{occurrence_id}' for customer '{cust.key}'")
-    product = session.scalar(select(Product).where(Product.key == current.occurrence.product))
-    assert product is not None
+        raise missing
     return current, product
 
 

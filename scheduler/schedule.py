@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 from scheduler.models import Customer, Override, Product, Subscription, Unplanned, UnplannedCustomer
 from scheduler.repository import get_customer, get_product, rule_to_domain
 from windows.expansion import Occurrence, expand
+from windows.parsing import check_date
 from windows.rules import Rule
 from windows.schedule import Change, Scheduled, apply_changes
 from windows.timezones import to_local, zone_by_name
@@ -96,10 +97,12 @@ def _find_unplanned(session: Session, product: Product, number: str, customer: s
 
 
 def _date_of(base_id: str) -> date | None:
+    """The local start date in an occurrence id; None if it has none; refused outside 1970-2199."""
     try:
-        return datetime.strptime(base_id.rsplit(".", 1)[-1][:8], "%Y%m%d").date()
+        day = datetime.strptime(base_id.rsplit(".", 1)[-1][:8], "%Y%m%d").date()
     except ValueError:
         return None
+    return check_date(day, f"invalid occurrence id '{base_id}': date")
 
 
 def _product_occurrences(

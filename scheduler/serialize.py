@@ -25,6 +25,7 @@ def occurrence_json(s: Scheduled, uid_domain: str) -> dict[str, Any]:
         "local_end": format_local(s.local_end),
         "sequence": s.sequence,
         "notice_deadline": format_utc(s.notice_deadline) if s.notice_deadline else None,
+        "imported": s.occurrence.imported,
     }
 
 

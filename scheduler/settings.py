@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from windows.errors import InvalidInput
@@ -52,6 +52,12 @@ class Settings:
             deadline_warning_hours=_int(env, "MAINTCAL_DEADLINE_WARNING_HOURS", cls.deadline_warning_hours),
         )
         return settings
+
+    def __repr__(self) -> str:  # the URLs may hold passwords
+        from scheduler.redaction import redact
+
+        shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self))
+        return redact(f"Settings({shown})")
 
     def with_database(self, url: str | None) -> Settings:
         return replace(self, database_url=url) if url else self

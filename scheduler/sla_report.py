@@ -3,6 +3,12 @@
 Windows are the occurrences as finally scheduled in each customer's view; a planned window is
 excluded when the compliance records show it *noticed* (or exempt by the customer's consent).
 Unplanned maintenance, outages and unnoticed planned windows count as downtime (DESIGN §4).
+Imported history (occurrences before their rule was added, listed because its ``from`` reaches
+back) counts neither way: only outages recorded for that time do.
+
+A period before the product, or before the customer's subscription (product-wide: before any
+subscription), is reported as such (``in_service`` false and a ``note``) rather than as a month
+of service; a period in which no window rule existed yet carries a note too.
 
 The product-wide figure uses the product's own windows (``local`` rules differ per customer and
 are left to the customer rows): a window is excluded there only when every subscribed customer
@@ -13,7 +19,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -35,6 +41,8 @@ from windows.timezones import format_utc
 class ReportRow:
     customer: str | None  # None: the product-wide figure
     result: SlaResult
+    in_service: bool = True  # False: the product (or subscription) did not exist in the period
+    note: str | None = None  # why it was not in service, or that no window rule existed yet
 
 
 def sla_report(
@@ -72,19 +80,62 @@ def sla_report(
                 )
             )
         items = assess_range(session, now, period.start, period.end, product=prod.key, customer=customer)
+        items = [c for c in items if not c.item.occurrence.imported]
         by_customer: dict[str, list[ComplianceItem]] = defaultdict(list)
         for item in items:
             by_customer[item.customer].append(item)
         outages = _outages(session, prod, period)
+        since = _subscribed_since(session, prod)
+        in_effect, imported = _rules_reach(prod, period)
+        no_rules = None if in_effect or imported else f"no maintenance window of {prod.key} existed yet"
         rows = []
         for cust in customers:
             verdicts = [_verdict(c) for c in by_customer[cust.key]]
             mine = outages[None] + outages[cust.id]
-            rows.append(ReportRow(cust.key, compute_sla(period, verdicts, mine, now=now, policy=policy)))
+            result = compute_sla(period, verdicts, mine, now=now, policy=policy)
+            what = f"{cust.key} subscribed to {prod.key}"
+            gap = None if imported or mine else _not_in_service(prod, period, what, since.get(cust.id))
+            rows.append(ReportRow(cust.key, result, gap is None, gap or no_rules))
         if customer is None:
             verdicts = _product_wide(session, prod, period, items)
-            rows.append(ReportRow(None, compute_sla(period, verdicts, outages[None], now=now, policy=policy)))
+            result = compute_sla(period, verdicts, outages[None], now=now, policy=policy)
+            what = f"the first customer subscribed to {prod.key}"
+            first = min(since.values(), default=None)
+            gap = None if imported or outages[None] else _not_in_service(prod, period, what, first)
+            rows.append(ReportRow(None, result, gap is None, gap or no_rules))
         return rows
+
+
+def _subscribed_since(session: Session, prod: Product) -> dict[int, datetime]:
+    rows = session.execute(
+        select(Subscription.customer_id, Subscription.created_at).where(Subscription.product_id == prod.id)
+    )
+    return {customer_id: created for customer_id, created in rows}
+
+
+def _not_in_service(prod: Product, period: Period, what: str, since: datetime | None) -> str | None:
+    """Why there was no service to report in ``period`` (None: there was)."""
+    if prod.created_at >= period.end:
+        return f"{prod.key} was added at {format_utc(prod.created_at)}, after {period.label}: no service to report"
+    if since is None:
+        return f"no customer subscribes to {prod.key}: no service to report"
+    if since >= period.end:
+        return f"{what} at {format_utc(since)}, after {period.label}: no service to report"
+    return None
+
+
+def _rules_reach(prod: Product, period: Period) -> tuple[bool, bool]:
+    """(a window rule was in effect before the period's end, a rule's ``from`` imports history into it)."""
+    in_effect = any(row.effective_from < period.end for row in prod.rules)
+    # A local date starts at most 14 h before UTC midnight: a day of margin is safe.
+    imported = any(
+        row.valid_from is not None
+        and row.valid_from < row.effective_from.date()
+        and period.start < row.effective_from
+        and datetime.combine(row.valid_from, time(0), UTC) - timedelta(days=1) < period.end
+        for row in prod.rules
+    )
+    return in_effect, imported
 
 
 def _verdict(entry: ComplianceItem) -> WindowVerdict:
@@ -121,6 +172,8 @@ def _product_wide(session: Session, prod: Product, period: Period, items: list[C
     for item in occurrences(session, period.start, period.end, product=prod.key):
         if item.customer is not None and item.kind == "planned":
             continue  # a local rule: one occurrence per customer, judged in the customer rows
+        if item.occurrence.imported:
+            continue  # history from before the rule was added: counted neither way
         window = Window(item.start, item.end, kind="unplanned" if item.kind == "unplanned" else "planned", id=item.id)
         per_customer = by_id.get(item.id, [])
         if item.kind == "unplanned":

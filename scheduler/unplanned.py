@@ -3,6 +3,13 @@
 Unplanned windows are exempt from the notice deadline, are announced at once to every affected
 contact, appear in feeds, and count as downtime in the SLA. Changes keep the UID and raise the
 sequence.
+
+The past is recorded only on purpose (``record_past``, the CLI's ``--record-past``): a start more
+than ``PAST_TOLERANCE`` (15 minutes, for a declaration typed late) before now, an end already
+passed, or any change to a window that has already ended is refused without it. With it, the
+window is recorded for the SLA (downtime as any unplanned maintenance); customers are told only
+what is news to them: a window still open (declared late, or ended retroactively) is notified as
+usual with its real times, a window wholly in the past is recorded without any email.
 """
 
 from __future__ import annotations
@@ -21,9 +28,13 @@ from scheduler.repository import bump_version, get_customer, get_product
 from scheduler.schedule import affected_customers, unplanned_scheduled
 from scheduler.settings import Settings
 from windows.errors import Conflict, InvalidInput, NotFound
+from windows.parsing import check_instant
+from windows.text import clean_text
 from windows.timezones import format_utc
 
 MAX_LENGTH = timedelta(days=7)
+PAST_TOLERANCE = timedelta(minutes=15)
+CORRECT_HINT = "add --record-past to correct the record after the fact (no notice is sent)"
 
 
 @dataclass(frozen=True)
@@ -43,6 +54,7 @@ class UnplannedResult:
     info: UnplannedInfo
     affected: list[str]
     deliveries: int
+    notified: bool = True  # False: recorded after the fact, no notice sent
 
 
 def declare(
@@ -56,14 +68,31 @@ def declare(
     end: datetime | None = None,
     duration: timedelta | None = None,
     reason: str,
+    record_past: bool = False,
 ) -> UnplannedResult:
-    """Record an emergency window and notify every affected contact at once."""
-    if not reason.strip():
-        raise InvalidInput("--reason must not be empty")
+    """Record an emergency window and notify every affected contact at once.
+
+    A start more than 15 minutes ago or an end already passed needs ``record_past``; a window
+    that has already ended is then recorded without any notice.
+    """
+    reason = clean_text("--reason", reason, max_length=2000)
     if (end is None) == (duration is None):
         raise InvalidInput("give exactly one of --duration or --end")
     end = end if end is not None else start + (duration or timedelta(0))
+    check_instant(start, "the start")
+    check_instant(end, "the end")
     _check_span(start, end)
+    if not record_past:
+        if end <= now:
+            raise InvalidInput(
+                f"this window ended at {format_utc(end)}, before now ({format_utc(now)}): add --record-past "
+                "to record it after the fact (counted as downtime, no notice is sent)"
+            )
+        if start < now - PAST_TOLERANCE:
+            raise InvalidInput(
+                f"--start {format_utc(start)} is more than 15 minutes ago: check the date, or add --record-past "
+                "to record the real start (customers are told now)"
+            )
 
     def record(session: Session) -> UnplannedResult:
         product = get_product(session, product_key)
@@ -78,7 +107,7 @@ def declare(
             number=number,
             start=start,
             end=end,
-            reason=reason.strip(),
+            reason=reason,
             sequence=0,
             declared_at=now,
             updated_at=now,
@@ -87,19 +116,28 @@ def declare(
         session.add(row)
         session.flush()
         bump_version(session, now)
-        return _notify(session, now, settings, row, product, reason.strip())
+        return _notify(session, now, settings, row, product, reason, send=end > now)
 
     return serialised(db, record)  # two declarations at once: the later one takes the next number
 
 
 def extend(
-    db: Database, now: datetime, settings: Settings, occurrence_id: str, *, by: timedelta | None, until: datetime | None
+    db: Database,
+    now: datetime,
+    settings: Settings,
+    occurrence_id: str,
+    *,
+    by: timedelta | None,
+    until: datetime | None,
+    record_past: bool = False,
 ) -> UnplannedResult:
     """Push the end of an unplanned window later (same UID, sequence + 1).
 
     Changes of one unplanned window are serialised on its row (locked on PostgreSQL; SQLite runs
     the change again if another one committed after it read): ``--by`` adds to the end the last
-    committed change left, and every change raises the sequence exactly once.
+    committed change left, and every change raises the sequence exactly once. A window that has
+    already ended can only be corrected after the fact (``record_past``, new end still in the
+    past, no notice); to go on, declare new unplanned maintenance.
     """
     if (by is None) == (until is None):
         raise InvalidInput("give exactly one of --by or --until")
@@ -107,21 +145,37 @@ def extend(
     def change(session: Session) -> UnplannedResult:
         row, product = _get(session, occurrence_id, lock=db.is_postgres)
         new_end = until if until is not None else row.end + (by or timedelta(0))
+        check_instant(new_end, "the new end")
         if new_end <= row.end:
             raise InvalidInput(
                 f"--until {format_utc(new_end)} is not after the current end {format_utc(row.end)}; "
                 "use 'maintcal unplanned end' to finish earlier"
             )
         _check_span(row.start, new_end)
+        if row.end <= now:
+            if new_end > now:
+                raise Conflict(
+                    f"'{occurrence_id}' ended at {format_utc(row.end)}: declare new unplanned maintenance "
+                    "instead of reopening it"
+                )
+            if not record_past:
+                raise Conflict(f"'{occurrence_id}' ended at {format_utc(row.end)}: {CORRECT_HINT}")
         _save(session, row, new_end, now)
         bump_version(session, now)
-        return _notify(session, now, settings, row, product, f"extended until {format_utc(new_end)}")
+        note = f"extended until {format_utc(new_end)}"
+        return _notify(session, now, settings, row, product, note, send=new_end > now)
 
     return serialised(db, change)
 
 
-def end(db: Database, now: datetime, settings: Settings, occurrence_id: str, *, at: datetime) -> UnplannedResult:
-    """Finish an unplanned window at ``at`` (default now); serialised like ``extend``."""
+def end(
+    db: Database, now: datetime, settings: Settings, occurrence_id: str, *, at: datetime, record_past: bool = False
+) -> UnplannedResult:
+    """Finish an unplanned window at ``at`` (default now); serialised like ``extend``.
+
+    Ending an open window more than 15 minutes ago, or correcting the end of a window that has
+    already ended, needs ``record_past``; only the former sends a notice (customers learn it ended).
+    """
 
     def change(session: Session) -> UnplannedResult:
         row, product = _get(session, occurrence_id, lock=db.is_postgres)
@@ -131,9 +185,18 @@ def end(db: Database, now: datetime, settings: Settings, occurrence_id: str, *, 
             raise InvalidInput(f"--at {format_utc(at)} is after the planned end {format_utc(row.end)}: use extend")
         if at == row.end and row.end <= now:
             raise Conflict(f"'{occurrence_id}' already ended at {format_utc(row.end)}")
+        was_open = row.end > now
+        if not record_past:
+            if not was_open:
+                raise Conflict(f"'{occurrence_id}' already ended at {format_utc(row.end)}: {CORRECT_HINT}")
+            if at < now - PAST_TOLERANCE:
+                raise InvalidInput(
+                    f"--at {format_utc(at)} is more than 15 minutes ago: check the date, or add --record-past "
+                    "to record the real end"
+                )
         _save(session, row, at, now)
         bump_version(session, now)
-        return _notify(session, now, settings, row, product, f"ended at {format_utc(at)}")
+        return _notify(session, now, settings, row, product, f"ended at {format_utc(at)}", send=was_open)
 
     return serialised(db, change)
 
@@ -198,10 +261,11 @@ def _info(session: Session, row: Unplanned, product: Product, now: datetime) -> 
 
 
 def _notify(
-    session: Session, now: datetime, settings: Settings, row: Unplanned, product: Product, note: str
+    session: Session, now: datetime, settings: Settings, row: Unplanned, product: Product, note: str, *, send: bool
 ) -> UnplannedResult:
+    """Queue the notice for every affected contact; with ``send`` False (history) queue nothing."""
     only = [c.customer_id for c in row.customers]
     customers = affected_customers(session, product, only)
     items = [unplanned_scheduled(row, product.key, c) for c in customers]
-    deliveries = queue_notices(session, now, settings, items, "unplanned", note) if items else 0
-    return UnplannedResult(_info(session, row, product, now), [c.key for c in customers], deliveries)
+    deliveries = queue_notices(session, now, settings, items, "unplanned", note) if items and send else 0
+    return UnplannedResult(_info(session, row, product, now), [c.key for c in customers], deliveries, send)

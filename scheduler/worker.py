@@ -21,7 +21,8 @@ from notifications.message import parse_mailbox
 from notifications.pickup import PickupSender
 from notifications.smtp import SmtpSender, parse_smtp_url
 from scheduler import outbox
-from scheduler.db import Database
+from scheduler.db import Database, DatabaseReplaced
+from scheduler.migrate import SchemaGate, SchemaNotCurrent
 from scheduler.notices import plan_notices
 from scheduler.outbox import DbOutbox
 from scheduler.settings import Settings
@@ -146,17 +147,35 @@ def run_worker(
     sleep: Callable[[float], None] = time.sleep,
     should_stop: Callable[[], bool] = lambda: False,
     iterations: int | None = None,
+    schema: SchemaGate | None = None,
 ) -> None:
-    """Plan and send forever (or ``iterations`` times): the ``maintcal worker`` loop."""
+    """Plan and send forever (or ``iterations`` times): the ``maintcal worker`` loop.
+
+    Errors are logged and retried next time (a database or network outage), except a SQLite
+    file deleted or replaced under the worker (``DatabaseReplaced``) and, with ``schema``, a
+    database at another revision (``SchemaNotCurrent``, checked until one check has passed):
+    those stop it.
+    """
     owner = outbox.worker_name()
     log.info("worker %s sending via %s every %g s", owner, describe_transport(settings), interval)
     done = 0
     while not should_stop() and (iterations is None or done < iterations):
         done += 1
-        try:
+        try:  # a planning pass that fails must not stop what is already queued from going out
+            if schema is not None:
+                schema.require()
             planned = plan_notices(db, clock(), settings)
             if planned.deliveries:
                 log.info("planned %d digest(s) for %d customer(s)", planned.deliveries, planned.customers)
+            for digest in planned.digests:
+                if digest.problem:
+                    log.error("not sent to a contact of %s: %s", digest.customer, digest.problem)
+        except (DatabaseReplaced, SchemaNotCurrent) as error:  # not an outage: nothing may be written
+            log.error("stopping: %s", error.message)
+            raise
+        except Exception:
+            log.exception("planning notices failed; sending what is queued, planning again in %g s", interval)
+        try:
             stats = send_due(db, settings, clock, owner=owner)
             warn_at_risk(db, clock(), settings)
             if stats.handled:
@@ -165,6 +184,9 @@ def run_worker(
                 log.error("permanent failure: %s", failure)
             with db.transaction() as session:
                 due_now, later = outbox.next_due(session, clock())
+        except (DatabaseReplaced, SchemaNotCurrent) as error:  # not an outage: nothing may be written
+            log.error("stopping: %s", error.message)
+            raise
         except Exception:  # the loop must survive a database or network outage
             log.exception("worker iteration failed; trying again in %g s", interval)
             due_now, later = 0, None

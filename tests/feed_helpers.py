@@ -81,12 +81,17 @@ def z(instant: Any) -> str:
 
 
 def load_dst_catalogue(db: Database, now: datetime = NOW) -> None:
-    """The catalogue described above, through the catalogue services, plus changes as rows."""
+    """The catalogue described above, through the catalogue services, plus changes as rows.
+
+    Products and windows are added 40 days before ``now`` (a window's occurrences begin when it is
+    added), so the feed horizon's 31 days back hold events too.
+    """
+    added = now - timedelta(days=40)
     for key, (name, public, rules) in PRODUCTS.items():
-        catalogue.add_product(db, now, key, name, 30, public=public)
+        catalogue.add_product(db, added, key, name, 30, public=public)
         for rule_name, tz, options in rules:
             rule, _ = build_rule(RuleOptions(key, rule_name, tz, **options))
-            catalogue.add_window(db, now, rule, waive_notice=WAIVED)
+            catalogue.add_window(db, added, rule, waive_notice=WAIVED)
     for key, (name, tz, products) in CUSTOMERS.items():
         catalogue.add_customer(db, now, key, name, tz, [f"ops@{key}.example"])
         catalogue.subscribe(db, now, key, products)

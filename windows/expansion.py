@@ -9,6 +9,11 @@ the next occurrence of the same rule; it is then dropped or cut at the next star
 occurrences of one rule never overlap. Both decisions depend only on neighbouring occurrences, so
 an occurrence's id and times never depend on the query range.
 
+A rule's history begins at its ``since`` instant (when it was added): earlier occurrences, and
+one in progress then, are dropped, unless the rule's explicit ``valid_from`` reaches back before
+it; they are then kept and marked ``imported``. Dropping happens after untangling, so it never
+changes the ids or times of the occurrences that remain.
+
 >>> from datetime import time, timezone as tz
 >>> rule = WeeklyRule("pe", "nightly", "America/New_York", None, None, None,
 ...                   days=(1,), start=time(0), end=time(6))
@@ -47,6 +52,7 @@ class Occurrence:
     local_end: datetime
     local_date: date
     kind: str = "planned"
+    imported: bool = False  # history before the rule was added, imported by an explicit valid_from
 
     @property
     def seconds(self) -> int:
@@ -84,12 +90,17 @@ def expand(
     lo = seconds_of(start.astimezone(_UTC).replace(tzinfo=None))
     hi = seconds_of(end.astimezone(_UTC).replace(tzinfo=None))
     spans = _untangle(_raw_spans(rule, clock, lo, hi))
+    since = seconds_of(rule.since.astimezone(_UTC).replace(tzinfo=None)) if rule.since is not None else None
+    imports = rule.valid_from is not None
     prefix = f"{rule.product}.{rule.name}."
     suffix = f".{customer}" if customer else ""
     from_utc, fixed = datetime.fromtimestamp, fixed_zone_seconds
     result = []
     for ordinal, hhmm, s, e in spans:
         if s < hi and e > lo:
+            imported = since is not None and s < since
+            if imported and not imports:
+                continue
             local_date, yyyymmdd = _day(ordinal)
             base = prefix + yyyymmdd + (f"T{hhmm}" if hhmm else "")
             result.append(
@@ -105,6 +116,7 @@ def expand(
                     from_utc(s, fixed(clock.offset(s))),
                     from_utc(e, fixed(clock.offset(e))),
                     local_date,
+                    imported=imported,
                 )
             )
     return result

@@ -29,6 +29,7 @@ DEFAULT_NOTICE_DAYS = 30
 DEFAULT_LEAD_DAYS = 7
 
 NOTICED, PENDING, VIOLATED, WAIVED, EXEMPT = "noticed", "pending", "violated", "waived", "exempt"
+IMPORTED_NOTE = "imported history (before the rule was added)"
 NO_CONTACT, NOT_SENT, FAILED, SENT_LATE = "no contact", "not sent", "failed", "sent late"
 
 
@@ -168,12 +169,15 @@ def assess(
 ) -> Verdict:
     """The notice state of one occurrence for one customer at ``now`` (DESIGN §3, §5).
 
-    Exempt: unplanned maintenance and moves at the customer's request. Noticed: a notice covering
+    Exempt: imported history (an occurrence from before its rule was added, listed because the
+    rule's ``from`` reaches back), unplanned maintenance and moves at the customer's request. Noticed: a notice covering
     the current start and end was accepted for every contact nominated at the deadline, at or
     before it. Otherwise waived (``item.waived``, or ``waiver`` when a rule was published with a
     waiver), pending while the deadline is ahead, and violated after it, with one reason per
     contact lacking the notice.
     """
+    if item.occurrence.imported:
+        return Verdict(EXEMPT, None, note=IMPORTED_NOTE)
     if item.kind == "unplanned":
         return Verdict(EXEMPT, None, note="unplanned maintenance: announced when declared")
     if item.customer_consent:

@@ -18,6 +18,12 @@ from windows.errors import InvalidInput
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _FULL_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 MAX_DURATION = timedelta(days=3650)  # beyond any sensible window; keeps datetime arithmetic in range
+# The accepted range of dates and instants (README: "between 1970 and 2199"). Anything outside is
+# refused where it is parsed, so no arithmetic further in ever leaves datetime's range.
+FIRST_DAY = date(1970, 1, 1)
+LAST_DAY = date(2199, 12, 31)
+FIRST_INSTANT = datetime(1970, 1, 1, tzinfo=UTC)
+END_INSTANT = datetime(2200, 1, 1, tzinfo=UTC)  # exclusive
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
@@ -100,11 +106,44 @@ def format_time_of_day(value: time) -> str:
     return value.strftime("%H:%M")
 
 
-def parse_date(text: str) -> date:
+def check_date(value: date, what: str = "date") -> date:
+    """Refuse a date outside 1970-01-01..2199-12-31, the range maintcal accepts.
+
+    >>> check_date(date(2199, 12, 31))
+    datetime.date(2199, 12, 31)
+    >>> check_date(date(1969, 12, 31), "--from")
+    Traceback (most recent call last):
+    ...
+    windows.errors.InvalidInput: --from 1969-12-31 is outside the accepted range 1970-01-01 to 2199-12-31
+    """
+    if not FIRST_DAY <= value <= LAST_DAY:
+        raise InvalidInput(f"{what} {value.year:04d}-{value.month:02d}-{value.day:02d} is outside {_RANGE}")
+    return value
+
+
+def check_instant(value: datetime, what: str = "instant") -> datetime:
+    """Refuse an aware instant before 1970-01-01T00:00:00Z or from 2200-01-01T00:00:00Z on."""
+    if not FIRST_INSTANT <= value < END_INSTANT:
+        raise InvalidInput(f"{what} {_iso(value)} is outside {_RANGE}")
+    return value
+
+
+_RANGE = f"the accepted range {FIRST_DAY} to {LAST_DAY}"
+
+
+def _iso(value: datetime) -> str:
+    """ISO text that also works for years below 1000 (``0001-01-01T00:00:00Z``)."""
+    offset = "Z" if value.utcoffset() == timedelta(0) else value.strftime("%z")
+    return f"{value.year:04d}-{value:%m-%dT%H:%M:%S}{offset}"
+
+
+def parse_date(text: str, what: str = "date") -> date:
+    """``YYYY-MM-DD`` between 1970-01-01 and 2199-12-31."""
     try:
-        return date.fromisoformat(text.strip())
+        value = date.fromisoformat(text.strip())
     except ValueError:
         raise InvalidInput(f"invalid date '{text}': use YYYY-MM-DD") from None
+    return check_date(value, what)
 
 
 def parse_local_datetime(text: str) -> datetime:
@@ -117,6 +156,7 @@ def parse_local_datetime(text: str) -> datetime:
         raise InvalidInput(f"invalid local time '{text}': give a wall-clock time without offset; the zone is --tz")
     if value.microsecond:
         raise InvalidInput(f"invalid local time '{text}': use whole seconds at most, e.g. 2027-03-16T22:00")
+    check_date(value.date(), f"local time '{text}': date")
     return value
 
 
@@ -133,7 +173,13 @@ def parse_instant(text: str, now: datetime | None = None) -> datetime:
         raise InvalidInput(f"invalid instant '{text}': use ISO 8601 with offset, e.g. 2027-03-16T04:00:00Z") from None
     if value.tzinfo is None:
         raise InvalidInput(f"instant '{text}' has no offset: add Z or +HH:MM")
-    return value.astimezone(UTC)
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 has no UTC instant datetime can hold
+        raise InvalidInput(f"instant '{text}' is outside {_RANGE}") from None
+    if not FIRST_INSTANT <= utc < END_INSTANT:
+        raise InvalidInput(f"instant '{text}' is outside {_RANGE}")
+    return utc
 
 
 def check_slug(value: str, what: str) -> str:

@@ -2,7 +2,14 @@
 
 A rule belongs to a product and has a name (slug) unique within it. Its zone is an IANA name or
 ``local`` (the subscribing customer's zone). ``valid_from``/``valid_until`` bound the local start
-dates of its occurrences (both inclusive).
+dates of its occurrences (both inclusive). A rule whose ``valid_until`` lies before its
+``valid_from`` has no occurrences at all: that is how a window retired before its first day is
+stored. Input is checked strictly elsewhere (``windows.rulespec.build_rule`` refuses such a pair).
+
+``since`` is the instant the rule (in its current shape) was added. Occurrences starting before it
+are not part of the rule, unless ``valid_from`` asks for them explicitly: they are then *imported*
+history (marked on the occurrence; not judged against the notice deadline, not counted by the SLA).
+An occurrence already in progress at ``since`` started before it, so the same applies to it.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ class _RuleBase:
     valid_from: date | None
     valid_until: date | None
     label: str | None
+    since: datetime | None = None  # aware UTC: when the rule (in its current shape) was added
 
     def _check_common(self) -> list[str]:
         problems = []
@@ -42,8 +50,8 @@ class _RuleBase:
                 resolve_zone(self.timezone)
             except InvalidInput as error:
                 problems.append(error.message)
-        if self.valid_from and self.valid_until and self.valid_until < self.valid_from:
-            problems.append(f"--until {self.valid_until} is before --from {self.valid_from}")
+        if self.since is not None and self.since.tzinfo is None:
+            problems.append("a rule's 'since' instant must be aware (UTC)")
         if self.label is not None and (len(self.label) > 200 or any(c in self.label for c in "\r\n\x00")):
             problems.append("a label is one line of at most 200 characters")
         return problems
@@ -51,6 +59,11 @@ class _RuleBase:
     @property
     def is_local(self) -> bool:
         return self.timezone == LOCAL
+
+    @property
+    def retired_before_start(self) -> bool:
+        """True for a rule retired before its first day: it has no occurrences at all."""
+        return self.valid_from is not None and self.valid_until is not None and self.valid_until < self.valid_from
 
     def active_on(self, day: date) -> bool:
         return (self.valid_from is None or day >= self.valid_from) and (

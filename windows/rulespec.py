@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from windows.errors import InvalidInput
-from windows.parsing import parse_days, parse_duration, parse_local_datetime, parse_time_of_day
+from windows.parsing import check_date, parse_days, parse_duration, parse_local_datetime, parse_time_of_day
 from windows.rules import CronRule, OnceRule, Rule, WeeklyRule
+from windows.text import clean_text
 from windows.timezones import LOCAL, resolve_zone
 
 
@@ -40,6 +41,8 @@ def build_rule(options: RuleOptions) -> tuple[Rule, list[str]]:
     ('tue,wed,thu 22:00-05:00', True)
     """
     o = options
+    if o.label is not None:
+        clean_text("--label", o.label, required=False)
     weekly = any(v is not None for v in (o.days, o.start, o.end))
     cron = any(v is not None for v in (o.cron, o.duration))
     once = any(v is not None for v in (o.once_start, o.once_end))
@@ -48,8 +51,14 @@ def build_rule(options: RuleOptions) -> tuple[Rule, list[str]]:
         raise InvalidInput(
             "give exactly one window form: --days/--start/--end, --cron/--duration, or --once-start/--once-end"
         )
+    if o.valid_from and o.valid_until and o.valid_until < o.valid_from:
+        # Stored rules may have this shape (retired before their first day); typed input may not.
+        raise InvalidInput(f"--until {o.valid_until} is before --from {o.valid_from}")
     if not o.tz:
         raise InvalidInput("a window needs a time zone: --tz America/New_York (or --tz local for the customer's zone)")
+    for flag, day in (("--from", o.valid_from), ("--until", o.valid_until)):
+        if day is not None:
+            check_date(day, flag)
     warnings: list[str] = []
     tz = o.tz
     if tz != LOCAL:

@@ -49,7 +49,7 @@ from typing import Literal
 
 from windows.errors import InvalidInput
 from windows.intervals import _Columns, _measure, _subtract, _union
-from windows.parsing import format_duration
+from windows.parsing import FIRST_DAY, LAST_DAY, format_duration
 from windows.timezones import aware_utc, format_utc, resolve_zone, to_utc
 
 WindowKind = Literal["planned", "unplanned"]
@@ -88,8 +88,13 @@ class Period:
     end: datetime = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if not 1 <= self.month <= 12 or not 1 <= self.year <= 9998:
+        if not 1 <= self.month <= 12:
             raise InvalidInput(f"invalid month {self.year:04d}-{self.month:02d}: use YYYY-MM, e.g. 2027-03")
+        if not FIRST_DAY.year <= self.year <= LAST_DAY.year:
+            raise InvalidInput(
+                f"month {self.year:04d}-{self.month:02d} is outside the accepted range "
+                f"{FIRST_DAY.year}-01 to {LAST_DAY.year}-12"
+            )
         zone = resolve_zone(self.timezone)
         following = (self.year + 1, 1) if self.month == 12 else (self.year, self.month + 1)
         object.__setattr__(self, "timezone", zone.name)

@@ -5,8 +5,10 @@ Local times are resolved as RFC 5545 §3.3.5 says (DESIGN §2):
 - a local time in a spring-forward gap uses the UTC offset in force *before* the gap;
 - a local time that occurs twice (fall-back fold) means its *first* occurrence.
 
-pytz's ``localize()`` gets folds backwards by default and is slow, so resolution works directly
-on the zone's transition table with a binary search.
+pytz's ``localize()`` gets folds backwards by default and is slow, and pytz's tables end in 2037,
+so resolution works directly on a transition table with a binary search: the transitions of the
+TZif file pytz ships, continued by the file's POSIX TZ rule through 2199 (:mod:`windows.tzif`), as
+``zoneinfo`` reads the same file.
 
 >>> ny = resolve_zone("America/New_York").zone
 >>> to_utc(datetime(2027, 3, 14, 2, 30), ny)   # gap: EST offset before it
@@ -18,6 +20,7 @@ datetime.datetime(2027, 11, 7, 5, 30)
 from __future__ import annotations
 
 import difflib
+import zoneinfo
 from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
@@ -26,6 +29,7 @@ from functools import cache, lru_cache
 import pytz
 
 from windows.errors import InvalidInput
+from windows.tzif import offset_changes, tzif_bytes
 
 LOCAL = "local"
 
@@ -147,6 +151,21 @@ def zone_by_name(name: str) -> tzinfo:
 
 
 @cache
+def display_zone(name: str) -> tzinfo:
+    """A ``zoneinfo`` zone read from the same TZif file as pytz's, for showing local times to people.
+
+    Unlike pytz's own tables it follows the zone's rule after 2037 and knows the abbreviation
+    (``EDT``); its offsets agree with :func:`to_utc` and :func:`offset_at` at every instant.
+
+    >>> from datetime import UTC
+    >>> datetime(2040, 7, 3, 4, tzinfo=UTC).astimezone(display_zone("America/New_York")).strftime("%H:%M %Z")
+    '00:00 EDT'
+    """
+    with pytz.open_resource(name) as source:  # type: ignore[attr-defined]
+        return zoneinfo.ZoneInfo.from_file(source, key=name)
+
+
+@cache
 def _zone(name: str) -> tzinfo:
     return pytz.timezone(name)
 
@@ -158,6 +177,11 @@ def _format_offset(offset: timedelta | None) -> str:
     return f"{sign}{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
 
 
+EPOCH = datetime(1970, 1, 1)
+EPOCH_ORDINAL = EPOCH.toordinal()
+_FAR = 2**62
+
+
 @dataclass(frozen=True)
 class _Table:
     transitions: list[datetime]  # naive UTC instants, ascending; first is datetime.min
@@ -165,20 +189,28 @@ class _Table:
 
 
 @cache
+def _changes(zone: tzinfo) -> tuple[list[int], list[int]]:
+    """UTC seconds each offset starts at (the first is -_FAR) and the offsets, through 2199.
+
+    Read from the TZif file pytz ships for the zone (its transitions, then its POSIX TZ rule), not from
+    pytz's own tables, which end in 2037 and round offsets to minutes (:mod:`windows.tzif`).
+    """
+    name = getattr(zone, "zone", None)
+    if isinstance(name, str):
+        before, changes = offset_changes(tzif_bytes(name))
+        return [-_FAR] + [at for at, _ in changes], [before] + [offset for _, offset in changes]
+    offset = zone.utcoffset(datetime(2000, 1, 1)) or timedelta(0)  # a fixed-offset tzinfo
+    return [-_FAR], [int(offset.total_seconds())]
+
+
+@cache
 def _table(zone: tzinfo) -> _Table:
-    transitions = getattr(zone, "_utc_transition_times", None)
-    infos = getattr(zone, "_transition_info", None)
-    if transitions and infos:
-        return _Table(list(transitions), [info[0] for info in infos])
-    offset = zone.utcoffset(datetime(2000, 1, 1)) or timedelta(0)
-    return _Table([datetime.min], [offset])
+    starts, offsets = _changes(zone)
+    transitions = [datetime.min] + [EPOCH + timedelta(seconds=at) for at in starts[1:]]
+    return _Table(transitions, [timedelta(seconds=offset) for offset in offsets])
 
 
 # -- the same resolution on whole seconds, for expanding many occurrences -------------------------
-
-EPOCH = datetime(1970, 1, 1)
-EPOCH_ORDINAL = EPOCH.toordinal()
-_FAR = 2**62
 
 
 def seconds_of(naive: datetime) -> int:
@@ -197,9 +229,7 @@ class _SecondsTable:
 
 @cache
 def _seconds_table(zone: tzinfo) -> _SecondsTable:
-    table = _table(zone)
-    starts = [-_FAR] + [seconds_of(t) for t in table.transitions[1:]]
-    offsets = [int(o.total_seconds()) for o in table.offsets]
+    starts, offsets = _changes(zone)
     n = len(starts)
     ends = [*starts[1:], _FAR]
     # Period i covers local [starts[i] + offsets[i], ends[i] + offsets[i]); its clean part is what no

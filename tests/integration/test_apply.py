@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -32,7 +33,7 @@ def version(db: Database) -> tuple[int, datetime]:
         return data_version(session)
 
 
-def apply_text(db: Database, now: datetime, text: str, **kw: bool) -> list[tuple[str, str, str]]:
+def apply_text(db: Database, now: datetime, text: str, **kw: Any) -> list[tuple[str, str, str]]:
     return plan_of(apply_catalogue(db, now, parse_catalogue(text), **kw))
 
 
@@ -342,7 +343,7 @@ def test_an_invalid_file_is_refused_as_a_whole_with_every_problem_and_its_line(d
         "bad.toml:44: window 'sa.late': from must be a date YYYY-MM-DD",
         "bad.toml:50: customer 'acme': unknown time zone 'Europe/Londn'; did you mean Europe/London or "
         "Europe/Lisbon or Europe/Oslo?",
-        "bad.toml:51: customer 'acme': invalid email address 'not-an-email'",
+        "bad.toml:51: customer 'acme': invalid email address 'not-an-email': an email address must have an @-sign",
         "bad.toml:54: invalid customer key 'Bad Key': use lowercase letters, digits and '-' (e.g. premier-edition)",
         "bad.toml:59: customer 'acme' is listed twice",
     ]

@@ -129,14 +129,14 @@ def test_move_inside_notice_period_needs_a_waiver(loaded: Database, tmp_path: Pa
         conf,
         "pe.nightly.20270302",
         action="move",
-        new_start=utc("2027-01-14T05:00:00Z"),
+        new_start=utc("2027-01-15T05:00:00Z"),
         reason="urgent",
         waive_notice="security fix",
     )
     with loaded.transaction() as session:
         found = find_occurrence(session, "pe.nightly.20270302", "nile")
     assert found is not None
-    assert (found.waived, found.start.isoformat()) == ("security fix", "2027-01-14T05:00:00+00:00")
+    assert (found.waived, found.start.isoformat()) == ("security fix", "2027-01-15T05:00:00+00:00")
 
 
 @pytest.mark.parametrize(
@@ -173,3 +173,43 @@ def test_cannot_cancel_twice_or_change_the_past(loaded: Database, tmp_path: Path
     later = utc("2027-03-10T00:00:00Z")
     with pytest.raises(Conflict, match="already ended at 2027-03-04T08:00:00Z"):
         change_occurrence(loaded, later, conf, "pe.nightly.20270304", action="cancel", reason="r")
+
+
+@pytest.mark.parametrize("customer", [None, "thames"])
+def test_a_move_onto_the_next_occurrence_of_the_same_window_is_refused(
+    loaded: Database, tmp_path: Path, db_url: str, customer: str | None
+) -> None:
+    """pe.nightly runs Tue and Thu 05:00Z-08:00Z: moving Tuesday's to Thursday 06:00Z would overlap."""
+    with pytest.raises(PolicyRefused) as refused:
+        change_occurrence(
+            loaded,
+            NOW,
+            settings(tmp_path, db_url),
+            "pe.nightly.20270302",
+            action="move",
+            reason="collides",
+            customer=customer,
+            new_start=utc("2027-03-04T06:00:00Z"),
+        )
+    assert str(refused.value) == (
+        "the new time overlaps occurrence 'pe.nightly.20270304' (2027-03-04T05:00:00Z - 2027-03-04T08:00:00Z)"
+        " of the same window: move or cancel that one first"
+    )
+    assert _view(loaded, "thames", "pe.nightly.20270302") == (
+        "scheduled",
+        "2027-03-02T05:00:00+00:00",
+        "2027-03-02T08:00:00+00:00",
+        0,
+    )
+    # Right after the next one ends is fine.
+    moved = change_occurrence(
+        loaded,
+        NOW,
+        settings(tmp_path, db_url),
+        "pe.nightly.20270302",
+        action="move",
+        reason="after thursday's",
+        customer=customer,
+        new_start=utc("2027-03-04T08:00:00Z"),
+    )
+    assert [(s.start.isoformat(), s.sequence) for s in moved.items][-1] == ("2027-03-04T08:00:00+00:00", 1)

@@ -76,7 +76,8 @@ def test_customer_feed(db: Database, settings: Settings, client: AppClient, toke
         "content-length": str(len(body)),
         "etag": '"' + hashlib.sha256(body).hexdigest() + '"',
         "last-modified": CHANGED,
-        "cache-control": "max-age=300",
+        "cache-control": "private, max-age=300",
+        "x-content-type-options": "nosniff",
         "content-disposition": 'inline; filename="koala.ics"',
     }
 
@@ -125,7 +126,12 @@ def test_conditional_requests(client: AppClient, token: str, headers: dict[str, 
     assert response.status_code == status
     if status == 304:
         assert response.content == b""
-        assert dict(response.headers) == {"etag": etag, "last-modified": CHANGED, "cache-control": "max-age=300"}
+        assert dict(response.headers) == {
+            "etag": etag,
+            "last-modified": CHANGED,
+            "cache-control": "private, max-age=300",
+            "x-content-type-options": "nosniff",
+        }
 
 
 def test_every_miss_is_the_same_404(client: AppClient, token: str) -> None:
@@ -263,11 +269,8 @@ def test_errors_are_json_with_the_domain_status(db: Database, settings: Settings
         )
 
 
-@pytest.mark.parametrize(
-    "url",
-    ["sqlite:////nonexistent-dir/maintcal.db", "postgresql://maintcal@127.0.0.1:1/maintcal"],
-)
-def test_an_unreachable_database_is_a_503_not_a_500(url: str) -> None:
+def test_an_unreachable_database_is_a_503_not_a_500() -> None:
+    url = "postgresql://maintcal@127.0.0.1:1/maintcal"
     with AppClient(create_app(Settings(database_url=url))) as test_client:
         for path in ["/healthz", "/products/x.ics", "/feeds/abc.ics"]:
             response = test_client.get(path)

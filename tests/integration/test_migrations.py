@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import text
 
 from scheduler.db import Database
 from scheduler.migrate import downgrade, upgrade
-from scheduler.models import Base
+from scheduler.models import Base, WindowRule
 
 
 def test_migrations_match_models(db: Database) -> None:
@@ -25,3 +28,32 @@ def test_upgrade_is_idempotent_and_downgrade_empties(db_url: str) -> None:
     database.dispose()
     assert tables <= {"alembic_version"}
     upgrade(db_url)
+
+
+def test_0004_existing_rules_take_effect_when_they_were_created(db_url: str) -> None:
+    downgrade(db_url, "0002")
+    database = Database.open(db_url)
+    with database.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO products (id, key, name, notice_days, public, reschedule_cutoff_hours,"
+                " reschedule_max_shift_days, created_at, updated_at)"
+                " VALUES (1, 'pe', 'Premier', 30, false, 72, 14, '2026-05-01 08:00:00', '2026-05-01 08:00:00')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO window_rules (id, product_id, name, kind, timezone, days, start_time, end_time,"
+                " created_at, updated_at)"
+                " VALUES (1, 1, 'w1', 'weekly', 'UTC', 'tue', '00:00', '06:00',"
+                " '2026-05-02 09:30:00', '2026-06-01 00:00:00')"
+            )
+        )
+    database.dispose()
+    upgrade(db_url)
+    database = Database.open(db_url)
+    with database.transaction() as session:
+        row = session.get(WindowRule, 1)
+        assert row is not None
+        assert (row.effective_from, row.created_at) == (datetime(2026, 5, 2, 9, 30, tzinfo=UTC),) * 2
+    database.dispose()

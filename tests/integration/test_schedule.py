@@ -74,6 +74,7 @@ def test_occurrence_json_has_the_design_shape(example: Database) -> None:
         "sequence": 0,
         # 30 days before Tue 22:00 EDT is Sun 2027-02-14 22:00 EST.
         "notice_deadline": "2027-02-15T03:00:00Z",
+        "imported": False,
     }
 
 

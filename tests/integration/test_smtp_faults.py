@@ -278,7 +278,7 @@ def test_authentication(db: Database, db_url: str, tmp_path: Path, password: str
     handler = FaultHandler()
     secured = smtp_server(handler, authenticator=_authenticator, auth_required=True, auth_require_tls=False)
     try:
-        url = f"smtp://notices:{password}@127.0.0.1:{secured.port}"
+        url = f"smtp://notices:{password}@127.0.0.1:{secured.port}?plaintext_auth=true"  # loopback, no TLS
         settings = queued(db, db_url, tmp_path, url, (A,))
         send_due(db, settings, lambda: T1)
     finally:

@@ -1,6 +1,7 @@
-"""Exact occurrences around the 2026-2028 DST transitions (DESIGN §2), worked out by hand.
+"""Exact occurrences around the 2026-2028 DST transitions and after 2037 (DESIGN §2), worked out by hand.
 
-The tz rules each row relies on are listed at the top of ``test_timezones.py``. Weekly and one-off
+The tz rules each row relies on (for after 2037: the POSIX TZ rule at the end of each zone's TZif
+file) are listed at the top of ``test_timezones.py``. Weekly and one-off
 windows are wall-clock: start and end are each resolved from local date + local time, so an
 00:00-06:00 window lasts 5 h on a spring-forward night and 7 h on a fall-back night. A time in a gap
 takes the offset before the gap (02:30 in New York on 2027-03-14 is 07:30Z, shown as 03:30 EDT); a
@@ -29,6 +30,7 @@ NY, LON, SYD, LHI, CAI, HAV, KOL = (
     "America/Havana",
     "Asia/Kolkata",
 )
+SCL, DUB = "America/Santiago", "Europe/Dublin"
 
 
 def weekly(zone: str, days: str, start: str, end: str, name: str = "w") -> WeeklyRule:
@@ -155,6 +157,32 @@ WEEKLY = [
     (weekly(KOL, "tue", "00:00", "06:00"), "2027-03-16", "-18:30Z", "00:30Z", "00:00+05:30", "06:00+05:30", 6),
     (weekly(KOL, "sun", "00:00", "06:00"), "2027-11-07", "-18:30Z", "00:30Z", "00:00+05:30", "06:00+05:30", 6),
     (weekly(KOL, "sat", "22:00", "05:00"), "2027-03-13", "16:30Z", "23:30Z", "22:00+05:30", "+05:00+05:30", 7),
+    # -- after 2037: pytz's own tables end there; the zone's POSIX TZ rule takes over --
+    # New York 2040 and 2150: spring forward (5 h), fall back (7 h), and summer time in between
+    (weekly(NY, "sun", "00:00", "06:00"), "2040-03-11", "05:00Z", "10:00Z", "00:00-05:00", "06:00-04:00", 5),
+    (weekly(NY, "tue", "00:00", "06:00"), "2040-07-03", "04:00Z", "10:00Z", "00:00-04:00", "06:00-04:00", 6),
+    (weekly(NY, "sun", "00:00", "06:00"), "2040-11-04", "04:00Z", "11:00Z", "00:00-04:00", "06:00-05:00", 7),
+    (weekly(NY, "sun", "00:00", "06:00"), "2150-03-08", "05:00Z", "10:00Z", "00:00-05:00", "06:00-04:00", 5),
+    (weekly(NY, "sun", "02:30", "04:00"), "2150-03-08", "07:30Z", "08:00Z", "03:30-04:00", "04:00-04:00", 0.5),
+    (weekly(NY, "tue", "00:00", "06:00"), "2150-07-07", "04:00Z", "10:00Z", "00:00-04:00", "06:00-04:00", 6),
+    (weekly(NY, "sun", "00:00", "06:00"), "2150-11-01", "04:00Z", "11:00Z", "00:00-04:00", "06:00-05:00", 7),
+    (weekly(NY, "sun", "01:30", "03:00"), "2150-11-01", "05:30Z", "08:00Z", "01:30-04:00", "03:00-05:00", 2.5),
+    (weekly(NY, "sun", "00:00", "06:00"), "2199-11-03", "04:00Z", "11:00Z", "00:00-04:00", "06:00-05:00", 7),
+    # Sydney 2045: the fold in April, the gap in October
+    (weekly(SYD, "sun", "00:00", "06:00"), "2045-04-02", "-13:00Z", "-20:00Z", "00:00+11:00", "06:00+10:00", 7),
+    (weekly(SYD, "sun", "00:00", "06:00"), "2045-10-01", "-14:00Z", "-19:00Z", "00:00+10:00", "06:00+11:00", 5),
+    # Santiago 2045: changes at 24:00 on Saturdays: fold Sat 23:00-24:00 in April, gap Sun 00:00-01:00
+    (weekly(SCL, "sat", "22:00", "05:00"), "2045-04-01", "+01:00Z", "+09:00Z", "22:00-03:00", "+05:00-04:00", 8),
+    (weekly(SCL, "sun", "00:00", "06:00"), "2045-09-03", "04:00Z", "09:00Z", "01:00-03:00", "06:00-03:00", 5),
+    # Lord Howe 2045: 30-minute shift
+    (weekly(LHI, "sun", "00:00", "06:00"), "2045-04-02", "-13:00Z", "-19:30Z", "00:00+11:00", "06:00+10:30", 6.5),
+    (weekly(LHI, "sun", "00:00", "06:00"), "2045-10-01", "-13:30Z", "-19:00Z", "00:00+10:30", "06:00+11:00", 5.5),
+    (weekly(LHI, "sun", "02:15", "03:00"), "2045-10-01", "-15:45Z", "-16:00Z", "02:45+11:00", "03:00+11:00", 0.25),
+    # Dublin 2045: negative DST in the data (IST is standard time, GMT the winter time), clocks like London
+    (weekly(DUB, "sun", "00:00", "06:00"), "2045-03-26", "00:00Z", "05:00Z", "00:00+00:00", "06:00+01:00", 5),
+    (weekly(DUB, "sun", "01:30", "03:00"), "2045-03-26", "01:30Z", "02:00Z", "02:30+01:00", "03:00+01:00", 0.5),
+    (weekly(DUB, "sun", "00:00", "06:00"), "2045-10-29", "-23:00Z", "06:00Z", "00:00+01:00", "06:00+00:00", 7),
+    (weekly(DUB, "sun", "01:30", "03:00"), "2045-10-29", "00:30Z", "03:00Z", "01:30+01:00", "03:00+00:00", 2.5),
 ]
 
 
@@ -240,6 +268,13 @@ CRON = [
      "2027-03-07T08:00", "2027-03-14T07:00", "2027-03-07T03:00:00-05:00", "2027-03-14T03:00:00-04:00"),
     (cron(NY, "0 3 * * sun", timedelta(days=7)), "20270314",
      "2027-03-14T07:00", "2027-03-21T07:00", "2027-03-14T03:00:00-04:00", "2027-03-21T03:00:00-04:00"),
+    # after 2037
+    (cron(NY, "30 2 * * *", timedelta(hours=1)), "20400311",
+     "2040-03-11T07:30", "2040-03-11T08:30", "2040-03-11T03:30:00-04:00", "2040-03-11T04:30:00-04:00"),
+    (cron(NY, "30 1 * * *", timedelta(hours=1)), "21501101",
+     "2150-11-01T05:30", "2150-11-01T06:30", "2150-11-01T01:30:00-04:00", "2150-11-01T01:30:00-05:00"),
+    (cron(SCL, "30 23 * * sat", timedelta(hours=1)), "20450401",
+     "2045-04-02T02:30", "2045-04-02T03:30", "2045-04-01T23:30:00-03:00", "2045-04-01T23:30:00-04:00"),
 ]  # fmt: skip
 
 
@@ -316,6 +351,24 @@ def test_one_off_windows(rule: OnceRule, id_: str, start: str, end: str, local_s
     assert [shown(o) for o in found] == [(id_, start, end, local_start, local_end)]
 
 
+ONCE_LATER = [
+    (once(NY, "2150-11-01T00:30", "2150-11-01T01:30"), "p.o.21501101", "2150-11-01T04:30:00Z", "2150-11-01T05:30:00Z",
+     "2150-11-01T00:30:00-04:00", "2150-11-01T01:30:00-04:00"),
+    (once(DUB, "2045-03-26T00:30", "2045-03-26T03:00"), "p.o.20450326", "2045-03-26T00:30:00Z", "2045-03-26T02:00:00Z",
+     "2045-03-26T00:30:00+00:00", "2045-03-26T03:00:00+01:00"),
+    (once(SCL, "2045-09-02T23:00", "2045-09-03T00:30"), "p.o.20450902", "2045-09-03T03:00:00Z", "2045-09-03T04:30:00Z",
+     "2045-09-02T23:00:00-04:00", "2045-09-03T01:30:00-03:00"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("rule", "id_", "start", "end", "local_start", "local_end"), ONCE_LATER)
+def test_one_off_windows_after_2037(
+    rule: OnceRule, id_: str, start: str, end: str, local_start: str, local_end: str
+) -> None:
+    found = expand(rule, utc("2040-01-01T00:00:00Z"), utc("2151-01-01T00:00:00Z"))
+    assert [shown(o) for o in found] == [(id_, start, end, local_start, local_end)]
+
+
 def test_one_off_outside_the_range_or_before_valid_from_is_not_expanded() -> None:
     rule = once(NY, "2027-03-14T01:00", "2027-03-14T04:00")
     assert expand(rule, utc("2027-03-14T08:00:00Z"), utc("2027-03-15T00:00:00Z")) == []
@@ -340,6 +393,9 @@ LOCAL = [
     ("thames-telecom", LON, "2027-03-30", "2027-03-29T23:00:00Z", "2027-03-30T05:00:00Z", "+01:00"),
     ("harbour-health", SYD, "2027-04-06", "2027-04-05T14:00:00Z", "2027-04-05T20:00:00Z", "+10:00"),
     ("nile-logistics", CAI, "2027-10-28", "2027-10-27T21:00:00Z", "2027-10-28T03:00:00Z", "+03:00"),
+    ("thames-telecom", LON, "2040-07-03", "2040-07-02T23:00:00Z", "2040-07-03T05:00:00Z", "+01:00"),
+    ("harbour-health", SYD, "2045-01-03", "2045-01-02T13:00:00Z", "2045-01-02T19:00:00Z", "+11:00"),
+    ("pacific-media", "America/Los_Angeles", "2150-07-07", "2150-07-07T07:00:00Z", "2150-07-07T13:00:00Z", "-07:00"),
 ]
 
 

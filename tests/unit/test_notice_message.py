@@ -226,6 +226,25 @@ def test_smtp_urls() -> None:
 
 
 @pytest.mark.parametrize(
+    ("url", "port", "start_tls"),
+    [
+        ("smtp://alice:pw@mail.example.com", 25, True),  # credentials: STARTTLS required, not "if offered"
+        ("smtp://alice:pw@mail.example.com:587?starttls=true", 587, True),
+        ("smtp://alice@mail.example.com", 25, True),
+        ("smtp://alice:pw@127.0.0.1?plaintext_auth=true", 25, None),  # loopback: TLS if offered
+        ("smtp://alice:pw@localhost:2525?plaintext_auth=true&starttls=false", 2525, False),
+        ("smtp://alice:pw@[::1]?plaintext_auth=yes", 25, None),
+        ("smtp://alice:pw@127.0.0.2?plaintext_auth=true&starttls=true", 587, True),
+        ("smtp://mail.example.com?plaintext_auth=true", 25, None),  # no credentials: nothing to protect
+    ],
+)
+def test_credentials_require_tls_unless_plaintext_auth_on_loopback(url: str, port: int, start_tls: bool | None) -> None:
+    config = parse_smtp_url(url)
+    assert (config.port, config.use_tls, config.start_tls) == (port, False, start_tls)
+    assert "pw" not in repr(config)
+
+
+@pytest.mark.parametrize(
     ("url", "message"),
     [
         (
@@ -233,7 +252,29 @@ def test_smtp_urls() -> None:
             "MAINTCAL_SMTP_URL must start with smtp:// or smtps:// (e.g. smtp://host:587?starttls=true)",
         ),
         ("smtp://u:hunter2@host?starttls=maybe", "MAINTCAL_SMTP_URL: starttls='maybe' must be true or false"),
-        ("smtp://u:hunter2@host?tls=1", "MAINTCAL_SMTP_URL: unknown option 'tls' (use starttls, timeout, verify)"),
+        (
+            "smtp://u:hunter2@host?tls=1",
+            "MAINTCAL_SMTP_URL: unknown option 'tls' (use starttls, timeout, verify, plaintext_auth)",
+        ),
+        (
+            "smtp://u:hunter2@host:25?starttls=false",
+            "MAINTCAL_SMTP_URL: starttls=false with a user and password would send the password in clear: "
+            "use starttls=true or smtps:// (or plaintext_auth=true for a relay on this host)",
+        ),
+        (
+            "smtp://u:hunter2@mail.example.com?plaintext_auth=true",
+            "MAINTCAL_SMTP_URL: plaintext_auth=true is allowed only for a relay on this host "
+            "(127.0.0.1, ::1, localhost), not 'mail.example.com': use starttls=true or smtps://",
+        ),
+        (
+            "smtp://u:hunter2@10.0.0.1?plaintext_auth=true&starttls=false",
+            "MAINTCAL_SMTP_URL: plaintext_auth=true is allowed only for a relay on this host "
+            "(127.0.0.1, ::1, localhost), not '10.0.0.1': use starttls=true or smtps://",
+        ),
+        (
+            "smtp://u:hunter2@host?plaintext_auth=maybe",
+            "MAINTCAL_SMTP_URL: plaintext_auth='maybe' must be true or false",
+        ),
         ("smtp://u:hunter2@host:99999", "MAINTCAL_SMTP_URL has an invalid port"),
         ("smtps://host?starttls=true", "MAINTCAL_SMTP_URL: smtps:// is already TLS; drop starttls=true"),
         ("smtp://host?timeout=0", "MAINTCAL_SMTP_URL: timeout must be positive"),
@@ -245,3 +286,12 @@ def test_bad_smtp_urls_never_echo_the_password(url: str, message: str) -> None:
         parse_smtp_url(url)
     assert error.value.message == message
     assert "hunter2" not in error.value.message
+
+
+def test_local_times_in_notices_follow_the_zone_rule_after_2037() -> None:
+    """pytz's tables end in 2037; the notice text must still say EDT in July 2040."""
+    instant = datetime(2040, 7, 3, 4, tzinfo=UTC)
+    assert format_local(instant, "America/New_York") == "Tue 2040-07-03 00:00 EDT (UTC-04:00)"
+    assert format_local(datetime(2045, 1, 10, 2, tzinfo=UTC), "Australia/Sydney") == (
+        "Tue 2045-01-10 13:00 AEDT (UTC+11:00)"
+    )

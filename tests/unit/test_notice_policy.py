@@ -96,6 +96,16 @@ def item(
         ("2027-04-05T13:30:00Z", "Australia/Lord_Howe", 30, "2027-03-06T13:00:00Z"),
         ("2027-03-16T04:00:00Z", "UTC", 0, "2027-03-16T04:00:00Z"),
         ("2027-03-16T04:00:00Z", "Asia/Kolkata", 14, "2027-03-02T04:00:00Z"),
+        # After 2037 (the zone's POSIX TZ rule): 2040-04-03 00:00 EDT -> 2040-03-04 00:00 EST.
+        ("2040-04-03T04:00:00Z", "America/New_York", 30, "2040-03-04T05:00:00Z"),
+        # 2040-04-10 02:30 EDT -> 2040-03-11 02:30, in the gap: EST, 07:30Z.
+        ("2040-04-10T06:30:00Z", "America/New_York", 30, "2040-03-11T07:30:00Z"),
+        # 2150-12-01 01:30 EST -> 2150-11-01 01:30, twice: the first (EDT), 05:30Z.
+        ("2150-12-01T06:30:00Z", "America/New_York", 30, "2150-11-01T05:30:00Z"),
+        # Sydney 2045-04-25 02:00 AEST -> 2045-03-26 02:00 AEDT.
+        ("2045-04-24T16:00:00Z", "Australia/Sydney", 30, "2045-03-25T15:00:00Z"),
+        # Dublin 2045-04-20 00:00 IST -> 2045-03-21 00:00 GMT.
+        ("2045-04-19T23:00:00Z", "Europe/Dublin", 30, "2045-03-21T00:00:00Z"),
     ],
 )
 def test_deadline_is_the_same_local_time_n_calendar_days_before(

@@ -58,12 +58,17 @@ def test_no_days_is_refused() -> None:
     assert refused(weekly, ()) == "no days given: use --days like tue,thu or tue-thu"
 
 
-def test_until_before_from_is_refused() -> None:
-    assert refused(weekly, valid_from=date(2027, 2, 1), valid_until=date(2027, 1, 31)) == (
-        "--until 2027-01-31 is before --from 2027-02-01"
-    )
+def test_until_before_from_is_refused_as_input_but_stored_as_an_empty_rule() -> None:
+    assert refused(
+        build, days="tue", start="00:00", end="06:00", valid_from=date(2027, 2, 1), valid_until=date(2027, 1, 31)
+    ) == ("--until 2027-01-31 is before --from 2027-02-01")
+    # Read back from the database it is a window retired before its first day: empty, never an error.
+    retired = weekly(valid_from=date(2027, 2, 1), valid_until=date(2026, 12, 9))
+    assert retired.retired_before_start
+    assert not any(retired.active_on(date(2027, 2, 1) + timedelta(days=n)) for n in range(-400, 400))
     # The same day is a one-day rule, not an error.
     assert weekly(valid_from=date(2027, 2, 1), valid_until=date(2027, 2, 1)).active_on(date(2027, 2, 1))
+    assert not weekly(valid_from=date(2027, 2, 1), valid_until=date(2027, 2, 1)).retired_before_start
 
 
 def test_active_on_bounds_are_inclusive() -> None:

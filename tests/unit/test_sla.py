@@ -57,6 +57,12 @@ def outage(start: str, end: str) -> Outage:
         (2028, 2, "UTC", "2028-02-01T00:00:00Z", "2028-03-01T00:00:00Z", 29 * 24),
         (2027, 2, "UTC", "2027-02-01T00:00:00Z", "2027-03-01T00:00:00Z", 28 * 24),
         (2027, 12, "Asia/Tokyo", "2027-11-30T15:00:00Z", "2027-12-31T15:00:00Z", 31 * 24),
+        # After 2037: the zone's POSIX TZ rule (pytz's own tables would give 744 h and 720 h)
+        (2040, 3, "America/New_York", "2040-03-01T05:00:00Z", "2040-04-01T04:00:00Z", 743),
+        (2150, 11, "America/New_York", "2150-11-01T04:00:00Z", "2150-12-01T05:00:00Z", 721),
+        (2199, 3, "America/New_York", "2199-03-01T05:00:00Z", "2199-04-01T04:00:00Z", 743),
+        (2045, 4, "Australia/Sydney", "2045-03-31T13:00:00Z", "2045-04-30T14:00:00Z", 721),
+        (2045, 10, "Europe/Dublin", "2045-09-30T23:00:00Z", "2045-11-01T00:00:00Z", 745),
     ],
 )
 def test_a_period_is_the_calendar_month_in_its_zone_with_its_real_length(

@@ -17,17 +17,42 @@ Expected instants are worked out by hand from the tz database rules (pytz 2026f)
   from 2026-03-08 to 2027-11-07 (rules "2013 2026 Mar Sun>=8", "2012 2025 Nov Sun>=1", "2027 max Nov
   Sun>=1", "2028 max Mar Sun>=8"): no change in November 2026 nor in March 2027.
 - Asia/Kolkata: +05:30, no DST since 1945.
+
+After 2037 (the end of the transitions listed in pytz's TZif files) each zone follows the POSIX TZ
+rule at the end of its file:
+
+- America/New_York ``EST5EDT,M3.2.0,M11.1.0``: as above (2040-03-11, 2040-11-04, 2150-03-08,
+  2150-11-01, 2199-03-10, 2199-11-03).
+- Australia/Sydney ``AEST-10AEDT,M10.1.0,M4.1.0/3``: 2045-04-02 and 2045-10-01.
+- America/Santiago ``<-04>4<-03>,M9.1.6/24,M4.1.6/24``: -04 / -03, changing at 24:00 on the first
+  Saturday of April (2045-04-01: 24:00 -03 -> 23:00 -04, a fold on Saturday 23:00-24:00) and of
+  September (2045-09-02: 24:00 -04 -> 01:00 -03, a gap on Sunday 00:00-01:00).
+- Australia/Lord_Howe ``<+1030>-10:30<+11>-11,M10.1.0,M4.1.0``: gap 02:00-02:30 on 2045-10-01,
+  fold 01:30-02:00 on 2045-04-02.
+- Europe/Dublin ``IST-1GMT0,M10.5.0,M3.5.0/1``: *negative* DST, IST +1 is standard time and GMT the
+  winter "daylight" time; the clocks change like London's: gap 01:00-02:00 on 2045-03-26, fold
+  01:00-02:00 on 2045-10-29.
+- Africa/Monrovia: UTC-00:44:30 until 1972-01-07 00:44:30Z, then GMT (seconds are kept).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+import io
+import os
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from functools import cache
+from zoneinfo import ZoneInfo
 
 import pytest
+import pytz
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from windows.errors import InvalidInput
 from windows.timezones import (
+    EPOCH,
     LOCAL,
+    LocalClock,
     format_local,
     format_utc,
     offset_at,
@@ -36,6 +61,7 @@ from windows.timezones import (
     to_utc,
     zone_by_name,
 )
+from windows.tzif import tzif_bytes
 
 D = datetime
 
@@ -126,6 +152,38 @@ TO_UTC = [
     ("Asia/Kolkata", D(2026, 1, 1, 0, 0), D(2025, 12, 31, 18, 30), "+05:30"),
     ("Asia/Kolkata", D(2027, 3, 14, 2, 30), D(2027, 3, 13, 21, 0), "+05:30 on New York's night"),
     ("Asia/Kolkata", D(2027, 11, 7, 1, 30), D(2027, 11, 6, 20, 0), "+05:30 on New York's night"),
+    # After 2037: the POSIX TZ rule of the zone's TZif file
+    ("America/New_York", D(2040, 3, 11, 1, 59), D(2040, 3, 11, 6, 59), "EST"),
+    ("America/New_York", D(2040, 3, 11, 2, 30), D(2040, 3, 11, 7, 30), "gap: EST offset"),
+    ("America/New_York", D(2040, 3, 11, 3, 0), D(2040, 3, 11, 7, 0), "first EDT minute"),
+    ("America/New_York", D(2040, 7, 3, 0, 0), D(2040, 7, 3, 4, 0), "EDT in summer (issue 9)"),
+    ("America/New_York", D(2040, 11, 4, 1, 30), D(2040, 11, 4, 5, 30), "fold: first (EDT)"),
+    ("America/New_York", D(2040, 11, 4, 2, 0), D(2040, 11, 4, 7, 0), "EST"),
+    ("America/New_York", D(2150, 3, 8, 2, 30), D(2150, 3, 8, 7, 30), "gap"),
+    ("America/New_York", D(2150, 7, 1, 12, 0), D(2150, 7, 1, 16, 0), "EDT"),
+    ("America/New_York", D(2150, 11, 1, 1, 30), D(2150, 11, 1, 5, 30), "fold"),
+    ("America/New_York", D(2199, 11, 3, 1, 30), D(2199, 11, 3, 5, 30), "fold in the last year"),
+    ("America/New_York", D(2199, 12, 31, 23, 59), D(2200, 1, 1, 4, 59), "the last minute accepted"),
+    ("Australia/Sydney", D(2045, 4, 2, 2, 30), D(2045, 4, 1, 15, 30), "fold: first (AEDT)"),
+    ("Australia/Sydney", D(2045, 4, 2, 3, 0), D(2045, 4, 1, 17, 0), "AEST"),
+    ("Australia/Sydney", D(2045, 10, 1, 2, 30), D(2045, 9, 30, 16, 30), "gap: AEST offset"),
+    ("Australia/Sydney", D(2046, 1, 1, 0, 0), D(2045, 12, 31, 13, 0), "AEDT across New Year"),
+    ("America/Santiago", D(2045, 4, 1, 22, 59), D(2045, 4, 2, 1, 59), "-03"),
+    ("America/Santiago", D(2045, 4, 1, 23, 30), D(2045, 4, 2, 2, 30), "fold: first (-03)"),
+    ("America/Santiago", D(2045, 4, 2, 0, 0), D(2045, 4, 2, 4, 0), "-04"),
+    ("America/Santiago", D(2045, 9, 2, 23, 59), D(2045, 9, 3, 3, 59), "-04"),
+    ("America/Santiago", D(2045, 9, 3, 0, 30), D(2045, 9, 3, 4, 30), "gap at midnight: -04 offset"),
+    ("America/Santiago", D(2045, 9, 3, 1, 0), D(2045, 9, 3, 4, 0), "-03"),
+    ("Australia/Lord_Howe", D(2045, 4, 2, 1, 45), D(2045, 4, 1, 14, 45), "fold: first (+11)"),
+    ("Australia/Lord_Howe", D(2045, 4, 2, 2, 0), D(2045, 4, 1, 15, 30), "+10:30"),
+    ("Australia/Lord_Howe", D(2045, 10, 1, 2, 15), D(2045, 9, 30, 15, 45), "gap: +10:30"),
+    ("Australia/Lord_Howe", D(2045, 10, 1, 2, 30), D(2045, 9, 30, 15, 30), "+11"),
+    ("Europe/Dublin", D(2045, 3, 26, 0, 59), D(2045, 3, 26, 0, 59), "GMT"),
+    ("Europe/Dublin", D(2045, 3, 26, 1, 30), D(2045, 3, 26, 1, 30), "gap: GMT offset"),
+    ("Europe/Dublin", D(2045, 3, 26, 2, 0), D(2045, 3, 26, 1, 0), "IST"),
+    ("Europe/Dublin", D(2045, 10, 29, 1, 30), D(2045, 10, 29, 0, 30), "fold: first (IST)"),
+    ("Europe/Dublin", D(2045, 10, 29, 2, 0), D(2045, 10, 29, 2, 0), "GMT"),
+    ("Africa/Monrovia", D(1971, 6, 1, 12, 0), D(1971, 6, 1, 12, 44, 30), "-00:44:30, to the second"),
     # Zones without transitions
     ("UTC", D(2027, 3, 14, 2, 30), D(2027, 3, 14, 2, 30), "UTC"),
     ("EST", D(2027, 7, 1, 12, 0), D(2027, 7, 1, 17, 0), "fixed -05:00, even in summer"),
@@ -156,6 +214,20 @@ OFFSETS = [
     ("Africa/Cairo", D(2027, 10, 28, 21, 0), timedelta(hours=2)),
     ("America/Havana", D(2027, 1, 15, 12, 0), timedelta(hours=-4)),  # the 2026-2027 winter stays on CDT
     ("Asia/Kolkata", D(2027, 6, 1), timedelta(hours=5, minutes=30)),
+    ("America/New_York", D(2040, 3, 11, 6, 59, 59), timedelta(hours=-5)),
+    ("America/New_York", D(2040, 3, 11, 7, 0), timedelta(hours=-4)),
+    ("America/New_York", D(2040, 11, 4, 5, 59, 59), timedelta(hours=-4)),
+    ("America/New_York", D(2040, 11, 4, 6, 0), timedelta(hours=-5)),
+    ("America/New_York", D(2150, 11, 1, 5, 59, 59), timedelta(hours=-4)),
+    ("America/New_York", D(2150, 11, 1, 6, 0), timedelta(hours=-5)),
+    ("Australia/Lord_Howe", D(2045, 9, 30, 15, 29, 59), timedelta(hours=10, minutes=30)),
+    ("Australia/Lord_Howe", D(2045, 9, 30, 15, 30), timedelta(hours=11)),
+    ("Europe/Dublin", D(2045, 3, 26, 0, 59, 59), timedelta(0)),
+    ("Europe/Dublin", D(2045, 3, 26, 1, 0), timedelta(hours=1)),
+    ("Europe/Dublin", D(2045, 10, 29, 0, 59, 59), timedelta(hours=1)),
+    ("Europe/Dublin", D(2045, 10, 29, 1, 0), timedelta(0)),
+    ("Africa/Monrovia", D(1972, 1, 7, 0, 44, 29), timedelta(minutes=-44, seconds=-30)),
+    ("Africa/Monrovia", D(1972, 1, 7, 0, 44, 30), timedelta(0)),
 ]
 
 
@@ -176,6 +248,10 @@ def test_to_local_shows_each_side_of_a_fold_with_its_own_offset() -> None:
     # An aware instant in another offset is converted to UTC first.
     plus_two = D(2027, 3, 16, 6, 0, tzinfo=timezone(timedelta(hours=2)))
     assert format_local(to_local(plus_two, ny)) == "2027-03-16T00:00:00-04:00"
+    # After 2037 too (pytz's own tables would say -05:00 for both).
+    assert format_local(to_local(D(2040, 11, 4, 5, 30), ny)) == "2040-11-04T01:30:00-04:00"
+    assert format_local(to_local(D(2040, 11, 4, 6, 30), ny)) == "2040-11-04T01:30:00-05:00"
+    assert format_local(to_local(D(1971, 6, 1, 12), zone_by_name("Africa/Monrovia"))) == "1971-06-01T11:15:30-00:44:30"
 
 
 def test_format_utc_accepts_naive_utc_and_aware_instants() -> None:
@@ -260,3 +336,104 @@ def test_unknown_zones_are_refused_naming_close_matches(typed: str, message: str
 
 def test_zone_by_name_is_cached() -> None:
     assert zone_by_name("Europe/London") is zone_by_name("Europe/London")
+
+
+# -- every zone against zoneinfo, 1970-2199 ------------------------------------------------------
+
+ZONES = sorted(pytz.all_timezones)
+EXAMPLES = int(os.environ.get("MAINTCAL_HYPOTHESIS_EXAMPLES", "150"))
+
+
+@cache
+def oracle(tzif: bytes) -> ZoneInfo:
+    """zoneinfo reading the same TZif file pytz ships: the standard library's reading of the tz data."""
+    return ZoneInfo.from_file(io.BytesIO(tzif))
+
+
+def oracle_offset(zone: ZoneInfo, ts: int) -> timedelta | None:
+    return datetime.fromtimestamp(ts, zone).utcoffset()
+
+
+@cache
+def oracle_transitions(tzif: bytes, first_year: int, last_year: int) -> tuple[tuple[int, int, int], ...]:
+    """(UTC second, offset before, offset from then) of each change in the years given, found with zoneinfo only.
+
+    The offset is probed on the 1st of every month; each change between two probes is narrowed down
+    to the second by bisection. (No zone's daylight time lasts less than a month after 2037; before,
+    a change and its reversal within one month would be missed, never misreported.)
+    """
+    zone, found = oracle(tzif), []
+    months = [int(D(y, m, 1, tzinfo=UTC).timestamp()) for y in range(first_year, last_year + 1) for m in range(1, 13)]
+    months.append(int(D(last_year + 1, 1, 1, tzinfo=UTC).timestamp()))
+    previous, previous_offset = months[0], oracle_offset(zone, months[0])
+    for probe in months[1:]:
+        offset = oracle_offset(zone, probe)
+        if offset != previous_offset:
+            lo, hi = previous, probe  # offset(lo) == previous_offset != offset(hi)
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                lo, hi = (mid, hi) if oracle_offset(zone, mid) == previous_offset else (lo, mid)
+            assert oracle_offset(zone, hi) == offset and offset is not None and previous_offset is not None
+            found.append((hi, int(previous_offset.total_seconds()), int(offset.total_seconds())))
+        previous, previous_offset = probe, offset
+    return tuple(found)
+
+
+@cache
+def subject(name: str) -> tuple[tzinfo, LocalClock, ZoneInfo]:
+    """The zone under test, its LocalClock, and zoneinfo's reading of the same file."""
+    zone = zone_by_name(name)
+    return zone, LocalClock(zone), oracle(tzif_bytes(name))
+
+
+def disagreements_around(name: str, at: int, before: int, after: int) -> list[str]:
+    """Where offset_at, to_utc or LocalClock disagree with zoneinfo around the change at UTC second ``at``.
+
+    Offsets at the change +-1 s; local times just before the gap or fold, at its start, in it and at
+    its end (zoneinfo with fold=0: the offset before a gap, the first of a fold).
+    """
+    zone, clock, truth = subject(name)
+    problems = []
+    for ts, expected in ((at - 1, before), (at, after), (at + 1, after)):
+        instant = EPOCH + timedelta(seconds=ts)
+        got = (int(offset_at(instant, zone).total_seconds()), clock.offset(ts))
+        if got != (expected, expected):
+            problems.append(f"{name} offset at {instant}: {got}, zoneinfo {expected}")
+    low, high = at + min(before, after), at + max(before, after)
+    for local_ts in (low - 1, low, (low + high) // 2, high):
+        local = EPOCH + timedelta(seconds=local_ts)
+        expected_utc = local.replace(tzinfo=truth, fold=0).astimezone(UTC).replace(tzinfo=None)
+        got_utc = (to_utc(local, zone), EPOCH + timedelta(seconds=clock.utc(local_ts)))
+        if got_utc != (expected_utc, expected_utc):
+            problems.append(f"{name} {local} local: {got_utc}, zoneinfo {expected_utc}")
+    return problems
+
+
+def test_every_zone_agrees_with_zoneinfo_at_every_transition_from_2037_to_2199() -> None:
+    """offset_at, to_utc and LocalClock, for all of pytz.all_timezones, around each change (exhaustive)."""
+    checked, problems = 0, []
+    for name in ZONES:
+        for at, before, after in oracle_transitions(tzif_bytes(name), 2037, 2199):
+            problems += disagreements_around(name, at, before, after)
+            checked += 1
+    assert problems == []
+    assert checked > 50_000  # 2 changes a year for 163 years in each zone with DST
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(st.sampled_from(ZONES), st.integers(0, 2**32))
+def test_transitions_from_1970_to_2037_agree_with_zoneinfo(name: str, pick: int) -> None:
+    transitions = oracle_transitions(tzif_bytes(name), 1970, 2037)
+    assume(transitions)
+    assert disagreements_around(name, *transitions[pick % len(transitions)]) == []
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(st.sampled_from(ZONES), st.datetimes(D(1970, 1, 1), D(2199, 12, 31, 23, 59, 59)))
+def test_any_time_from_1970_to_2199_agrees_with_zoneinfo(name: str, wall: datetime) -> None:
+    zone, _, truth = subject(name)
+    wall = wall.replace(microsecond=0)
+    assert to_utc(wall, zone) == wall.replace(tzinfo=truth, fold=0).astimezone(UTC).replace(tzinfo=None)
+    assert offset_at(wall, zone) == wall.replace(tzinfo=UTC).astimezone(truth).utcoffset()
+    ts = int((wall - EPOCH).total_seconds())
+    assert LocalClock(zone).utc(ts) == int(wall.replace(tzinfo=truth, fold=0).timestamp())

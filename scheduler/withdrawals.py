@@ -1,0 +1,85 @@
+"""Occurrences that a catalogue change takes away are withdrawn from customers who were told.
+
+Retiring a window, moving its ``until`` earlier or its ``from`` later, or changing its shape can
+make occurrences disappear from the schedule. Nobody needs to hear about one that was never
+announced; one that was announced (a PUBLISH notice sent, or possibly sent) gets a cancellation
+exactly like ``occurrence cancel`` sends: METHOD:CANCEL, same UID, a higher SEQUENCE. Unsent
+notices about it are superseded (never sent). All of it runs in the caller's transaction:
+
+    before = announced(session, now, ["pe"])
+    ...change the rules, flush...
+    withdrawn = withdraw_vanished(session, now, settings, before, "window pe.w1 retired")
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from notifications.content import PUBLISH
+from scheduler import outbox
+from scheduler.models import Customer
+from scheduler.models_outbox import QUEUED, SUPERSEDED, Delivery, DeliveryOccurrence
+from scheduler.notify import queue_notices
+from scheduler.schedule import find_occurrence
+from scheduler.settings import Settings
+from windows.schedule import Scheduled
+
+
+@dataclass(frozen=True)
+class Announced:
+    """An occurrence as a customer currently sees it, and whether a notice about it may have arrived."""
+
+    item: Scheduled
+    customer_id: int
+    reached: bool  # False: only queued notices (superseding them is enough)
+
+
+def announced(session: Session, now: datetime, product_keys: list[str]) -> list[Announced]:
+    """The not yet ended occurrences of these products that some customer was notified about."""
+    if not product_keys:
+        return []
+    rows = session.execute(
+        select(DeliveryOccurrence.customer_id, Customer.key, DeliveryOccurrence.occurrence_id, Delivery.status)
+        .join(Delivery, Delivery.id == DeliveryOccurrence.delivery_id)
+        .join(Customer, Customer.id == DeliveryOccurrence.customer_id)
+        .where(
+            DeliveryOccurrence.method == PUBLISH,
+            DeliveryOccurrence.product_key.in_(product_keys),
+            DeliveryOccurrence.end > now,
+            Delivery.status != SUPERSEDED,
+        )
+    ).all()
+    reached: dict[tuple[int, str, str], bool] = {}
+    for customer_id, key, occurrence_id, status in rows:
+        name = (customer_id, key, occurrence_id)
+        reached[name] = reached.get(name, False) or status != QUEUED
+    result = []
+    for (customer_id, key, occurrence_id), was_reached in sorted(reached.items()):
+        item = find_occurrence(session, occurrence_id, key)
+        if item is not None and item.kind == "planned" and item.status != "cancelled" and item.end > now:
+            result.append(Announced(item, customer_id, was_reached))
+    return result
+
+
+def withdraw_vanished(
+    session: Session, now: datetime, settings: Settings, before: list[Announced], note: str
+) -> list[Scheduled]:
+    """Cancel, for its customer, every occurrence of ``before`` that is no longer scheduled.
+
+    Returns the cancelled items (status ``cancelled``, sequence one above what was announced),
+    ordered by start; a notice is queued only for those a notice may have reached.
+    """
+    session.flush()
+    gone = [a for a in before if find_occurrence(session, a.item.id, a.item.customer) is None]
+    cancelled = [(a, replace(a.item, status="cancelled", sequence=a.item.sequence + 1)) for a in gone]
+    for a, item in cancelled:
+        if not a.reached:
+            outbox.supersede(session, now, outbox.outdated_by(session, a.customer_id, [item], cancel=True))
+    told = [item for a, item in cancelled if a.reached]
+    if told:
+        queue_notices(session, now, settings, told, "cancel", note)
+    return sorted((item for _, item in cancelled), key=lambda s: (s.start, s.id, s.customer or ""))
