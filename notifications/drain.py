@@ -1,16 +1,28 @@
-"""Draining an outbox: N tasks, each with its own connection, claim a batch, send it, report back.
+"""Draining an outbox: N tasks, each with its own connection, claiming a few envelopes at a time.
 
 The outbox (a database table in ``scheduler``) is reached through the ``Outbox`` protocol; its
-blocking calls run in a thread so the other connections keep sending meanwhile. A task stops when
-nothing more is due (or when ``stop`` is set between batches); whatever it claimed and could not
-report is reclaimed by the lease, never lost.
+blocking calls run in a thread so the other connections keep sending meanwhile. Leases, not
+locks, keep two drainers off the same envelope, so a task:
+
+- claims only what it can send well within the lease (fewer when the relay is slow, learnt from
+  how long its messages take; at most ``batch``);
+- renews the lease of the envelope on the wire every third of the lease, and before it begins an
+  envelope whose lease may be running out; one whose lease was lost (this process stood still
+  longer than the lease and another drainer took it over) is left alone, never sent;
+- records each outcome as soon as it is known, while the next message goes out.
+
+A task stops when nothing more is due (or when ``stop`` is set, before its next claim); whatever it
+claimed and could not report is reclaimed by the lease, never lost.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+import time
+from collections import deque
+from collections.abc import Callable, Collection
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
@@ -33,8 +45,16 @@ class Outbox(Protocol):
         """Lease up to ``limit`` due envelopes to this drainer."""
         ...
 
-    def complete(self, results: Sequence[Result]) -> None:
-        """Record the outcomes of claimed envelopes."""
+    def renew(self, keys: Collection[int]) -> set[int]:
+        """Extend the leases on ``keys``; returns those this drainer still holds."""
+        ...
+
+    def complete(self, result: Result) -> None:
+        """Record the outcome of one claimed envelope (a known "sent" even without the lease)."""
+        ...
+
+    def abandon(self, envelope: Envelope) -> None:
+        """Note that a claimed envelope was not sent: its lease was lost before it began."""
         ...
 
 
@@ -45,6 +65,7 @@ class DrainStats:
     failed: int = 0
     uncertain: int = 0
     connections: int = 0
+    abandoned: int = 0  # claimed, then left to another drainer that took the lease over
     failures: list[str] = field(default_factory=list)
 
     @property
@@ -63,6 +84,31 @@ class DrainStats:
                 self.failures.append(f"{recipient}: {outcome.describe()}")
 
 
+@dataclass
+class Pace:
+    """How long one message takes on this connection (a moving average), and what fits a lease.
+
+    >>> pace = Pace(lease=300, batch=50)
+    >>> pace.claim_size(), pace.observe(2.0), pace.claim_size()
+    (1, None, 37)
+    >>> pace.observe(30.0), pace.claim_size()
+    (None, 7)
+    """
+
+    lease: float
+    batch: int
+    seconds: float | None = None
+
+    def observe(self, seconds: float) -> None:
+        self.seconds = seconds if self.seconds is None else 0.7 * self.seconds + 0.3 * seconds
+
+    def claim_size(self) -> int:
+        """Up to ``batch``, as many as are sent in a quarter of the lease (one until measured)."""
+        if self.seconds is None:
+            return 1
+        return max(1, min(self.batch, int(self.lease / 4 / max(self.seconds, 1e-6))))
+
+
 async def drain(
     outbox: Outbox,
     make_sender: Callable[[], Sender],
@@ -70,32 +116,89 @@ async def drain(
     *,
     connections: int = 4,
     batch: int = 25,
+    lease: float = 300,
     progress: Callable[[int], None] | None = None,
     stop: asyncio.Event | None = None,
 ) -> DrainStats:
-    """Send everything the outbox hands out until it has nothing due; returns what happened."""
+    """Send everything the outbox hands out until it has nothing due; returns what happened.
+
+    ``lease`` is the outbox's lease in seconds: claims are sized to fit well within it and the
+    lease of each message on the wire is renewed every third of it.
+    """
     stats = DrainStats()
+    renew_every = lease / 3
+    # Outcomes are recorded one by one, in order, by one thread: the connections' transactions
+    # never queue for the same lock (SQLite has one writer), and the sends go on meanwhile.
+    recorder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-record")
+
+    async def send_holding_lease(sender: Sender, envelope: Envelope) -> dict[str, Outcome]:
+        sending = asyncio.ensure_future(_send(sender, envelope))
+        try:
+            while True:
+                done, _ = await asyncio.wait({sending}, timeout=renew_every)
+                if done:
+                    return sending.result()
+                try:
+                    held = envelope.key in await asyncio.to_thread(outbox.renew, [envelope.key])
+                except Exception:  # never abandon a message on the wire: its outcome is recorded anyway
+                    log.exception("renewing the lease on %s failed", envelope.message_id)
+                    continue
+                if not held:
+                    log.warning("lease on %s lost while sending; its outcome is still recorded", envelope.message_id)
+        finally:
+            sending.cancel()
+
+    async def record(result: Result) -> None:
+        await asyncio.get_running_loop().run_in_executor(recorder, outbox.complete, result)
+        stats.add(result)
+        if progress is not None:
+            progress(1)
 
     async def run_one() -> None:
         sender = make_sender()
+        pace = Pace(lease, batch)
+        waiting: deque[Envelope] = deque()
+        leased_until: dict[int, float] = {}  # monotonic time by which each claimed lease ends (at the latest)
+        recording: asyncio.Future[None] | None = None
         try:
-            while stop is None or not stop.is_set():
-                envelopes = await asyncio.to_thread(outbox.claim, batch)
-                if not envelopes:
-                    return
-                results = []
-                for envelope in envelopes:
-                    results.append(Result(envelope, await _send(sender, envelope), clock()))
-                await asyncio.to_thread(outbox.complete, results)
-                for result in results:
-                    stats.add(result)
-                if progress is not None:
-                    progress(len(results))
+            while True:
+                if not waiting:
+                    if stop is not None and stop.is_set():
+                        return
+                    started = time.monotonic()
+                    envelopes = await asyncio.to_thread(outbox.claim, pace.claim_size())
+                    if not envelopes:
+                        return
+                    waiting.extend(envelopes)
+                    leased_until.update((e.key, started + lease) for e in envelopes)
+                envelope = waiting.popleft()
+                begin = time.monotonic()
+                if leased_until.pop(envelope.key) - begin < lease / 2:
+                    if envelope.key not in await asyncio.to_thread(outbox.renew, [envelope.key]):
+                        log.warning(
+                            "lease on %s lost before sending; left to the worker that took it", envelope.message_id
+                        )
+                        await asyncio.to_thread(outbox.abandon, envelope)
+                        stats.abandoned += 1
+                        continue
+                    begin = time.monotonic()
+                outcomes = await send_holding_lease(sender, envelope)
+                pace.observe(time.monotonic() - begin)
+                if recording is not None:
+                    await recording
+                recording = asyncio.ensure_future(record(Result(envelope, outcomes, clock())))
         finally:
-            stats.connections += getattr(sender, "connections", 0)
-            await sender.close()
+            try:
+                if recording is not None:
+                    await recording
+            finally:
+                stats.connections += getattr(sender, "connections", 0)
+                await sender.close()
 
-    await asyncio.gather(*(run_one() for _ in range(max(1, connections))))
+    try:
+        await asyncio.gather(*(run_one() for _ in range(max(1, connections))))
+    finally:
+        recorder.shutdown()
     return stats
 
 

@@ -7,16 +7,23 @@ lock, which gives the same guarantee. A claimed delivery is ``sending`` until it
 a worker killed meanwhile leaves it there, and the next claim after the lease takes it back,
 flagged *uncertain* (it may have gone out), to be sent again with the same Message-ID.
 
+A worker renews the lease of the delivery it has on the wire, and renews (or gives up) the lease
+of a claimed delivery before it begins sending it; each outcome is recorded in its own small
+transaction as soon as it is known. A "sent" is recorded even when the lease was lost meanwhile
+(the worker stood still past it): it ends the delivery, and the other worker's attempt is the
+uncertain one.
+
 Every claim inserts an ``in-flight`` attempt row that the completion fills in (sent, retry,
 failed); a reclaimed delivery's dangling attempt becomes ``lease-expired``.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import socket
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -45,6 +52,8 @@ from windows.schedule import Scheduled
 from windows.timezones import format_utc
 
 IN_FLIGHT, LEASE_EXPIRED = "in-flight", "lease-expired"
+
+log = logging.getLogger("maintcal.outbox")
 
 
 def worker_name() -> str:
@@ -129,88 +138,143 @@ def claim(db: Database, now: datetime, owner: str, limit: int, lease_seconds: in
     ]
 
 
+def renew(db: Database, now: datetime, owner: str, keys: Collection[int], lease_seconds: int) -> set[int]:
+    """Extend ``owner``'s leases on ``keys`` to ``now + lease_seconds``; returns the keys it still holds.
+
+    A lease that ran out is still renewed while no other worker has taken the delivery over.
+    """
+    if not keys:
+        return set()
+    with db.transaction() as session:
+        return set(
+            session.scalars(
+                update(Delivery)
+                .where(Delivery.id.in_(sorted(keys)), Delivery.lease_owner == owner, Delivery.status == SENDING)
+                .values(lease_expires_at=now + timedelta(seconds=lease_seconds))
+                .returning(Delivery.id)
+                .execution_options(synchronize_session=False)
+            )
+        )
+
+
 _DELIVERIES: Table = Delivery.__table__  # type: ignore[assignment]
 _ATTEMPTS: Table = DeliveryAttempt.__table__  # type: ignore[assignment]
-_COMPLETE = (
+_OUTCOME: dict[str, Any] = {
+    "status": bindparam("b_status"),
+    "next_attempt_at": bindparam("b_next"),
+    "lease_owner": None,
+    "lease_expires_at": None,
+    "sent_at": bindparam("b_sent_at"),
+    "failed_at": bindparam("b_failed_at"),
+    "last_code": bindparam("b_code"),
+    "last_error": bindparam("b_error"),
+}
+_ID = _DELIVERIES.c.id == bindparam("b_id")
+# Built once (the statement cache then skips compiling them): one outcome is two or three of them.
+_HELD = (
     _DELIVERIES.update()
-    .where(
-        _DELIVERIES.c.id == bindparam("b_id"),
-        _DELIVERIES.c.lease_owner == bindparam("b_owner"),
-        _DELIVERIES.c.status == SENDING,
-    )
-    .values(
-        status=bindparam("b_status"),
-        next_attempt_at=bindparam("b_next"),
-        lease_owner=None,
-        lease_expires_at=None,
-        uncertain=bindparam("b_uncertain"),
-        sent_at=bindparam("b_sent_at"),
-        failed_at=bindparam("b_failed_at"),
-        last_code=bindparam("b_code"),
-        last_error=bindparam("b_error"),
-    )
+    .where(_ID, _DELIVERIES.c.lease_owner == bindparam("b_owner"), _DELIVERIES.c.status == SENDING)
+    .values(**_OUTCOME, uncertain=bindparam("b_uncertain"))
+    .returning(_DELIVERIES.c.id)
 )
-_FINISH = (
+_TAKE_OVER = (
+    _DELIVERIES.update()
+    .where(_ID, _DELIVERIES.c.status.in_([QUEUED, SENDING, FAILED]))
+    .values(**_OUTCOME, uncertain=True)
+    .returning(_DELIVERIES.c.id)
+)
+_OTHERS_UNCERTAIN = (
     _ATTEMPTS.update()
     .where(
         _ATTEMPTS.c.delivery_id == bindparam("b_id"),
-        _ATTEMPTS.c.number == bindparam("b_number"),
-        _ATTEMPTS.c.worker == bindparam("b_owner"),
+        _ATTEMPTS.c.outcome == IN_FLIGHT,
+        _ATTEMPTS.c.worker != bindparam("b_owner"),
     )
+    .values(uncertain=True)
+)
+_ATTEMPT = (
+    _ATTEMPTS.c.delivery_id == bindparam("b_id"),
+    _ATTEMPTS.c.number == bindparam("b_number"),
+    _ATTEMPTS.c.worker == bindparam("b_owner"),
+)
+_FINISH = (
+    _ATTEMPTS.update()
+    .where(*_ATTEMPT)
     .values(
         finished_at=bindparam("b_finished"),
         outcome=bindparam("b_outcome"),
-        uncertain=bindparam("b_uncertain"),
+        uncertain=bindparam("b_attempt_uncertain"),
         code=bindparam("b_code"),
         detail=bindparam("b_detail"),
     )
 )
+_ABANDON = (
+    _ATTEMPTS.update()
+    .where(*_ATTEMPT)
+    .values(
+        outcome=LEASE_EXPIRED,
+        uncertain=False,
+        detail="the lease expired before this worker began sending; it did not send the message",
+    )
+)
 
 
-def complete(db: Database, owner: str, settings: Settings, done: Sequence[tuple[Claimed, Outcome, datetime]]) -> None:
-    """Record outcomes: sent, retry later (backoff), or failed. A lost lease leaves the row alone."""
-    if not done:
-        return
-    deliveries: list[dict[str, Any]] = []
-    attempts: list[dict[str, Any]] = []
-    for claimed, outcome, finished in done:
-        uncertain = claimed.uncertain or outcome.uncertain
-        status = {SENT: "sent", RETRY: QUEUED, OUTCOME_FAILED: FAILED}[outcome.status]
-        delay = backoff(
-            claimed.attempt,
-            base=settings.retry_base_seconds,
-            cap=settings.retry_cap_seconds,
-            key=claimed.envelope.message_id,
-        )
-        deliveries.append(
-            {
-                "b_id": claimed.envelope.key,
-                "b_owner": owner,
-                "b_status": status,
-                "b_next": finished + delay if status == QUEUED else finished,
-                "b_uncertain": uncertain,
-                "b_sent_at": finished if outcome.status == SENT else None,
-                "b_failed_at": finished if outcome.status == OUTCOME_FAILED else None,
-                "b_code": outcome.code,
-                "b_error": None if outcome.status == SENT else outcome.describe(),
-            }
-        )
-        attempts.append(
-            {
-                "b_id": claimed.envelope.key,
-                "b_number": claimed.attempt,
-                "b_owner": owner,
-                "b_finished": finished,
-                "b_outcome": outcome.status,
-                "b_uncertain": outcome.uncertain,
-                "b_code": outcome.code,
-                "b_detail": outcome.detail,
-            }
-        )
-    with db.transaction() as session:
-        connection = session.connection()
-        connection.execute(_COMPLETE, deliveries)
-        connection.execute(_FINISH, attempts)
+def complete(
+    db: Database, owner: str, settings: Settings, claimed: Claimed, outcome: Outcome, finished: datetime
+) -> str:
+    """Record one outcome in one transaction: sent, retry later (backoff), or failed.
+
+    The lease holder's outcome decides the delivery. Without the lease (this worker stood still
+    past it and another one took the delivery over), only a "sent" still counts, because it is a
+    fact: it ends the delivery as sent, flagged uncertain, and the other worker's attempt is the
+    uncertain one; if the delivery was already sent, this attempt is the uncertain duplicate. Any
+    other outcome without the lease only fills in this worker's attempt (a superseded delivery
+    stays superseded; its attempt says sent). Returns ``"held"``, ``"taken-over"`` (sent without
+    the lease), ``"duplicate"`` or ``"lost"`` (lease lost, not sent).
+    """
+    status = {SENT: "sent", RETRY: QUEUED, OUTCOME_FAILED: FAILED}[outcome.status]
+    delay = backoff(
+        claimed.attempt,
+        base=settings.retry_base_seconds,
+        cap=settings.retry_cap_seconds,
+        key=claimed.envelope.message_id,
+    )
+    params: dict[str, Any] = {
+        "b_id": claimed.envelope.key,
+        "b_owner": owner,
+        "b_number": claimed.attempt,
+        "b_status": status,
+        "b_next": finished + delay if status == QUEUED else finished,
+        "b_uncertain": claimed.uncertain or outcome.uncertain,
+        "b_sent_at": finished if outcome.status == SENT else None,
+        "b_failed_at": finished if outcome.status == OUTCOME_FAILED else None,
+        "b_code": outcome.code,
+        "b_error": None if outcome.status == SENT else outcome.describe(),
+        "b_finished": finished,
+        "b_outcome": outcome.status,
+        "b_attempt_uncertain": outcome.uncertain,
+        "b_detail": outcome.detail,
+    }
+    # One small transaction; its first statement writes, so SQLite takes its write lock at once.
+    with db.engine.begin() as connection:
+        if connection.execute(_HELD, params).first() is not None:
+            verdict = "held"
+        elif outcome.status != SENT:
+            verdict = "lost"
+        elif connection.execute(_TAKE_OVER, params).first() is not None:
+            verdict = "taken-over"
+            connection.execute(_OTHERS_UNCERTAIN, params)
+        else:
+            verdict = "duplicate"
+            params["b_attempt_uncertain"] = True
+        connection.execute(_FINISH, params)
+    return verdict
+
+
+def abandon(db: Database, owner: str, claimed: Claimed) -> None:
+    """Record that ``owner`` never sent ``claimed``: its lease was lost before it began."""
+    with db.engine.begin() as connection:
+        connection.execute(_ABANDON, {"b_id": claimed.envelope.key, "b_number": claimed.attempt, "b_owner": owner})
 
 
 class DbOutbox:
@@ -231,13 +295,22 @@ class DbOutbox:
         self._claimed.update((c.envelope.key, c) for c in claimed)
         return [c.envelope for c in claimed]
 
-    def complete(self, results: Sequence[Result]) -> None:
-        done = []
-        for result in results:
-            claimed = self._claimed.pop(result.envelope.key)
-            for outcome in result.outcomes.values():  # one recipient per delivery
-                done.append((claimed, outcome, result.finished_at))
-        complete(self.db, self.owner, self.settings, done)
+    def renew(self, keys: Collection[int]) -> set[int]:
+        return renew(self.db, self.clock(), self.owner, keys, self.settings.lease_seconds)
+
+    def complete(self, result: Result) -> None:
+        claimed = self._claimed.pop(result.envelope.key)
+        for outcome in result.outcomes.values():  # one recipient per delivery
+            verdict = complete(self.db, self.owner, self.settings, claimed, outcome, result.finished_at)
+            if verdict == "taken-over":
+                log.warning(
+                    "%s was sent after this worker's lease ran out: recorded as sent", claimed.envelope.message_id
+                )
+            elif verdict == "duplicate":
+                log.warning("%s was sent again after another worker had sent it", claimed.envelope.message_id)
+
+    def abandon(self, envelope: Envelope) -> None:
+        abandon(self.db, self.owner, self._claimed.pop(envelope.key))
 
 
 # -- superseding unsent notices ----------------------------------------------------------------

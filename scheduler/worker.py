@@ -61,6 +61,7 @@ class SendReport:
         s.failed += more.failed
         s.uncertain += more.uncertain
         s.connections += more.connections
+        s.abandoned += more.abandoned
         s.failures.extend(more.failures)
         self.rounds += 1
 
@@ -83,6 +84,7 @@ def send_due(
             clock,
             connections=settings.smtp_connections,
             batch=settings.send_batch,
+            lease=settings.lease_seconds,
             progress=progress,
             stop=stop,
         )

@@ -9,7 +9,11 @@ message, what to answer:
 - ``data``: replies to the end of DATA, in order (then 250); ``DROP`` closes the connection
   after receiving the message, without a reply; ``HANG`` never answers;
 - ``close_after_message``: the server hangs up after each accepted message (idle disconnect);
-- ``delay`` slows every message down; ``gate`` holds every DATA reply until it is set.
+- ``delay`` slows every message down; ``gate`` holds every DATA reply until it is set;
+- ``hold[message_id]``: events, one per arrival of that message in order: the DATA reply to its
+  n-th arrival waits until the n-th event is set (a relay stuck on one message); ``hold_arrival[n]``
+  holds the reply to the n-th DATA received (from 0), whatever its message;
+- ``arrived``: the Message-ID of every DATA received, in order, before any delay, hold or reply.
 """
 
 from __future__ import annotations
@@ -48,6 +52,9 @@ class FaultHandler:
     close_after_message: bool = False
     delay: float = 0.0
     gate: threading.Event | None = None  # DATA replies wait until it is set
+    hold: dict[str, list[threading.Event]] = field(default_factory=dict)
+    hold_arrival: dict[int, threading.Event] = field(default_factory=dict)
+    arrived: list[str] = field(default_factory=list)
     received: list[Received] = field(default_factory=list)
     lost: list[Received] = field(default_factory=list)  # received, but the reply never went out
     sessions: int = 0
@@ -83,6 +90,13 @@ class FaultHandler:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         message = Received(str(envelope.mail_from), tuple(envelope.rcpt_tos), bytes(envelope.original_content or b""))
+        with self.lock:
+            held = self.hold_arrival.get(len(self.arrived))
+            self.arrived.append(message.message_id)
+            holds = self.hold.get(message.message_id, [])
+            held = holds.pop(0) if holds else held
+        while held is not None and not held.is_set():
+            await asyncio.sleep(0.01)
         if self.delay:
             await asyncio.sleep(self.delay)
         while self.gate is not None and not self.gate.is_set():
@@ -110,6 +124,10 @@ class FaultHandler:
     def message_ids(self) -> list[str]:
         with self.lock:
             return [m.message_id for m in self.received]
+
+    def arrivals(self, message_id: str) -> int:
+        with self.lock:
+            return self.arrived.count(message_id)
 
 
 def free_port() -> int:

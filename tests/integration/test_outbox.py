@@ -13,12 +13,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from notifications.delivery import Outcome
 from scheduler import catalogue
 from scheduler.db import Database
 from scheduler.models import Customer, Override, Product
 from scheduler.models_outbox import Delivery, DeliveryAttempt, DeliveryOccurrence, Notice
 from scheduler.notices import enqueue_change_notices, notices_status, plan_notices
-from scheduler.outbox import claim, worker_name
+from scheduler.outbox import abandon, claim, complete, renew, worker_name
 from scheduler.schedule import find_occurrence
 from scheduler.worker import send_due, warn_at_risk
 from tests.integration.notice_fixtures import (
@@ -246,6 +247,86 @@ def test_claims_never_overlap_and_expired_leases_are_reclaimed_uncertain(
             (3, 1, "w2", "lease-expired"),
             (3, 2, "w3", "in-flight"),
         ]
+
+
+SENDER = "maintenance@example.com"
+
+
+def delivery_state(db: Database) -> list[tuple[int, str, str | None, bool, datetime | None]]:
+    with db.transaction() as session:
+        return [
+            (d.id, d.status, d.lease_owner, d.uncertain, d.sent_at)
+            for d in session.scalars(select(Delivery).order_by(Delivery.id))
+        ]
+
+
+def attempt_rows(db: Database) -> list[tuple[int, int, str, str, bool]]:
+    with db.transaction() as session:
+        rows = session.execute(
+            select(
+                DeliveryAttempt.delivery_id,
+                DeliveryAttempt.number,
+                DeliveryAttempt.worker,
+                DeliveryAttempt.outcome,
+                DeliveryAttempt.uncertain,
+            ).order_by(DeliveryAttempt.delivery_id, DeliveryAttempt.number)
+        )
+        return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+def test_a_lease_is_renewed_only_by_its_holder_even_after_it_ran_out(db: Database, db_url: str, tmp_path: Path) -> None:
+    build(db)
+    plan_notices(db, NOW, settings_for(db_url, tmp_path))
+    claim(db, NOW, "w1", 2, 300, SENDER)
+    # Renewed past the original lease: nobody else may take 1 and 2 at NOW + 300 s.
+    assert renew(db, NOW + timedelta(seconds=200), "w1", [1, 2, 3], 300) == {1, 2}
+    assert [c.envelope.key for c in claim(db, NOW + timedelta(seconds=499), "w2", 10, 300, SENDER)] == [3]
+    # Ran out and nobody took it over: the holder may still renew it.
+    assert renew(db, NOW + timedelta(seconds=600), "w1", [1], 300) == {1}
+    assert renew(db, NOW + timedelta(seconds=600), "w2", [1], 300) == set()
+    with db.transaction() as session:
+        leases = list(session.execute(select(Delivery.id, Delivery.lease_expires_at).order_by(Delivery.id)))
+    assert leases == [
+        (1, NOW + timedelta(seconds=900)),
+        (2, NOW + timedelta(seconds=500)),
+        (3, NOW + timedelta(seconds=799)),
+    ]
+
+
+def test_a_known_sent_ends_the_delivery_even_after_the_lease_was_taken_over(
+    db: Database, db_url: str, tmp_path: Path
+) -> None:
+    build(db)
+    settings = settings_for(db_url, tmp_path)
+    plan_notices(db, NOW, settings)
+    sent, retry = Outcome("sent", 250, "OK"), Outcome("retry", 451, "try later")
+    first = claim(db, NOW, "w1", 3, 60, SENDER)
+    # w1 stood still past its lease; w2 took all three over.
+    later = NOW + timedelta(seconds=61)
+    second = claim(db, later, "w2", 3, 60, SENDER)
+    # 1: w1's "sent" arrives while w2 is still sending it: the delivery ends sent, w2's attempt is
+    # the uncertain one; w2's own "sent" afterwards is recorded as the duplicate it is.
+    assert complete(db, "w1", settings, first[0], sent, later + timedelta(seconds=1)) == "taken-over"
+    assert complete(db, "w2", settings, second[0], sent, later + timedelta(seconds=2)) == "duplicate"
+    # 2: w2 finished it first (a retry); w1's "sent" still ends it sent.
+    assert complete(db, "w2", settings, second[1], retry, later + timedelta(seconds=3)) == "held"
+    assert complete(db, "w1", settings, first[1], sent, later + timedelta(seconds=4)) == "taken-over"
+    # 3: without the lease, a retry changes nothing but w1's attempt; w1 never began it at all.
+    assert complete(db, "w1", settings, first[2], retry, later + timedelta(seconds=5)) == "lost"
+    abandon(db, "w1", first[2])
+    assert delivery_state(db) == [
+        (1, "sent", None, True, later + timedelta(seconds=1)),
+        (2, "sent", None, True, later + timedelta(seconds=4)),
+        (3, "sending", "w2", True, None),
+    ]
+    assert attempt_rows(db) == [
+        (1, 1, "w1", "sent", False),
+        (1, 2, "w2", "sent", True),
+        (2, 1, "w1", "sent", False),
+        (2, 2, "w2", "retry", False),
+        (3, 1, "w1", "lease-expired", False),
+        (3, 2, "w2", "in-flight", True),
+    ]
 
 
 def test_pickup_sender_writes_the_stored_bytes_once_per_message_id(db: Database, db_url: str, tmp_path: Path) -> None:

@@ -3,6 +3,9 @@
 - A sending process killed with SIGKILL mid-batch, then a new one: every delivery ends sent, and
   only deliveries in flight at the kill may arrive twice (with the same Message-ID).
 - Four processes draining one outbox at once: every Message-ID arrives exactly once.
+- A slow relay (longer per batch than the lease), two processes: every Message-ID arrives once.
+- A process paused (SIGSTOP) past its lease while the relay holds one of its messages, then
+  resumed: only that message arrives twice, and the paused process's "sent" is still recorded.
 
 The processes read the real clock, so the queued deliveries are made due "now" first.
 """
@@ -52,8 +55,8 @@ def environment(db_url: str, smtp_url: str, tmp_path: Path, **extra: str) -> dic
         MAINTCAL_SMTP_CONNECTIONS="2",
         MAINTCAL_SEND_BATCH="5",
         MAINTCAL_SMTP_TIMEOUT="60",
-        **extra,
     )
+    env.update(extra)
     return env
 
 
@@ -131,3 +134,143 @@ def test_four_processes_send_each_message_exactly_once(db: Database, db_url: str
         tries = set(session.scalars(select(DeliveryAttempt.number)))
     assert len(owners) == 4
     assert tries == {1}
+
+
+def attempts_of(db: Database, message_id: str) -> list[tuple[int, str, str, bool]]:
+    with db.transaction() as session:
+        rows = session.execute(
+            select(DeliveryAttempt.number, DeliveryAttempt.worker, DeliveryAttempt.outcome, DeliveryAttempt.uncertain)
+            .join(Delivery, Delivery.id == DeliveryAttempt.delivery_id)
+            .where(Delivery.message_id == message_id)
+            .order_by(DeliveryAttempt.number)
+        )
+        return [(number, worker, outcome, uncertain) for number, worker, outcome, uncertain in rows]
+
+
+def status_of(db: Database, message_id: str) -> str:
+    with db.transaction() as session:
+        return str(session.scalar(select(Delivery.status).where(Delivery.message_id == message_id)))
+
+
+def test_a_relay_slower_than_the_lease_gets_every_message_once(db: Database, db_url: str, tmp_path: Path) -> None:
+    # Issue 10's repro: 10 claimed at once at 0.5 s each outlive a 3 s lease. Before the fix the
+    # sink received 527 messages for these 40 and some were still queued.
+    ids = queue(db, db_url, tmp_path, 40)
+    handler = FaultHandler(delay=0.5)
+    server = smtp_server(handler)
+    try:
+        env = environment(
+            db_url,
+            server.url,
+            tmp_path,
+            MAINTCAL_SEND_BATCH="10",
+            MAINTCAL_LEASE_SECONDS="3",
+            MAINTCAL_SMTP_CONNECTIONS="1",
+        )
+        workers = [
+            subprocess.Popen([*CLI, "notices", "send"], env=env, cwd=tmp_path, stderr=subprocess.PIPE) for _ in range(2)
+        ]
+        try:
+            for worker in workers:
+                _, err = worker.communicate(timeout=120)
+                assert worker.returncode == 0, err
+        finally:
+            for worker in workers:
+                if worker.returncode is None:
+                    worker.kill()
+                    worker.wait(30)
+    finally:
+        server.stop()
+    assert Counter(handler.message_ids()) == Counter(dict.fromkeys(ids, 1))
+    assert statuses(db) == Counter({"sent": 40})
+    with db.transaction() as session:
+        tries = list(
+            session.execute(select(DeliveryAttempt.number, DeliveryAttempt.outcome, DeliveryAttempt.uncertain))
+        )
+        workers_used = set(session.scalars(select(DeliveryAttempt.worker)))
+        flagged = session.scalar(select(func.count()).where(Delivery.uncertain.is_(True)))
+    assert sorted(tries) == [(1, "sent", False)] * 40
+    assert len(workers_used) == 2
+    assert flagged == 0
+
+
+def test_a_worker_paused_past_its_lease_and_resumed_never_discards_a_sent(
+    db: Database, db_url: str, tmp_path: Path
+) -> None:
+    """What may arrive twice: only X, the message whose DATA the relay had accepted when the worker
+    was paused. The paused worker could not read the reply, its lease ran out, so the other worker
+    had to send X again (same Message-ID) to guarantee delivery. The messages the paused worker had
+    claimed and not begun are taken over by the other worker and never sent by the paused one:
+    each arrives once, like every other message."""
+    ids = queue(db, db_url, tmp_path, 12)
+    # Later ids are due earlier: claims take them first, so the deliveries claimed with X and not
+    # begun (higher ids, sent after X) are reclaimed before X, and taken over before X is resent.
+    with db.transaction() as session:
+        base = datetime.now(UTC) - timedelta(minutes=1)
+        for position, message_id in enumerate(ids):
+            session.execute(
+                update(Delivery)
+                .where(Delivery.message_id == message_id)
+                .values(next_attempt_at=base - timedelta(seconds=position))
+            )
+    first_reply, second_reply = threading.Event(), threading.Event()
+    handler = FaultHandler(hold_arrival={2: first_reply})  # X is the paused worker's third message
+    server = smtp_server(handler)
+    paused: subprocess.Popen[bytes] | None = None
+    try:
+        env = environment(
+            db_url,
+            server.url,
+            tmp_path,
+            MAINTCAL_SEND_BATCH="5",
+            MAINTCAL_LEASE_SECONDS="3",
+            MAINTCAL_SMTP_CONNECTIONS="1",
+        )
+        paused = subprocess.Popen([*CLI, "notices", "send", "--once"], env=env, cwd=tmp_path, stderr=subprocess.PIPE)
+        # Pause it while the relay holds X's reply, once what it sent before X is recorded (so it
+        # holds no database lock while stopped).
+        wait_for(lambda: len(handler.arrived) == 3 and status_of(db, handler.arrived[1]) == "sent", timeout=60)
+        os.kill(paused.pid, signal.SIGSTOP)
+        x = handler.arrived[2]
+        with db.transaction() as session:
+            held = set(session.scalars(select(Delivery.message_id).where(Delivery.status == "sending")))
+        assert x in held and len(held) >= 2  # X and what was claimed with it
+        handler.hold[x] = [second_reply]
+        first_reply.set()  # the relay accepts X; the reply waits in the paused worker's socket
+        other = subprocess.Popen([*CLI, "notices", "send"], env=env, cwd=tmp_path, stderr=subprocess.PIPE)
+        # After the paused worker's lease, the other one reclaims X and sends it again; the relay
+        # holds that reply until the paused worker, resumed, has recorded its own "sent" for X.
+        wait_for(lambda: handler.arrivals(x) == 2)
+        os.kill(paused.pid, signal.SIGCONT)
+        wait_for(lambda: status_of(db, x) == "sent")
+        second_reply.set()
+        _, err = paused.communicate(timeout=60)
+        assert paused.returncode == 0, err
+        _, err = other.communicate(timeout=60)
+        assert other.returncode == 0, err
+    finally:
+        first_reply.set()
+        second_reply.set()
+        if paused is not None and paused.returncode is None:
+            os.kill(paused.pid, signal.SIGCONT)
+            paused.kill()
+            paused.wait(30)
+        server.stop()
+    assert Counter(handler.message_ids()) == Counter(dict.fromkeys(ids, 1)) + Counter({x: 1})
+    assert statuses(db) == Counter({"sent": 12})
+    # X: the paused worker's attempt is recorded as sent; the other one's resend is the uncertain one.
+    tries = attempts_of(db, x)
+    assert [(number, outcome, uncertain) for number, _, outcome, uncertain in tries] == [
+        (1, "sent", False),
+        (2, "sent", True),
+    ]
+    paused_worker, other_worker = (worker for _, worker, _, _ in tries)
+    assert paused_worker != other_worker
+    with db.transaction() as session:
+        assert session.scalar(select(Delivery.uncertain).where(Delivery.message_id == x)) is True
+    # Claimed with X but not begun: never sent by the paused worker, sent once by the other.
+    for message_id in sorted(held - {x}):
+        assert attempts_of(db, message_id) == [
+            (1, paused_worker, "lease-expired", False),
+            (2, other_worker, "sent", False),
+        ]
