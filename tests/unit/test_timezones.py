@@ -358,23 +358,32 @@ def oracle_offset(zone: ZoneInfo, ts: int) -> timedelta | None:
 def oracle_transitions(tzif: bytes, first_year: int, last_year: int) -> tuple[tuple[int, int, int], ...]:
     """(UTC second, offset before, offset from then) of each change in the years given, found with zoneinfo only.
 
-    The offset is probed on the 1st of every month; each change between two probes is narrowed down
-    to the second by bisection. (No zone's daylight time lasts less than a month after 2037; before,
-    a change and its reversal within one month would be missed, never misreported.)
+    The offset is probed on the 1st of every month; the changes between two probes are narrowed down
+    to the second by bisection, several in one month too (Africa/El_Aaiun went -01 -> +00 -> +01
+    within one month of 1976). No zone's daylight time lasts less than a month after 2037; before,
+    a change and its reversal within one month would be missed, never misreported.
     """
     zone, found = oracle(tzif), []
     months = [int(D(y, m, 1, tzinfo=UTC).timestamp()) for y in range(first_year, last_year + 1) for m in range(1, 13)]
     months.append(int(D(last_year + 1, 1, 1, tzinfo=UTC).timestamp()))
+
+    def narrow(lo: int, hi: int, before: timedelta | None, after: timedelta | None) -> None:
+        """Every change in (lo, hi] where the offsets at the ends differ (several in one month too)."""
+        if before == after:
+            return
+        if hi - lo == 1:
+            assert before is not None and after is not None
+            found.append((hi, int(before.total_seconds()), int(after.total_seconds())))
+            return
+        mid = (lo + hi) // 2
+        middle = oracle_offset(zone, mid)
+        narrow(lo, mid, before, middle)
+        narrow(mid, hi, middle, after)
+
     previous, previous_offset = months[0], oracle_offset(zone, months[0])
     for probe in months[1:]:
         offset = oracle_offset(zone, probe)
-        if offset != previous_offset:
-            lo, hi = previous, probe  # offset(lo) == previous_offset != offset(hi)
-            while hi - lo > 1:
-                mid = (lo + hi) // 2
-                lo, hi = (mid, hi) if oracle_offset(zone, mid) == previous_offset else (lo, mid)
-            assert oracle_offset(zone, hi) == offset and offset is not None and previous_offset is not None
-            found.append((hi, int(previous_offset.total_seconds()), int(offset.total_seconds())))
+        narrow(previous, probe, previous_offset, offset)
         previous, previous_offset = probe, offset
     return tuple(found)
 
