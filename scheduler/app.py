@@ -28,6 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from scheduler import redaction
 from scheduler.api import ErrorBody, api_router
+from scheduler.body_limit import BodyLimit
 from scheduler.db import Database
 from scheduler.feeds import FeedService, RenderedFeed
 from scheduler.migrate import SchemaGate, SchemaNotCurrent
@@ -85,6 +86,7 @@ def create_app(
     )
     app.state.settings, app.state.db, app.state.clock = settings, db, clock
     install_error_handlers(app)
+    app.add_middleware(BodyLimit)  # before routing and authentication: a huge body gets 413, unread
     app.include_router(health_router(db, gate))
     app.include_router(feeds_router(FeedService(db, settings), clock))
     app.include_router(api_router(db, settings, clock))
