@@ -208,7 +208,6 @@ _FEED_RESPONSES: dict[int | str, dict[str, Any]] = {
     304: {"description": "Not modified (If-None-Match or If-Modified-Since matched)"},
     404: {"description": "No such feed", "model": ErrorBody},
     422: {"description": "Invalid request", "model": ErrorBody},
-    429: {"description": "Too many wrong feed tokens from your address (see Retry-After)", "model": ErrorBody},
     503: {"description": "The database is unavailable", "model": ErrorBody},
 }
 
@@ -240,6 +239,9 @@ def feeds_router(feeds: FeedService, clock: Callable[[], datetime]) -> APIRouter
         customer_feed,
         "customer_feed",
         response_class=Response,
+        responses={
+            429: {"description": "Too many wrong credentials from your address (Retry-After)", "model": ErrorBody}
+        },
         summary="A customer's secret feed (every subscribed product)",
     )
     get_and_head(
