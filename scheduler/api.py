@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from scheduler import reschedule
 from scheduler.apikeys import customer_for_key
 from scheduler.db import Database
+from scheduler.ratelimit import credential_failed, refuse_if_blocked
 from scheduler.repository import get_customer, subscribed_product
 from scheduler.schedule import occurrences
 from scheduler.serialize import occurrence_json, request_json
@@ -47,7 +48,7 @@ class ErrorBody(BaseModel):
     error: str
 
 
-_ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in (400, 401, 404, 409, 422)}
+_ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in (400, 401, 404, 409, 422, 429)}
 
 
 def customer_key(request: Request, authorization: Annotated[str | None, Header()] = None) -> str:
@@ -55,10 +56,12 @@ def customer_key(request: Request, authorization: Annotated[str | None, Header()
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise unauthorized("send your API key as 'Authorization: Bearer <key>'")
+    refuse_if_blocked(request)  # before the key is looked at: no oracle, no work
     db: Database = request.app.state.db
     with db.transaction() as session:
         customer = customer_for_key(session, token.strip())
         if customer is None:
+            credential_failed(request)
             raise unauthorized("unknown or revoked API key", 'Bearer error="invalid_token"')
         return customer.key
 

@@ -28,10 +28,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from scheduler import redaction
 from scheduler.api import ErrorBody, api_router
+from scheduler.body_limit import BodyLimit
 from scheduler.db import Database
 from scheduler.feeds import FeedService, RenderedFeed
 from scheduler.migrate import SchemaGate, SchemaNotCurrent
 from scheduler.models import DataVersion
+from scheduler.ratelimit import FailureLimiter, credential_failed, refuse_if_blocked
 from scheduler.settings import Settings
 from windows.errors import MaintcalError
 
@@ -53,9 +55,16 @@ def utc_now() -> datetime:
 
 
 def create_app(
-    settings: Settings, *, database: Database | None = None, clock: Callable[[], datetime] = utc_now
+    settings: Settings,
+    *,
+    database: Database | None = None,
+    clock: Callable[[], datetime] = utc_now,
+    failures: FailureLimiter | None = None,
 ) -> FastAPI:
-    """The ASGI app over ``settings.database_url`` (or ``database``); ``clock`` gives "now" per request."""
+    """The ASGI app over ``settings.database_url`` (or ``database``); ``clock`` gives "now" per request.
+
+    ``failures`` counts wrong credentials per client address (a new one per app by default).
+    """
     db = database if database is not None else Database.open(settings.database_url)
     gate = SchemaGate(db)
     try:
@@ -84,7 +93,9 @@ def create_app(
         dependencies=[Depends(gate.require)],
     )
     app.state.settings, app.state.db, app.state.clock = settings, db, clock
+    app.state.failures = failures if failures is not None else FailureLimiter()
     install_error_handlers(app)
+    app.add_middleware(BodyLimit)  # before routing and authentication: a huge body gets 413, unread
     app.include_router(health_router(db, gate))
     app.include_router(feeds_router(FeedService(db, settings), clock))
     app.include_router(api_router(db, settings, clock))
@@ -210,7 +221,10 @@ def feeds_router(feeds: FeedService, clock: Callable[[], datetime]) -> APIRouter
     def customer_feed(
         token: str, request: Request, if_none_match: IfNoneMatch = None, if_modified_since: IfModifiedSince = None
     ) -> Response:
+        refuse_if_blocked(request)
         feed = feeds.by_token(token, clock())
+        if feed is None:
+            credential_failed(request)
         return feed_response(request, feed, if_none_match, if_modified_since, SECRET_CACHE_CONTROL)
 
     def product_feed(
@@ -225,6 +239,9 @@ def feeds_router(feeds: FeedService, clock: Callable[[], datetime]) -> APIRouter
         customer_feed,
         "customer_feed",
         response_class=Response,
+        responses={
+            429: {"description": "Too many wrong credentials from your address (Retry-After)", "model": ErrorBody}
+        },
         summary="A customer's secret feed (every subscribed product)",
     )
     get_and_head(

@@ -9,9 +9,11 @@ import httpx
 
 
 class ApiClient:
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, client: tuple[str, int] = ("127.0.0.1", 123)) -> None:
+        """``client`` is the (address, port) the app sees as the caller's."""
         self._loop = asyncio.new_event_loop()
-        self._client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+        transport = httpx.ASGITransport(app=app, client=client)
+        self._client = httpx.AsyncClient(transport=transport, base_url="http://testserver")
 
     def call(
         self, method: str, path: str, key: str | None = None, headers: dict[str, str] | None = None, **kwargs: Any

@@ -26,6 +26,9 @@ from windows.parsing import check_slug, format_days, format_duration, format_tim
 from windows.timezones import LOCAL, resolve_zone, to_utc, zone_by_name
 
 MAX_DURATION = timedelta(days=7)
+# A rule may fire at most this many times on one local day (every 30 minutes at most): more makes
+# feeds, listings and expansions grow without bound (issue 10). Checked on input (``build_rule``).
+MAX_FIRINGS_PER_DAY = 48
 
 
 @dataclass(frozen=True)
@@ -185,10 +188,7 @@ class CronRule(_RuleBase):
         fields = self._fields
         if fields is not None:
             return len(fields.times) > 1
-        # croniter expands '*' to ['*'], not to the list of values.
-        minutes, hours = croniter(self.expression).expanded[:2]
-        count = (60 if minutes == ["*"] else len(minutes)) * (24 if hours == ["*"] else len(hours))
-        return count > 1
+        return cron_firings_per_day(self.expression) > 1
 
     @cached_property
     def min_interval(self) -> timedelta | None:
@@ -236,6 +236,36 @@ class OnceRule(_RuleBase):
 
 
 Rule = WeeklyRule | CronRule | OnceRule
+
+
+def cron_firings_per_day(expression: str) -> int:
+    """The most firings of a (valid) cron expression on one local date: minutes x hours.
+
+    The day fields only pick the dates; firings are wall-clock times of a local date, so a DST
+    day has no more of them than any other.
+
+    >>> cron_firings_per_day("*/15 9-10 * * mon"), cron_firings_per_day("* * * * *")
+    (8, 1440)
+    """
+    # croniter expands '*' to ['*'], not to the list of values.
+    minutes, hours = croniter(expression).expanded[:2]
+    return (60 if minutes == ["*"] else len(set(minutes))) * (24 if hours == ["*"] else len(set(hours)))
+
+
+def check_cron_frequency(expression: str) -> None:
+    """Refuse a cron expression that fires more than ``MAX_FIRINGS_PER_DAY`` times on some day.
+
+    An invalid expression passes here: ``CronRule`` reports it.
+
+    >>> check_cron_frequency("*/20 * * * *")
+    Traceback (most recent call last):
+    windows.errors.InvalidInput: cron '*/20 * * * *' fires 72 times a day; at most 48 are allowed
+    """
+    if len(expression.split()) != 5 or len(expression) > 120 or not croniter.is_valid(expression):
+        return
+    count = cron_firings_per_day(expression)
+    if count > MAX_FIRINGS_PER_DAY:
+        raise InvalidInput(f"cron '{expression}' fires {count} times a day; at most {MAX_FIRINGS_PER_DAY} are allowed")
 
 
 def _raise(problems: list[str]) -> None:

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 
 from windows.errors import InvalidInput
 from windows.parsing import check_date, parse_days, parse_duration, parse_local_datetime, parse_time_of_day
-from windows.rules import CronRule, OnceRule, Rule, WeeklyRule
+from windows.rules import CronRule, OnceRule, Rule, WeeklyRule, check_cron_frequency
 from windows.text import clean_text
 from windows.timezones import LOCAL, resolve_zone
 
@@ -79,6 +79,7 @@ def build_rule(options: RuleOptions) -> tuple[Rule, list[str]]:
         if o.cron is None or o.duration is None:
             raise InvalidInput("a cron window needs both --cron and --duration")
         duration = o.duration if isinstance(o.duration, timedelta) else parse_duration(o.duration)
+        check_cron_frequency(o.cron)  # typed input only: rules stored before the limit still load
         return CronRule(*common, expression=o.cron, duration=duration), warnings
     if o.once_start is None or o.once_end is None:
         raise InvalidInput("a one-off window needs both --once-start and --once-end")

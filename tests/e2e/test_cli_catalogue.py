@@ -117,6 +117,26 @@ def test_an_invalid_catalogue_lists_every_problem(db_url: str, tmp_path: Path) -
     assert ok(cli(db_url, "product", "list", "--json")) == "[]\n"
 
 
+def test_a_catalogue_cron_that_fires_too_often_is_refused_with_its_line(db_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "flood.toml"
+    path.write_text(
+        '[[products]]\nkey = "pe"\nname = "P"\n\n[[products.windows]]\nname = "flood"\n'
+        'cron = "* * * * *"\nduration = "1m"\ntz = "UTC"\n'
+    )
+    result = cli(db_url, "apply", str(path))
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (
+        "error: 1 problem(s):\n"
+        f"  {path}:7: window 'pe.flood': cron '* * * * *' fires 1440 times a day; at most 48 are allowed\n"
+    )
+    assert ok(cli(db_url, "product", "list", "--json")) == "[]\n"
+
+
+def test_a_cron_every_30_minutes_is_accepted(loaded: str) -> None:
+    args = ["window", "add", "premier-edition", "--name", "half-hourly", "--cron", "*/30 * * * *", "--duration", "10m"]
+    assert ok(cli(loaded, *args, "--tz", "UTC", "--from", "2027-03-01")).startswith("added")
+
+
 def test_apply_warns_on_stderr_and_refuses_windows_inside_the_notice_period(db_url: str, tmp_path: Path) -> None:
     path = tmp_path / "c.toml"
     window = (
@@ -430,6 +450,11 @@ BAD = [
      "error: Invalid value for '--duration': invalid duration '2 hours': use forms like 90m, 2h, 1h30m, 7d"),
     (["window", "add", "premier-edition", "--cron", "0 2 1 * *", "--duration", "8d", "--tz", "UTC"],
      "error: duration 8d is longer than 7 days"),
+    (["window", "add", "premier-edition", "--cron", "* * * * *", "--duration", "1m", "--tz", "UTC"],
+     "error: cron '* * * * *' fires 1440 times a day; at most 48 are allowed"),
+    (["window", "preview", "--cron", "*/20 * * * *", "--duration", "5m", "--tz", "UTC", "--from", "2027-03-13",
+      "--to", "2027-03-15"],
+     "error: cron '*/20 * * * *' fires 72 times a day; at most 48 are allowed"),
     (["window", "add", "premier-edition", "--cron", "0 2 * *", "--duration", "1h", "--tz", "UTC"],
      "error: invalid cron expression '0 2 * *': use five fields, e.g. '0 2 * * sun'"),
     (["window", "add", "premier-edition", "--days", "someday", "--start", "01:00", "--end", "02:00", "--tz", "UTC"],

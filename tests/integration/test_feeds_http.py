@@ -231,7 +231,8 @@ def test_healthz_and_openapi(db: Database, client: AppClient) -> None:
         "/api/v1/reschedule-requests/{request_id}": ["get"],
     }
     responses = spec["paths"]["/feeds/{token}.ics"]["get"]["responses"]
-    assert sorted(responses) == ["200", "304", "404", "422", "503"]
+    assert sorted(responses) == ["200", "304", "404", "422", "429", "503"]
+    assert sorted(spec["paths"]["/products/{key}.ics"]["get"]["responses"]) == ["200", "304", "404", "422", "503"]
     assert responses["404"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorBody"}
     assert sorted(spec["paths"]["/healthz"]["get"]["responses"]) == ["200", "503"]
     assert list(responses["200"]["content"]) == ["text/calendar"]

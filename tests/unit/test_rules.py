@@ -9,7 +9,15 @@ import pytest
 from croniter import croniter
 
 from windows.errors import InvalidInput
-from windows.rules import CronRule, OnceRule, Rule, WeeklyRule, rules_overlap_warning
+from windows.rules import (
+    MAX_FIRINGS_PER_DAY,
+    CronRule,
+    OnceRule,
+    Rule,
+    WeeklyRule,
+    cron_firings_per_day,
+    rules_overlap_warning,
+)
 from windows.rulespec import RuleOptions, build_rule
 
 
@@ -352,3 +360,57 @@ def test_est_is_accepted_with_a_warning() -> None:
 )
 def test_build_refuses_with_one_clear_message(options: dict[str, Any], error: str) -> None:
     assert refused(build, **options) == error
+
+
+# -- the frequency limit (issue 10 §2): at most MAX_FIRINGS_PER_DAY firings on one local day -------
+
+
+@pytest.mark.parametrize(
+    ("expression", "count"),
+    [
+        ("* * * * *", 1440),
+        ("*/30 * * * *", 48),
+        ("*/29 * * * *", 72),  # minutes 0, 29, 58
+        ("0,30 * * * sun", 48),
+        ("*/5 2-3 * * *", 24),
+        ("0 */6 L * *", 4),
+        ("0 2 * * mon#2", 1),
+        ("0-59 9 1 1 *", 60),  # one day a year still fires 60 times on that day
+    ],
+)
+def test_cron_firings_per_day(expression: str, count: int) -> None:
+    assert cron_firings_per_day(expression) == count
+
+
+def test_max_firings_per_day_is_every_30_minutes() -> None:
+    assert MAX_FIRINGS_PER_DAY == 48
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        ("* * * * *", "cron '* * * * *' fires 1440 times a day; at most 48 are allowed"),
+        ("*/29 * * * *", "cron '*/29 * * * *' fires 72 times a day; at most 48 are allowed"),
+        ("0-59 9 1 1 *", "cron '0-59 9 1 1 *' fires 60 times a day; at most 48 are allowed"),
+        ("*/10 0-8 L * *", "cron '*/10 0-8 L * *' fires 54 times a day; at most 48 are allowed"),
+    ],
+)
+def test_build_refuses_a_cron_that_fires_too_often(expression: str, message: str) -> None:
+    assert refused(build, cron=expression, duration="1m") == message
+    # The frequency is reported first, also when the duration would overlap the firings.
+    assert refused(build, cron=expression, duration="2h") == message
+
+
+@pytest.mark.parametrize("expression", ["*/30 * * * *", "0,30 * * * *", "0 * * * *", "*/15 0-11 * * sun"])
+def test_build_accepts_a_cron_at_the_limit(expression: str) -> None:
+    rule, _ = build(cron=expression, duration="10m", tz="Europe/London")
+    assert isinstance(rule, CronRule)
+    # The busiest local day, a DST day included, has no more firings than the limit.
+    days = [date(2027, 3, 28), date(2027, 10, 31), date(2027, 6, 1)]
+    assert max(sum(1 for _ in rule.firings(day, day)) for day in days) <= MAX_FIRINGS_PER_DAY
+
+
+def test_a_stored_frequent_rule_still_loads() -> None:
+    """The limit applies to typed input: a rule stored before it still constructs (and expands)."""
+    rule = cron("* * * * *", timedelta(minutes=1))
+    assert sum(1 for _ in rule.firings(date(2027, 3, 28), date(2027, 3, 28))) == 1440
