@@ -22,12 +22,10 @@ import asyncio
 import socket
 import threading
 import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.parser import BytesHeaderParser
 from typing import Any
 
-import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 DROP, HANG = "drop", "hang"
@@ -195,17 +193,3 @@ class _Greeting421(asyncio.Protocol):
 def busy_server() -> ServerThread:
     """A server that greets every connection with 421 and hangs up."""
     return ServerThread(_Greeting421).start()
-
-
-@pytest.fixture
-def handler() -> FaultHandler:
-    return FaultHandler()
-
-
-@pytest.fixture
-def smtp(handler: FaultHandler) -> Iterator[ServerThread]:
-    server = smtp_server(handler)
-    try:
-        yield server
-    finally:
-        server.stop()

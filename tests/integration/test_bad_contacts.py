@@ -9,7 +9,6 @@ queued when a planning pass fails.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from scheduler.notices import notices_status, plan_notices
 from scheduler.settings import Settings
 from scheduler.worker import run_worker, send_due
 from tests.integration.notice_fixtures import CONTACTS, FIRST, NOW, build, settings_for
-from tests.smtp_server import FaultHandler, ServerThread, smtp_server
+from tests.smtp_server import FaultHandler, ServerThread
 from windows.errors import InvalidInput
 
 BAD = {
@@ -40,20 +39,6 @@ NILE = "ops@nile.example.com"
 
 def problem(address: str) -> str:
     return f"invalid email address '{SHOWN.get(address, address)}': {BAD[address]}"
-
-
-@pytest.fixture
-def handler() -> FaultHandler:
-    return FaultHandler()
-
-
-@pytest.fixture
-def server(handler: FaultHandler) -> Iterator[ServerThread]:
-    running = smtp_server(handler)
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 def with_bad_contact(db: Database, address: str) -> None:

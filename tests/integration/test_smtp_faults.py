@@ -7,7 +7,6 @@ reported; a lost reply after DATA retried with the same Message-ID and flagged u
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -37,20 +36,6 @@ from tests.smtp_server import (
 
 T1 = NOW + timedelta(minutes=1)
 A, B, C = "a@acme.example", "b@acme.example", "c@acme.example"
-
-
-@pytest.fixture
-def handler() -> FaultHandler:
-    return FaultHandler()
-
-
-@pytest.fixture
-def server(handler: FaultHandler) -> Iterator[ServerThread]:
-    running = smtp_server(handler)
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 def queued(db: Database, db_url: str, tmp_path: Path, url: str, contacts: tuple[str, ...] = (A, B, C)) -> Settings:
