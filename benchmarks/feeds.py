@@ -32,13 +32,13 @@ from typing import TypeVar
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from scheduler import catalogue  # noqa: E402
-from scheduler.db import Database  # noqa: E402
-from scheduler.feeds import FeedService, customer_feed, feed_events, horizon, issue_feed_token  # noqa: E402
-from scheduler.ical import CalendarInfo, build_calendar, render_calendar  # noqa: E402
-from scheduler.migrate import upgrade  # noqa: E402
-from scheduler.schedule import occurrences  # noqa: E402
+from scheduler.catalogue import edits as catalogue  # noqa: E402
+from scheduler.feeds.ical import CalendarInfo, build_calendar, render_calendar  # noqa: E402
+from scheduler.feeds.service import FeedService, customer_feed, feed_events, horizon, issue_feed_token  # noqa: E402
+from scheduler.occurrences.schedule import occurrences  # noqa: E402
 from scheduler.settings import Settings  # noqa: E402
+from scheduler.store.db import Database  # noqa: E402
+from scheduler.store.migrate import upgrade  # noqa: E402
 from windows.rulespec import RuleOptions, build_rule  # noqa: E402
 
 PRODUCTS = 20

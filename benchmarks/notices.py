@@ -31,13 +31,13 @@ from sqlalchemy import delete, func, insert, select, update
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scheduler.db import Database
-from scheduler.migrate import upgrade
-from scheduler.models import Contact, Customer, DataVersion, Product, Subscription, WindowRule
-from scheduler.models_outbox import Delivery, DeliveryAttempt
-from scheduler.notices import plan_notices
+from scheduler.notices.planning import plan_notices
+from scheduler.notices.worker import send_due
 from scheduler.settings import Settings
-from scheduler.worker import send_due
+from scheduler.store.db import Database
+from scheduler.store.migrate import upgrade
+from scheduler.store.models import Contact, Customer, DataVersion, Product, Subscription, WindowRule
+from scheduler.store.models_outbox import Delivery, DeliveryAttempt
 
 NOW = datetime(2027, 1, 4, 12, 0, tzinfo=UTC)
 PRODUCTS = [  # key, days, start, end, zone: one weekly window each, on different days

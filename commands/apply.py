@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from commands.common import AppContext, pass_app, warn
-from scheduler.apply import apply_catalogue
-from scheduler.catalogue_file import parse_catalogue
+from scheduler.catalogue.apply import apply_catalogue
+from scheduler.catalogue.catalogue_file import parse_catalogue
 from windows.errors import InvalidInput
 
 

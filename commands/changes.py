@@ -8,8 +8,8 @@ import click
 
 from commands.common import INSTANT, AppContext, instant, pass_app
 from commands.customers import customer
-from scheduler.apikeys import issue_api_key, revoke_api_key
-from scheduler.changes import ChangeResult, change_occurrence
+from scheduler.catalogue.apikeys import issue_api_key, revoke_api_key
+from scheduler.occurrences.changes import ChangeResult, change_occurrence
 from windows.errors import InvalidInput
 from windows.schedule import Scheduled
 from windows.timezones import format_utc

@@ -41,7 +41,7 @@ class AppContext:
     def db(self) -> Any:
         """The database (engine + session factory), opened lazily on first use."""
         if self._db is None:
-            from scheduler.db import Database
+            from scheduler.store.db import Database
 
             self._db = Database.open(self.settings.database_url)
         return self._db

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import click
 
 from commands.common import DATE, AppContext, day_start, pass_app, print_json, print_table
-from scheduler.compliance import ComplianceItem, compliance, violations
+from scheduler.reports.compliance import ComplianceItem, compliance, violations
 from windows.errors import CheckFailed, InvalidInput
 from windows.timezones import format_utc
 

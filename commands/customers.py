@@ -7,7 +7,7 @@ from dataclasses import asdict
 import click
 
 from commands.common import AppContext, pass_app, print_json, print_table, warn
-from scheduler import catalogue
+from scheduler.catalogue import edits as catalogue
 
 
 @click.group()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from commands.common import AppContext, pass_app
-from scheduler.migrate import upgrade as run_upgrade
 from scheduler.redaction import display_url
+from scheduler.store.migrate import upgrade as run_upgrade
 
 
 @click.group()

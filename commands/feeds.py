@@ -11,7 +11,7 @@ import click
 
 from commands.common import DATE, AppContext, day_start, pass_app, warn
 from commands.customers import customer
-from scheduler.feeds import (
+from scheduler.feeds.service import (
     check_base_url,
     customer_feed,
     feed_urls,
@@ -20,7 +20,7 @@ from scheduler.feeds import (
     product_feed,
     revoke_feed_token,
 )
-from scheduler.repository import get_product
+from scheduler.store.repository import get_product
 from windows.errors import InvalidInput
 
 
@@ -119,8 +119,8 @@ def serve(app: AppContext, host: str, port: int, workers: int) -> None:
     from sqlalchemy.exc import SQLAlchemyError
 
     from scheduler import redaction
-    from scheduler.app import create_app
-    from scheduler.migrate import check_schema
+    from scheduler.http.app import create_app
+    from scheduler.store.migrate import check_schema
 
     redaction.install()  # feed tokens and passwords never reach a log line (worker processes: the factory)
     if workers == 1:
@@ -134,7 +134,7 @@ def serve(app: AppContext, host: str, port: int, workers: int) -> None:
     # Worker processes build the app from the environment: pass the --db choice along.
     os.environ["MAINTCAL_DATABASE_URL"] = app.settings.database_url
     uvicorn.run(
-        "scheduler.app:create_app_from_env", factory=True, host=host, port=port, workers=workers, log_level="info"
+        "scheduler.http.app:create_app_from_env", factory=True, host=host, port=port, workers=workers, log_level="info"
     )
 
 

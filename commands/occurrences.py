@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import click
 
 from commands.common import DATE, AppContext, day_start, pass_app, print_json, print_table
-from scheduler.schedule import occurrences as list_occurrences
+from scheduler.occurrences.schedule import occurrences as list_occurrences
 from scheduler.serialize import occurrence_json
 from windows.errors import InvalidInput
 from windows.schedule import Scheduled

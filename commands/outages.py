@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from commands.common import INSTANT, AppContext, instant, pass_app, print_json, print_table
-from scheduler import outages as service
+from scheduler.reports import outages as service
 from windows.errors import InvalidInput
 from windows.timezones import format_utc
 

@@ -7,7 +7,7 @@ from datetime import datetime
 import click
 
 from commands.common import INSTANT, AppContext, instant, pass_app, print_json, print_table
-from scheduler import reschedule as service
+from scheduler.occurrences import reschedule as service
 from scheduler.serialize import request_json
 from windows.timezones import format_utc
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from commands.common import INSTANT, PERCENT, AppContext, instant, pass_app, print_json, print_table, warn
-from scheduler.sla_report import sla_report
+from scheduler.reports.sla_report import sla_report
 from windows.errors import InvalidInput
 from windows.sla import SlaResult, WindowVerdict
 from windows.sla_document import SlaDocument, compute_document, parse_document, result_to_dict

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import click
 
 from commands.common import DURATION, INSTANT, AppContext, instant, pass_app, print_json, print_table
-from scheduler import unplanned as service
+from scheduler.occurrences import unplanned as service
 from windows.timezones import format_utc
 
 

@@ -11,7 +11,7 @@ import click
 
 from commands.common import DATE, DURATION, AppContext, day_start, pass_app, print_json, print_table, warn
 from commands.occurrences import check_range, print_occurrences
-from scheduler import catalogue
+from scheduler.catalogue import edits as catalogue
 from windows.errors import InvalidInput
 from windows.expansion import expand
 from windows.rules import Rule

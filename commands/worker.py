@@ -12,8 +12,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from commands.common import AppContext, pass_app
 from scheduler import redaction
-from scheduler.migrate import SchemaGate
-from scheduler.worker import run_worker
+from scheduler.notices.worker import run_worker
+from scheduler.store.migrate import SchemaGate
 from windows.errors import InvalidInput
 
 

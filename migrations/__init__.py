@@ -1,1 +1,1 @@
-"""Alembic environment and versions; ``scheduler.migrate`` runs them."""
+"""Alembic environment and versions; ``scheduler.store.migrate`` runs them."""

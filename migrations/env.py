@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
-from scheduler.db import make_engine
-from scheduler.models import Base
+from scheduler.store.db import make_engine
+from scheduler.store.models import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import scheduler.db
+import scheduler.store.db
 ${imports if imports else ""}
 
 revision: str = ${repr(up_revision)}

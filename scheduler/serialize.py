@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from scheduler.reschedule import RequestInfo
+from scheduler.occurrences.reschedule import RequestInfo
 from windows.schedule import Scheduled
 from windows.timezones import format_local, format_utc
 

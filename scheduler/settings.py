@@ -22,7 +22,7 @@ class Settings:
     uid_domain: str = "maintcal.example.com"  # iCal UIDs: <occurrence id>@<domain>
     lead_days: int = 7
     worker_interval: int = 60
-    # Sending notices (see notifications/ and scheduler/outbox.py).
+    # Sending notices (see notifications/ and scheduler/notices/outbox.py).
     smtp_timeout: float = 30.0  # seconds to wait for each SMTP reply (?timeout= in the URL wins)
     smtp_connections: int = 4  # concurrent connections (one per sending task)
     send_batch: int = 50  # deliveries claimed at a time by one task

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from scheduler.db import Database
-from scheduler.migrate import upgrade
+from scheduler.store.db import Database
+from scheduler.store.migrate import upgrade
 from tests.pgserver import PgServer
 
 _counter = itertools.count()

@@ -22,10 +22,10 @@ from icalendar import Calendar
 from sqlalchemy import select
 
 from cli import maintcal
-from scheduler import catalogue
-from scheduler.db import Database
-from scheduler.models import Customer, Override, Product, Unplanned, UnplannedCustomer
-from scheduler.repository import bump_version
+from scheduler.catalogue import edits as catalogue
+from scheduler.store.db import Database
+from scheduler.store.models import Customer, Override, Product, Unplanned, UnplannedCustomer
+from scheduler.store.repository import bump_version
 from windows.rulespec import RuleOptions, build_rule
 
 NOW = datetime(2027, 1, 4, 12, 0, tzinfo=UTC)

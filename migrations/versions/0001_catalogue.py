@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import scheduler.db
+import scheduler.store.db
 
 revision: str = "0001"
 down_revision: str | Sequence[str] | None = None
@@ -28,8 +28,8 @@ def upgrade() -> None:
         sa.Column("key", sa.String(length=64), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("timezone", sa.String(length=64), nullable=False),
-        sa.Column("created_at", scheduler.db.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", scheduler.db.UTCDateTime(), nullable=False),
+        sa.Column("created_at", scheduler.store.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", scheduler.store.db.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_customers")),
         sa.UniqueConstraint("key", name=op.f("uq_customers_key")),
     )
@@ -37,7 +37,7 @@ def upgrade() -> None:
         "data_version",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column("changed_at", scheduler.db.UTCDateTime(), nullable=False),
+        sa.Column("changed_at", scheduler.store.db.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_data_version")),
     )
     op.create_table(
@@ -49,8 +49,8 @@ def upgrade() -> None:
         sa.Column("public", sa.Boolean(), nullable=False),
         sa.Column("reschedule_cutoff_hours", sa.Integer(), nullable=False),
         sa.Column("reschedule_max_shift_days", sa.Integer(), nullable=False),
-        sa.Column("created_at", scheduler.db.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", scheduler.db.UTCDateTime(), nullable=False),
+        sa.Column("created_at", scheduler.store.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", scheduler.store.db.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_products")),
         sa.UniqueConstraint("key", name=op.f("uq_products_key")),
     )
@@ -59,8 +59,8 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("customer_id", sa.Integer(), nullable=False),
         sa.Column("key_hash", sa.String(length=64), nullable=False),
-        sa.Column("created_at", scheduler.db.UTCDateTime(), nullable=False),
-        sa.Column("revoked_at", scheduler.db.UTCDateTime(), nullable=True),
+        sa.Column("created_at", scheduler.store.db.UTCDateTime(), nullable=False),
+        sa.Column("revoked_at", scheduler.store.db.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["customer_id"], ["customers.id"], name=op.f("fk_api_keys_customer_id_customers"), ondelete="CASCADE"
         ),
@@ -75,8 +75,8 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("customer_id", sa.Integer(), nullable=False),
         sa.Column("email", sa.String(length=320), nullable=False),
-        sa.Column("nominated_at", scheduler.db.UTCDateTime(), nullable=False),
-        sa.Column("removed_at", scheduler.db.UTCDateTime(), nullable=True),
+        sa.Column("nominated_at", scheduler.store.db.UTCDateTime(), nullable=False),
+        sa.Column("removed_at", scheduler.store.db.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["customer_id"], ["customers.id"], name=op.f("fk_contacts_customer_id_customers"), ondelete="CASCADE"
         ),
@@ -90,8 +90,8 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("customer_id", sa.Integer(), nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
-        sa.Column("created_at", scheduler.db.UTCDateTime(), nullable=False),
-        sa.Column("revoked_at", scheduler.db.UTCDateTime(), nullable=True),
+        sa.Column("created_at", scheduler.store.db.UTCDateTime(), nullable=False),
+        sa.Column("revoked_at", scheduler.store.db.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["customer_id"], ["customers.id"], name=op.f("fk_feed_tokens_customer_id_customers"), ondelete="CASCADE"
         ),
@@ -106,11 +106,11 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("product_id", sa.Integer(), nullable=False),
         sa.Column("customer_id", sa.Integer(), nullable=True),
-        sa.Column("start", scheduler.db.UTCDateTime(), nullable=False),
-        sa.Column("end", scheduler.db.UTCDateTime(), nullable=False),
+        sa.Column("start", scheduler.store.db.UTCDateTime(), nullable=False),
+        sa.Column("end", scheduler.store.db.UTCDateTime(), nullable=False),
         sa.Column("source", sa.String(length=100), nullable=True),
         sa.Column("external_id", sa.String(length=200), nullable=True),
-        sa.Column("created_at", scheduler.db.UTCDateTime(), nullable=False),
+        sa.Column("created_at", scheduler.store.db.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["customer_id"], ["customers.id"], name=op.f("fk_outages_customer_id_customers"), ondelete="CASCADE"
         ),
@@ -130,12 +130,12 @@ def upgrade() -> None:
         sa.Column("occurrence_id", sa.String(length=200), nullable=False),
         sa.Column("customer_id", sa.Integer(), nullable=True),
         sa.Column("action", sa.String(length=16), nullable=False),
-        sa.Column("new_start", scheduler.db.UTCDateTime(), nullable=True),
-        sa.Column("new_end", scheduler.db.UTCDateTime(), nullable=True),
+        sa.Column("new_start", scheduler.store.db.UTCDateTime(), nullable=True),
+        sa.Column("new_end", scheduler.store.db.UTCDateTime(), nullable=True),
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("waived_reason", sa.Text(), nullable=True),
         sa.Column("customer_consent", sa.Boolean(), nullable=False),
-        sa.Column("created_at", scheduler.db.UTCDateTime(), nullable=False),
+        sa.Column("created_at", scheduler.store.db.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["customer_id"], ["customers.id"], name=op.f("fk_overrides_customer_id_customers"), ondelete="CASCADE"
         ),
@@ -154,12 +154,12 @@ def upgrade() -> None:
         sa.Column("product_id", sa.Integer(), nullable=False),
         sa.Column("occurrence_id", sa.String(length=200), nullable=False),
         sa.Column("customer_id", sa.Integer(), nullable=False),
-        sa.Column("proposed_start", scheduler.db.UTCDateTime(), nullable=False),
-        sa.Column("proposed_end", scheduler.db.UTCDateTime(), nullable=False),
+        sa.Column("proposed_start", scheduler.store.db.UTCDateTime(), nullable=False),
+        sa.Column("proposed_end", scheduler.store.db.UTCDateTime(), nullable=False),
         sa.Column("reason", sa.Text(), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("created_at", scheduler.db.UTCDateTime(), nullable=False),
-        sa.Column("decided_at", scheduler.db.UTCDateTime(), nullable=True),
+        sa.Column("created_at", scheduler.store.db.UTCDateTime(), nullable=False),
+        sa.Column("decided_at", scheduler.store.db.UTCDateTime(), nullable=True),
         sa.Column("decision_note", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(
             ["customer_id"],
@@ -182,7 +182,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("customer_id", sa.Integer(), nullable=False),
         sa.Column("product_id", sa.Integer(), nullable=False),
-        sa.Column("created_at", scheduler.db.UTCDateTime(), nullable=False),
+        sa.Column("created_at", scheduler.store.db.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["customer_id"], ["customers.id"], name=op.f("fk_subscriptions_customer_id_customers"), ondelete="CASCADE"
         ),
@@ -201,12 +201,12 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("product_id", sa.Integer(), nullable=False),
         sa.Column("number", sa.Integer(), nullable=False),
-        sa.Column("start", scheduler.db.UTCDateTime(), nullable=False),
-        sa.Column("end", scheduler.db.UTCDateTime(), nullable=False),
+        sa.Column("start", scheduler.store.db.UTCDateTime(), nullable=False),
+        sa.Column("end", scheduler.store.db.UTCDateTime(), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("sequence", sa.Integer(), nullable=False),
-        sa.Column("declared_at", scheduler.db.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", scheduler.db.UTCDateTime(), nullable=False),
+        sa.Column("declared_at", scheduler.store.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", scheduler.store.db.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["product_id"], ["products.id"], name=op.f("fk_unplanned_product_id_products"), ondelete="CASCADE"
         ),
@@ -234,8 +234,8 @@ def upgrade() -> None:
         sa.Column("valid_until", sa.Date(), nullable=True),
         sa.Column("label", sa.String(length=200), nullable=True),
         sa.Column("waive_notice", sa.Text(), nullable=True),
-        sa.Column("created_at", scheduler.db.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", scheduler.db.UTCDateTime(), nullable=False),
+        sa.Column("created_at", scheduler.store.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", scheduler.store.db.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["product_id"], ["products.id"], name=op.f("fk_window_rules_product_id_products"), ondelete="CASCADE"
         ),

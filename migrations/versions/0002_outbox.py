@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import scheduler.db
+import scheduler.store.db
 
 revision: str = "0002"
 down_revision: str | Sequence[str] | None = "0001"
@@ -28,7 +28,7 @@ def upgrade() -> None:
         sa.Column("method", sa.String(length=16), nullable=False),
         sa.Column("customer_id", sa.Integer(), nullable=False),
         sa.Column("note", sa.Text(), nullable=True),
-        sa.Column("created_at", scheduler.db.UTCDateTime(), nullable=False),
+        sa.Column("created_at", scheduler.store.db.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["customer_id"], ["customers.id"], name=op.f("fk_notices_customer_id_customers"), ondelete="CASCADE"
         ),
@@ -47,14 +47,14 @@ def upgrade() -> None:
         sa.Column("mime", sa.LargeBinary(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("next_attempt_at", scheduler.db.UTCDateTime(), nullable=False),
+        sa.Column("next_attempt_at", scheduler.store.db.UTCDateTime(), nullable=False),
         sa.Column("lease_owner", sa.String(length=100), nullable=True),
-        sa.Column("lease_expires_at", scheduler.db.UTCDateTime(), nullable=True),
+        sa.Column("lease_expires_at", scheduler.store.db.UTCDateTime(), nullable=True),
         sa.Column("uncertain", sa.Boolean(), nullable=False),
-        sa.Column("deadline", scheduler.db.UTCDateTime(), nullable=True),
-        sa.Column("created_at", scheduler.db.UTCDateTime(), nullable=False),
-        sa.Column("sent_at", scheduler.db.UTCDateTime(), nullable=True),
-        sa.Column("failed_at", scheduler.db.UTCDateTime(), nullable=True),
+        sa.Column("deadline", scheduler.store.db.UTCDateTime(), nullable=True),
+        sa.Column("created_at", scheduler.store.db.UTCDateTime(), nullable=False),
+        sa.Column("sent_at", scheduler.store.db.UTCDateTime(), nullable=True),
+        sa.Column("failed_at", scheduler.store.db.UTCDateTime(), nullable=True),
         sa.Column("last_code", sa.Integer(), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(
@@ -78,8 +78,8 @@ def upgrade() -> None:
         sa.Column("delivery_id", sa.Integer(), nullable=False),
         sa.Column("number", sa.Integer(), nullable=False),
         sa.Column("worker", sa.String(length=100), nullable=False),
-        sa.Column("started_at", scheduler.db.UTCDateTime(), nullable=False),
-        sa.Column("finished_at", scheduler.db.UTCDateTime(), nullable=True),
+        sa.Column("started_at", scheduler.store.db.UTCDateTime(), nullable=False),
+        sa.Column("finished_at", scheduler.store.db.UTCDateTime(), nullable=True),
         sa.Column("outcome", sa.String(length=16), nullable=False),
         sa.Column("uncertain", sa.Boolean(), nullable=False),
         sa.Column("code", sa.Integer(), nullable=True),
@@ -102,8 +102,8 @@ def upgrade() -> None:
         sa.Column("customer_id", sa.Integer(), nullable=False),
         sa.Column("occurrence_id", sa.String(length=200), nullable=False),
         sa.Column("product_key", sa.String(length=64), nullable=False),
-        sa.Column("start", scheduler.db.UTCDateTime(), nullable=False),
-        sa.Column("end", scheduler.db.UTCDateTime(), nullable=False),
+        sa.Column("start", scheduler.store.db.UTCDateTime(), nullable=False),
+        sa.Column("end", scheduler.store.db.UTCDateTime(), nullable=False),
         sa.Column("sequence", sa.Integer(), nullable=False),
         sa.Column("method", sa.String(length=16), nullable=False),
         sa.Column("announced_to", sa.String(length=320), nullable=True),

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
-import scheduler.db
+import scheduler.store.db
 
 revision: str = "0003"
 down_revision: str | Sequence[str] | None = "0002"
@@ -38,7 +38,7 @@ requests = sa.table(
     sa.column("occurrence_id", sa.String()),
     sa.column("customer_id", sa.Integer()),
     sa.column("status", sa.String()),
-    sa.column("decided_at", scheduler.db.UTCDateTime()),
+    sa.column("decided_at", scheduler.store.db.UTCDateTime()),
     sa.column("decision_note", sa.Text()),
 )
 

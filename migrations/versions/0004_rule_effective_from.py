@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import scheduler.db
+import scheduler.store.db
 
 revision: str = "0004"
 down_revision: str | Sequence[str] | None = "0003"
@@ -26,10 +26,10 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("window_rules", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("effective_from", scheduler.db.UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column("effective_from", scheduler.store.db.UTCDateTime(), nullable=True))
     op.execute("UPDATE window_rules SET effective_from = created_at")
     with op.batch_alter_table("window_rules", schema=None) as batch_op:
-        batch_op.alter_column("effective_from", existing_type=scheduler.db.UTCDateTime(), nullable=False)
+        batch_op.alter_column("effective_from", existing_type=scheduler.store.db.UTCDateTime(), nullable=False)
 
 
 def downgrade() -> None:

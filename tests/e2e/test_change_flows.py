@@ -20,12 +20,12 @@ from icalendar import Calendar
 
 from cli import maintcal
 from commands.common import AppContext
-from scheduler.apikeys import issue_api_key
-from scheduler.app import create_app
-from scheduler.db import Database
-from scheduler.feeds import issue_feed_token
+from scheduler.catalogue.apikeys import issue_api_key
+from scheduler.feeds.service import issue_feed_token
+from scheduler.http.app import create_app
+from scheduler.notices.worker import send_due
 from scheduler.settings import Settings
-from scheduler.worker import send_due
+from scheduler.store.db import Database
 from tests.http_client import ApiClient
 from tests.integration.changes_fixtures import NOW, load, utc
 from tests.smtp_server import FaultHandler, smtp_server

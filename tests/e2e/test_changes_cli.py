@@ -11,8 +11,8 @@ from click.testing import CliRunner, Result
 
 from cli import maintcal
 from commands.common import AppContext
-from scheduler.db import Database
 from scheduler.settings import Settings
+from scheduler.store.db import Database
 from tests.integration.changes_fixtures import NOW, load
 
 Invoke = Callable[..., Result]

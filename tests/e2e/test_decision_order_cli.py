@@ -14,8 +14,8 @@ from icalendar import Calendar
 from sqlalchemy import select
 
 from cli import maintcal
-from scheduler.db import Database
-from scheduler.models_outbox import Delivery
+from scheduler.store.db import Database
+from scheduler.store.models_outbox import Delivery
 
 
 def run(db_url: str, tmp_path: Path, *args: str) -> Result:

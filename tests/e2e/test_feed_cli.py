@@ -18,11 +18,11 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import select
 
-from scheduler.app import create_app
-from scheduler.db import Database
-from scheduler.feeds import horizon, product_feed
-from scheduler.models import FeedToken
+from scheduler.feeds.service import horizon, product_feed
+from scheduler.http.app import create_app
 from scheduler.settings import Settings
+from scheduler.store.db import Database
+from scheduler.store.models import FeedToken
 from tests.feed_helpers import NOW, AppClient, cli, load_dst_catalogue
 
 ROOT = Path(__file__).resolve().parents[2]

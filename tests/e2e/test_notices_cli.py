@@ -17,9 +17,9 @@ from freezegun.api import FrozenDateTimeFactory
 from sqlalchemy import update
 
 from cli import maintcal
-from scheduler import catalogue
-from scheduler.db import Database
-from scheduler.models_outbox import Delivery
+from scheduler.catalogue import edits as catalogue
+from scheduler.store.db import Database
+from scheduler.store.models_outbox import Delivery
 from tests.integration.notice_fixtures import CONTACTS, FIRST, NOW, build
 from tests.smtp_server import FaultHandler, smtp_server
 
@@ -172,7 +172,7 @@ def test_an_unmigrated_database_is_explained(tmp_path: Path) -> None:
 
 def test_the_worker_process_sends_and_stops_cleanly_on_sigterm(db: Database, db_url: str, tmp_path: Path) -> None:
     build(db)
-    from scheduler.notices import plan_notices
+    from scheduler.notices.planning import plan_notices
     from tests.integration.notice_fixtures import settings_for
 
     plan_notices(db, NOW, settings_for(db_url, tmp_path))

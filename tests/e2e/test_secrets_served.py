@@ -19,10 +19,10 @@ import pytest
 from click.testing import CliRunner
 
 from cli import maintcal
-from scheduler import catalogue
-from scheduler.apikeys import issue_api_key
-from scheduler.db import Database
-from scheduler.feeds import issue_feed_token
+from scheduler.catalogue import edits as catalogue
+from scheduler.catalogue.apikeys import issue_api_key
+from scheduler.feeds.service import issue_feed_token
+from scheduler.store.db import Database
 from tests.conftest import NOW
 from tests.smtp_server import free_port
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from scheduler import catalogue
-from scheduler.db import Database
+from scheduler.catalogue import edits as catalogue
 from scheduler.settings import Settings
+from scheduler.store.db import Database
 from windows.rulespec import RuleOptions, build_rule
 
 NOW = datetime(2027, 1, 4, 12, 0, tzinfo=UTC)

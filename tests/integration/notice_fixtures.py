@@ -12,9 +12,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from scheduler import catalogue
-from scheduler.db import Database
+from scheduler.catalogue import edits as catalogue
 from scheduler.settings import Settings
+from scheduler.store.db import Database
 from windows.rules import WeeklyRule
 
 NOW = datetime(2027, 1, 4, 12, 0, tzinfo=UTC)

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from scheduler import reschedule
-from scheduler.apikeys import issue_api_key
-from scheduler.app import create_app
-from scheduler.db import Database
-from scheduler.schedule import find_occurrence
+from scheduler.catalogue.apikeys import issue_api_key
+from scheduler.http.app import create_app
+from scheduler.occurrences import reschedule
+from scheduler.occurrences.schedule import find_occurrence
+from scheduler.store.db import Database
 from tests.http_client import ApiClient
 from tests.integration.changes_fixtures import NOW, load, settings
 

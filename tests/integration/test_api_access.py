@@ -15,10 +15,11 @@ from click.testing import CliRunner
 
 from cli import maintcal
 from commands.common import AppContext
-from scheduler import catalogue, reschedule
-from scheduler.apikeys import issue_api_key
-from scheduler.app import create_app
-from scheduler.db import Database
+from scheduler.catalogue import edits as catalogue
+from scheduler.catalogue.apikeys import issue_api_key
+from scheduler.http.app import create_app
+from scheduler.occurrences import reschedule
+from scheduler.store.db import Database
 from tests.http_client import ApiClient
 from tests.integration.changes_fixtures import NOW, load, settings, utc
 from windows.errors import NotFound

@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 from fastapi.routing import APIRoute
 
-from scheduler import reschedule
-from scheduler.api import api_router
-from scheduler.apikeys import issue_api_key
-from scheduler.app import create_app
-from scheduler.db import Database
+from scheduler.catalogue.apikeys import issue_api_key
+from scheduler.http.api import api_router
+from scheduler.http.app import create_app
+from scheduler.occurrences import reschedule
 from scheduler.settings import Settings
+from scheduler.store.db import Database
 from tests.http_client import ApiClient
 from tests.integration.changes_fixtures import NOW, load, settings, utc
 

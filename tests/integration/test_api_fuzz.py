@@ -16,10 +16,10 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.core.result import Ok
 
-from scheduler.apikeys import issue_api_key
-from scheduler.app import create_app
-from scheduler.db import Database
-from scheduler.feeds import issue_feed_token
+from scheduler.catalogue.apikeys import issue_api_key
+from scheduler.feeds.service import issue_feed_token
+from scheduler.http.app import create_app
+from scheduler.store.db import Database
 from tests.integration.changes_fixtures import NOW, load
 from tests.integration.changes_fixtures import settings as app_settings
 

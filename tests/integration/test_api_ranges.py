@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 
 from cli import maintcal
 from commands.common import AppContext
-from scheduler.apikeys import issue_api_key
-from scheduler.app import create_app
-from scheduler.db import Database
+from scheduler.catalogue.apikeys import issue_api_key
+from scheduler.http.app import create_app
+from scheduler.store.db import Database
 from tests.http_client import ApiClient
 from tests.integration.changes_fixtures import NOW, load
 from tests.integration.changes_fixtures import settings as app_settings

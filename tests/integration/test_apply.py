@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from scheduler.apply import PlanItem, apply_catalogue
-from scheduler.catalogue import CustomerInfo, list_customers, list_products, list_windows
-from scheduler.catalogue_file import Catalogue, parse_catalogue
-from scheduler.db import Database
-from scheduler.models import Contact, Subscription, WindowRule
-from scheduler.repository import data_version
+from scheduler.catalogue.apply import PlanItem, apply_catalogue
+from scheduler.catalogue.catalogue_file import Catalogue, parse_catalogue
+from scheduler.catalogue.edits import CustomerInfo, list_customers, list_products, list_windows
+from scheduler.store.db import Database
+from scheduler.store.models import Contact, Subscription, WindowRule
+from scheduler.store.repository import data_version
 from windows.errors import InvalidInput, ManyProblems, PolicyRefused
 
 EXAMPLE = (Path(__file__).resolve().parents[2] / "examples" / "catalogue.toml").read_text(encoding="utf-8")

@@ -15,13 +15,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text, update
 
-from scheduler import catalogue, unplanned
-from scheduler.db import Database
-from scheduler.models import Contact, Customer
-from scheduler.models_outbox import Delivery, DeliveryAttempt
-from scheduler.notices import notices_status, plan_notices
+from scheduler.catalogue import edits as catalogue
+from scheduler.notices.planning import notices_status, plan_notices
+from scheduler.notices.worker import run_worker, send_due
+from scheduler.occurrences import unplanned
 from scheduler.settings import Settings
-from scheduler.worker import run_worker, send_due
+from scheduler.store.db import Database
+from scheduler.store.models import Contact, Customer
+from scheduler.store.models_outbox import Delivery, DeliveryAttempt
 from tests.integration.notice_fixtures import CONTACTS, FIRST, NOW, build, settings_for
 from tests.smtp_server import FaultHandler, ServerThread
 from windows.errors import InvalidInput

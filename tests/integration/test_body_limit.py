@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from scheduler.apikeys import issue_api_key
-from scheduler.app import create_app
-from scheduler.body_limit import MAX_BODY_BYTES, _content_length
-from scheduler.db import Database
+from scheduler.catalogue.apikeys import issue_api_key
+from scheduler.http.app import create_app
+from scheduler.http.body_limit import MAX_BODY_BYTES, _content_length
+from scheduler.store.db import Database
 from tests.http_client import ApiClient
 from tests.integration.changes_fixtures import NOW, load, settings
 

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from scheduler import catalogue
-from scheduler.catalogue import CustomerInfo, ProductInfo, RuleInfo
-from scheduler.db import Database
-from scheduler.models import Contact, Customer, WindowRule
-from scheduler.repository import data_version
+from scheduler.catalogue import edits as catalogue
+from scheduler.catalogue.edits import CustomerInfo, ProductInfo, RuleInfo
+from scheduler.store.db import Database
+from scheduler.store.models import Contact, Customer, WindowRule
+from scheduler.store.repository import data_version
 from windows.errors import Conflict, InvalidInput, MaintcalError, NotFound, PolicyRefused
 from windows.rules import CronRule, OnceRule, Rule, WeeklyRule
 
@@ -107,7 +107,7 @@ def test_rules_of_each_kind_round_trip_through_the_database(db: Database, now: d
         RuleInfo("pe", "migration", "once", "once 2027-06-05T22:00-2027-06-06T02:30", "Asia/Kolkata", None, None,
                  None, now),
     ]  # fmt: skip
-    from scheduler.repository import rule_to_domain
+    from scheduler.store.repository import rule_to_domain
 
     with db.transaction() as session:
         rows = session.scalars(select(WindowRule).order_by(WindowRule.id)).all()

@@ -13,21 +13,21 @@ import icalendar
 from sqlalchemy import select
 
 from notifications.content import CANCEL, PUBLISH
-from scheduler import catalogue
-from scheduler.app import create_app
-from scheduler.apply import PlanItem, apply_catalogue
-from scheduler.catalogue_file import parse_catalogue
-from scheduler.compliance import compliance
-from scheduler.db import Database
-from scheduler.feeds import customer_feed, horizon, issue_feed_token, product_feed
-from scheduler.models_outbox import Delivery, DeliveryOccurrence
-from scheduler.notices import plan_notices
-from scheduler.outages import add_outage
-from scheduler.schedule import occurrences
+from scheduler.catalogue import edits as catalogue
+from scheduler.catalogue.apply import PlanItem, apply_catalogue
+from scheduler.catalogue.catalogue_file import parse_catalogue
+from scheduler.feeds.service import customer_feed, horizon, issue_feed_token, product_feed
+from scheduler.http.app import create_app
+from scheduler.notices.planning import plan_notices
+from scheduler.notices.worker import send_due
+from scheduler.occurrences.schedule import occurrences
+from scheduler.reports.compliance import compliance
+from scheduler.reports.outages import add_outage
+from scheduler.reports.sla_report import sla_report
 from scheduler.serialize import occurrence_json
 from scheduler.settings import Settings
-from scheduler.sla_report import sla_report
-from scheduler.worker import send_due
+from scheduler.store.db import Database
+from scheduler.store.models_outbox import Delivery, DeliveryOccurrence
 from tests.feed_helpers import AppClient
 
 ADDED = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

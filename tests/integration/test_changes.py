@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from scheduler.changes import change_occurrence
-from scheduler.db import Database
-from scheduler.schedule import find_occurrence, occurrences
+from scheduler.occurrences.changes import change_occurrence
+from scheduler.occurrences.schedule import find_occurrence, occurrences
+from scheduler.store.db import Database
 from tests.integration.changes_fixtures import NOW, load, settings, utc
 from windows.errors import Conflict, InvalidInput, NotFound, PolicyRefused
 
@@ -213,3 +213,44 @@ def test_a_move_onto_the_next_occurrence_of_the_same_window_is_refused(
         new_start=utc("2027-03-04T08:00:00Z"),
     )
     assert [(s.start.isoformat(), s.sequence) for s in moved.items][-1] == ("2027-03-04T08:00:00+00:00", 1)
+
+
+def test_a_product_wide_move_onto_an_occurrence_moved_for_one_customer_is_refused(
+    loaded: Database, tmp_path: Path, db_url: str
+) -> None:
+    """Thursday's pe.nightly is moved for nile alone to Monday 2027-03-08 05:00Z-08:00Z. Moving
+    Tuesday's for everyone onto Monday 06:00Z leaves the product-wide view clear but would overlap
+    in nile's: refused, naming nile, and nothing changes."""
+    conf = settings(tmp_path, db_url)
+    change_occurrence(
+        loaded, NOW, conf, "pe.nightly.20270304", action="move", reason="nile's freeze",
+        customer="nile", new_start=utc("2027-03-08T05:00:00Z"),
+    )  # fmt: skip
+    with pytest.raises(PolicyRefused) as refused:
+        change_occurrence(
+            loaded, NOW, conf, "pe.nightly.20270302", action="move", reason="rack move",
+            new_start=utc("2027-03-08T06:00:00Z"),
+        )  # fmt: skip
+    assert str(refused.value) == (
+        "the new time overlaps occurrence 'pe.nightly.20270304' (2027-03-08T05:00:00Z - 2027-03-08T08:00:00Z)"
+        " for customer 'nile' of the same window: move or cancel that one first"
+    )
+    for customer in ("thames", "nile"):
+        assert _view(loaded, customer, "pe.nightly.20270302") == (
+            "scheduled",
+            "2027-03-02T05:00:00+00:00",
+            "2027-03-02T08:00:00+00:00",
+            0,
+        )
+    # Clear of nile's moved occurrence, the same move for everyone is taken.
+    moved = change_occurrence(
+        loaded, NOW, conf, "pe.nightly.20270302", action="move", reason="rack move",
+        new_start=utc("2027-03-08T08:00:00Z"),
+    )  # fmt: skip
+    assert moved.customers == ["harbour", "nile", "thames"]
+    assert _view(loaded, "nile", "pe.nightly.20270302") == (
+        "moved",
+        "2027-03-08T08:00:00+00:00",
+        "2027-03-08T11:00:00+00:00",
+        1,
+    )

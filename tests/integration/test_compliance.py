@@ -8,13 +8,13 @@ from typing import Any
 
 from sqlalchemy import select
 
-from scheduler import catalogue
-from scheduler.compliance import compliance
-from scheduler.db import Database
-from scheduler.models import Customer, Override, Product, Unplanned
-from scheduler.notices import enqueue_change_notices, plan_notices
-from scheduler.schedule import find_occurrence
-from scheduler.worker import send_due
+from scheduler.catalogue import edits as catalogue
+from scheduler.notices.planning import enqueue_change_notices, plan_notices
+from scheduler.notices.worker import send_due
+from scheduler.occurrences.schedule import find_occurrence
+from scheduler.reports.compliance import compliance
+from scheduler.store.db import Database
+from scheduler.store.models import Customer, Override, Product, Unplanned
 from tests.integration.notice_fixtures import CONTACTS, FIRST, FIRST_DEADLINE, NOW, build, settings_for
 from tests.smtp_server import FaultHandler, smtp_server
 from windows.rules import WeeklyRule

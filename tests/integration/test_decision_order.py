@@ -23,14 +23,15 @@ import pytest
 from icalendar import Calendar
 from sqlalchemy import select
 
-from scheduler import catalogue, changes, reschedule, unplanned
-from scheduler.compliance import compliance
-from scheduler.db import Database
-from scheduler.feeds import customer_feed
-from scheduler.models import Customer, Override
-from scheduler.models_outbox import Delivery, Notice
-from scheduler.schedule import find_occurrence
+from scheduler.catalogue import edits as catalogue
+from scheduler.feeds.service import customer_feed
+from scheduler.occurrences import changes, reschedule, unplanned
+from scheduler.occurrences.schedule import find_occurrence
+from scheduler.reports.compliance import compliance
 from scheduler.settings import Settings
+from scheduler.store.db import Database
+from scheduler.store.models import Customer, Override
+from scheduler.store.models_outbox import Delivery, Notice
 from tests.integration.changes_fixtures import NOW, utc
 from windows.rulespec import RuleOptions, build_rule
 from windows.timezones import format_utc

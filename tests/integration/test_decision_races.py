@@ -15,10 +15,10 @@ from typing import Any
 
 from sqlalchemy import create_engine, event, select, text
 
-from scheduler import changes, unplanned
-from scheduler.db import Database, normalise_url
-from scheduler.models import Override
+from scheduler.occurrences import changes, unplanned
 from scheduler.settings import Settings
+from scheduler.store.db import Database, normalise_url
+from scheduler.store.models import Override
 from tests.integration.changes_fixtures import NOW, load, utc
 
 OCC = "pe.nightly.20270302"

@@ -11,12 +11,12 @@ import pytest
 from fastapi import APIRouter
 from httpx import Response
 
-from scheduler import catalogue
-from scheduler.app import create_app
-from scheduler.db import Database
-from scheduler.feeds import FeedService, customer_feed, horizon, issue_feed_token
-from scheduler.repository import bump_version, data_version
+from scheduler.catalogue import edits as catalogue
+from scheduler.feeds.service import FeedService, customer_feed, horizon, issue_feed_token
+from scheduler.http.app import create_app
 from scheduler.settings import Settings
+from scheduler.store.db import Database
+from scheduler.store.repository import bump_version, data_version
 from tests.feed_helpers import NOW, AppClient, load_dst_catalogue
 from windows.errors import Conflict, InvalidInput, NotFound
 from windows.rulespec import RuleOptions, build_rule

@@ -16,13 +16,13 @@ import pytest
 from ical.calendar_stream import IcsCalendarStream
 from icalendar import Calendar
 
-from scheduler.apply import apply_catalogue
-from scheduler.catalogue_file import parse_catalogue
-from scheduler.db import Database
-from scheduler.feeds import customer_feed, feed_events, horizon, product_feed
-from scheduler.ical import CalendarInfo, FeedEvent, build_calendar, escape_text, render_calendar, render_event
-from scheduler.schedule import occurrences
+from scheduler.catalogue.apply import apply_catalogue
+from scheduler.catalogue.catalogue_file import parse_catalogue
+from scheduler.feeds.ical import CalendarInfo, FeedEvent, build_calendar, escape_text, render_calendar, render_event
+from scheduler.feeds.service import customer_feed, feed_events, horizon, product_feed
+from scheduler.occurrences.schedule import occurrences
 from scheduler.settings import Settings
+from scheduler.store.db import Database
 from tests.feed_helpers import (
     CUSTOMERS,
     HORIZON,

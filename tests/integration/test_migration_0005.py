@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import create_engine, text
 
-from scheduler.db import normalise_url
-from scheduler.migrate import downgrade, upgrade
+from scheduler.store.db import normalise_url
+from scheduler.store.migrate import downgrade, upgrade
 
 _PRODUCT = (
     "INSERT INTO products (id, key, name, notice_days, public, reschedule_cutoff_hours, reschedule_max_shift_days,"

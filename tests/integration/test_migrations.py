@@ -8,9 +8,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
 
-from scheduler.db import Database
-from scheduler.migrate import downgrade, upgrade
-from scheduler.models import Base, WindowRule
+from scheduler.store.db import Database
+from scheduler.store.migrate import downgrade, upgrade
+from scheduler.store.models import Base, WindowRule
 
 
 def test_migrations_match_models(db: Database) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from scheduler import outages
-from scheduler.db import Database
+from scheduler.reports import outages
+from scheduler.store.db import Database
 from tests.integration.changes_fixtures import NOW, load, utc
 from windows.errors import InvalidInput, ManyProblems
 

@@ -14,14 +14,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from notifications.delivery import Outcome
-from scheduler import catalogue
-from scheduler.db import Database
-from scheduler.models import Customer, Override, Product
-from scheduler.models_outbox import Delivery, DeliveryAttempt, DeliveryOccurrence, Notice
-from scheduler.notices import enqueue_change_notices, notices_status, plan_notices
-from scheduler.outbox import abandon, claim, complete, renew, worker_name
-from scheduler.schedule import find_occurrence
-from scheduler.worker import send_due, warn_at_risk
+from scheduler.catalogue import edits as catalogue
+from scheduler.notices.outbox import abandon, claim, complete, renew, worker_name
+from scheduler.notices.planning import enqueue_change_notices, notices_status, plan_notices
+from scheduler.notices.worker import send_due, warn_at_risk
+from scheduler.occurrences.schedule import find_occurrence
+from scheduler.store.db import Database
+from scheduler.store.models import Customer, Override, Product
+from scheduler.store.models_outbox import Delivery, DeliveryAttempt, DeliveryOccurrence, Notice
 from tests.integration.notice_fixtures import (
     CONTACTS,
     FIRST,

@@ -23,13 +23,14 @@ from sqlalchemy import func, select
 
 from cli import maintcal
 from commands.common import AppContext
-from scheduler import catalogue, unplanned
-from scheduler.apply import apply_catalogue
-from scheduler.catalogue_file import parse_catalogue
-from scheduler.db import Database
-from scheduler.models import WindowRule
-from scheduler.models_outbox import Delivery
-from scheduler.sla_report import sla_report
+from scheduler.catalogue import edits as catalogue
+from scheduler.catalogue.apply import apply_catalogue
+from scheduler.catalogue.catalogue_file import parse_catalogue
+from scheduler.occurrences import unplanned
+from scheduler.reports.sla_report import sla_report
+from scheduler.store.db import Database
+from scheduler.store.models import WindowRule
+from scheduler.store.models_outbox import Delivery
 from tests.integration.changes_fixtures import NOW, load, settings, utc
 from windows.errors import Conflict, InvalidInput, PolicyRefused
 from windows.rulespec import RuleOptions, build_rule

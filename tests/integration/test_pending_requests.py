@@ -19,12 +19,12 @@ from sqlalchemy.orm import Session
 
 from cli import maintcal
 from commands.common import AppContext
-from scheduler import reschedule
-from scheduler.apikeys import issue_api_key
-from scheduler.app import create_app
-from scheduler.db import Database
-from scheduler.migrate import downgrade, upgrade
-from scheduler.models import Customer, Product, RescheduleRequest
+from scheduler.catalogue.apikeys import issue_api_key
+from scheduler.http.app import create_app
+from scheduler.occurrences import reschedule
+from scheduler.store.db import Database
+from scheduler.store.migrate import downgrade, upgrade
+from scheduler.store.models import Customer, Product, RescheduleRequest
 from tests.http_client import ApiClient
 from tests.integration.changes_fixtures import NOW, load, settings, utc
 from windows.errors import Conflict

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from scheduler.apikeys import issue_api_key
-from scheduler.app import create_app
-from scheduler.db import Database
-from scheduler.feeds import issue_feed_token
-from scheduler.ratelimit import MAX_CLIENTS, MAX_FAILURES, WINDOW_SECONDS, FailureLimiter
+from scheduler.catalogue.apikeys import issue_api_key
+from scheduler.feeds.service import issue_feed_token
+from scheduler.http.app import create_app
+from scheduler.http.ratelimit import MAX_CLIENTS, MAX_FAILURES, WINDOW_SECONDS, FailureLimiter
+from scheduler.store.db import Database
 from tests.http_client import ApiClient
 from tests.integration.changes_fixtures import NOW, load, settings
 

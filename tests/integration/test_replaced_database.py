@@ -23,13 +23,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
-from scheduler import catalogue, unplanned
-from scheduler.apikeys import issue_api_key
-from scheduler.app import create_app
-from scheduler.db import Database, DatabaseReplaced
-from scheduler.models import Product
-from scheduler.models_outbox import Delivery
+from scheduler.catalogue import edits as catalogue
+from scheduler.catalogue.apikeys import issue_api_key
+from scheduler.http.app import create_app
+from scheduler.occurrences import unplanned
 from scheduler.settings import Settings
+from scheduler.store.db import Database, DatabaseReplaced
+from scheduler.store.models import Product
+from scheduler.store.models_outbox import Delivery
 from tests.http_client import ApiClient
 from tests.integration.changes_fixtures import NOW, load
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from scheduler import reschedule
-from scheduler.changes import change_occurrence
-from scheduler.db import Database
-from scheduler.schedule import find_occurrence
+from scheduler.occurrences import reschedule
+from scheduler.occurrences.changes import change_occurrence
+from scheduler.occurrences.schedule import find_occurrence
+from scheduler.store.db import Database
 from tests.integration.changes_fixtures import NOW, load, settings, utc
 from windows.errors import Conflict, InvalidInput, NotFound, PolicyRefused
 

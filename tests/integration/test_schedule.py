@@ -1,4 +1,4 @@
-"""The read side (scheduler.schedule.occurrences): rules expanded per view, changes and unplanned windows.
+"""The read side (scheduler.occurrences.schedule.occurrences): rules expanded per view, changes and unplanned windows.
 
 The example catalogue is applied at 2027-01-04T12:00Z. The week of 2027-03-14 is New York's first
 week on EDT (-04:00) while London is still on GMT and Sydney on AEDT (+11:00).
@@ -14,13 +14,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from scheduler.apply import apply_catalogue
-from scheduler.catalogue import retire_window
-from scheduler.catalogue_file import parse_catalogue
-from scheduler.db import Database
-from scheduler.models import Customer, Override, Product, Unplanned, UnplannedCustomer
-from scheduler.schedule import find_occurrence, occurrences
+from scheduler.catalogue.apply import apply_catalogue
+from scheduler.catalogue.catalogue_file import parse_catalogue
+from scheduler.catalogue.edits import retire_window
+from scheduler.occurrences.schedule import find_occurrence, occurrences
 from scheduler.serialize import occurrence_json
+from scheduler.store.db import Database
+from scheduler.store.models import Customer, Override, Product, Unplanned, UnplannedCustomer
 from windows.errors import NotFound
 from windows.schedule import Scheduled
 

@@ -1,7 +1,7 @@
 """The server and the worker refuse a database that is not at the latest Alembic revision.
 
 Before: on an empty or older database ``/healthz`` said ok and the worker looped on "no such
-table". Now ``maintcal serve``, ``uvicorn --factory scheduler.app:create_app_from_env`` and
+table". Now ``maintcal serve``, ``uvicorn --factory scheduler.http.app:create_app_from_env`` and
 ``maintcal worker`` print one ``error:`` line and exit 2, and ``/healthz`` answers 503 when the
 revision changes under a running server. "Latest" comes from the migrations' script directory,
 so the expected revisions are read from it here too (never written down).
@@ -20,16 +20,24 @@ from sqlalchemy import text
 
 from cli import maintcal
 from commands.common import AppContext
-from scheduler.app import create_app
-from scheduler.db import Database
-from scheduler.migrate import SchemaGate, SchemaNotCurrent, check_schema, downgrade, head_revisions, scripts, upgrade
+from scheduler.http.app import create_app
+from scheduler.notices.worker import run_worker
 from scheduler.settings import Settings
-from scheduler.worker import run_worker
+from scheduler.store.db import Database
+from scheduler.store.migrate import (
+    SchemaGate,
+    SchemaNotCurrent,
+    check_schema,
+    downgrade,
+    head_revisions,
+    scripts,
+    upgrade,
+)
 from tests.conftest import NOW
 from tests.feed_helpers import AppClient
 
 CLI = [sys.executable, "-c", "from cli import main; main()"]
-UVICORN = [sys.executable, "-m", "uvicorn", "--factory", "scheduler.app:create_app_from_env", "--port", "0"]
+UVICORN = [sys.executable, "-m", "uvicorn", "--factory", "scheduler.http.app:create_app_from_env", "--port", "0"]
 ROOT = Path(__file__).resolve().parents[2]
 
 

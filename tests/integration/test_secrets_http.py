@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import pytest
 from click.testing import Result
 
-from scheduler.app import create_app
-from scheduler.db import Database
+from scheduler.http.app import create_app
 from scheduler.settings import Settings
+from scheduler.store.db import Database
 from tests.feed_helpers import NOW, AppClient, cli, load_dst_catalogue
 
 NOT_FOUND = (404, b'{"error":"not found"}')

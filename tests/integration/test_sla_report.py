@@ -20,11 +20,13 @@ from pathlib import Path
 
 import pytest
 
-from scheduler import catalogue, outages, unplanned
-from scheduler.db import Database
-from scheduler.notices import plan_notices
-from scheduler.sla_report import sla_report
-from scheduler.worker import send_due
+from scheduler.catalogue import edits as catalogue
+from scheduler.notices.planning import plan_notices
+from scheduler.notices.worker import send_due
+from scheduler.occurrences import unplanned
+from scheduler.reports import outages
+from scheduler.reports.sla_report import sla_report
+from scheduler.store.db import Database
 from tests.integration.changes_fixtures import NOW, load, settings, utc
 
 P = 2_674_800

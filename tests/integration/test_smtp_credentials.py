@@ -15,10 +15,10 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from cli import maintcal
-from scheduler.db import Database
-from scheduler.models_outbox import Delivery
-from scheduler.notices import plan_notices
-from scheduler.worker import send_due
+from scheduler.notices.planning import plan_notices
+from scheduler.notices.worker import send_due
+from scheduler.store.db import Database
+from scheduler.store.models_outbox import Delivery
 from tests.integration.notice_fixtures import NOW, build, settings_for
 from tests.smtp_server import FaultHandler, ServerThread, smtp_server
 

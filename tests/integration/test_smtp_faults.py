@@ -18,11 +18,11 @@ from sqlalchemy import select
 from notifications.delivery import Envelope as Mail
 from notifications.delivery import Outcome, backoff
 from notifications.smtp import SmtpSender, parse_smtp_url
-from scheduler.db import Database
-from scheduler.models_outbox import Delivery, DeliveryAttempt
-from scheduler.notices import plan_notices
+from scheduler.notices.planning import plan_notices
+from scheduler.notices.worker import send_due
 from scheduler.settings import Settings
-from scheduler.worker import send_due
+from scheduler.store.db import Database
+from scheduler.store.models_outbox import Delivery, DeliveryAttempt
 from tests.integration.notice_fixtures import NOW, build, settings_for
 from tests.smtp_server import (
     DROP,

@@ -56,21 +56,21 @@ from ical.calendar_stream import IcsCalendarStream
 from icalendar import Calendar
 from sqlalchemy import Engine, create_engine, func, select, text, update
 
-from scheduler import catalogue as catalogue_service
-from scheduler import reschedule, unplanned
-from scheduler.apply import apply_catalogue
-from scheduler.catalogue_file import parse_catalogue
-from scheduler.changes import change_occurrence
-from scheduler.compliance import compliance
-from scheduler.db import Database
-from scheduler.feeds import customer_feed, horizon, product_feed
-from scheduler.models import Product, WindowRule
-from scheduler.models_outbox import QUEUED, SENDING, SENT, Delivery, DeliveryOccurrence, Notice
-from scheduler.notices import plan_notices
-from scheduler.schedule import occurrences
+from scheduler.catalogue import edits as catalogue_service
+from scheduler.catalogue.apply import apply_catalogue
+from scheduler.catalogue.catalogue_file import parse_catalogue
+from scheduler.feeds.service import customer_feed, horizon, product_feed
+from scheduler.notices.planning import plan_notices
+from scheduler.notices.worker import send_due
+from scheduler.occurrences import reschedule, unplanned
+from scheduler.occurrences.changes import change_occurrence
+from scheduler.occurrences.schedule import occurrences
+from scheduler.reports.compliance import compliance
+from scheduler.reports.sla_report import sla_report
 from scheduler.settings import Settings
-from scheduler.sla_report import sla_report
-from scheduler.worker import send_due
+from scheduler.store.db import Database
+from scheduler.store.models import Product, WindowRule
+from scheduler.store.models_outbox import QUEUED, SENDING, SENT, Delivery, DeliveryOccurrence, Notice
 from tests.integration.stateful_catalogue import (
     CONTACTS,
     CUSTOMER_KEYS,

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from scheduler import outages
-from scheduler.apikeys import issue_api_key
-from scheduler.app import create_app
-from scheduler.db import Database
+from scheduler.catalogue.apikeys import issue_api_key
+from scheduler.http.app import create_app
+from scheduler.reports import outages
+from scheduler.store.db import Database
 from tests.http_client import ApiClient
 from tests.integration.changes_fixtures import NOW, load, settings
 from windows.errors import ManyProblems

@@ -20,10 +20,10 @@ from hypothesis import strategies as st
 from ical.calendar_stream import IcsCalendarStream
 from icalendar import Calendar
 
-from scheduler import catalogue
-from scheduler.db import Database
-from scheduler.feeds import customer_feed, product_feed
+from scheduler.catalogue import edits as catalogue
+from scheduler.feeds.service import customer_feed, product_feed
 from scheduler.settings import Settings
+from scheduler.store.db import Database
 from tests.icaljs import IcalJs, icaljs
 from windows.errors import InvalidInput
 from windows.rulespec import RuleOptions, build_rule

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from scheduler import unplanned
-from scheduler.db import Database
-from scheduler.schedule import occurrences
+from scheduler.occurrences import unplanned
+from scheduler.occurrences.schedule import occurrences
+from scheduler.store.db import Database
 from tests.integration.changes_fixtures import NOW, load, settings, utc
 from windows.errors import InvalidInput, NotFound
 

@@ -24,10 +24,10 @@ from pathlib import Path
 
 from sqlalchemy import func, select, update
 
-from scheduler.db import Database
-from scheduler.models_outbox import Delivery, DeliveryAttempt
-from scheduler.notices import enqueue_change_notices
-from scheduler.schedule import find_occurrence
+from scheduler.notices.planning import enqueue_change_notices
+from scheduler.occurrences.schedule import find_occurrence
+from scheduler.store.db import Database
+from scheduler.store.models_outbox import Delivery, DeliveryAttempt
 from tests.integration.notice_fixtures import FIRST, NOW, build, settings_for
 from tests.smtp_server import FaultHandler, smtp_server
 

@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from scheduler.db import Database
-from scheduler.models import Customer, Outage, Product
-from scheduler.repository import get_customer, get_product
+from scheduler.store.db import Database
+from scheduler.store.models import Customer, Outage, Product
+from scheduler.store.repository import get_customer, get_product
 from windows.errors import InvalidInput, MaintcalError, ManyProblems
 from windows.parsing import parse_instant
 from windows.text import clean_text

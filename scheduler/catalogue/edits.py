@@ -13,12 +13,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from notifications.addresses import address_key, normalize_address
-from scheduler.db import Database
-from scheduler.models import Contact, Customer, Product, Subscription, WindowRule
-from scheduler.past_windows import refuse_past_once
-from scheduler.repository import bump_version, get_customer, get_product, get_rule, rule_fields, rule_to_domain
+from scheduler.catalogue.past_windows import refuse_past_once
+from scheduler.catalogue.withdrawals import announced, withdraw_vanished
 from scheduler.settings import Settings
-from scheduler.withdrawals import announced, withdraw_vanished
+from scheduler.store.db import Database
+from scheduler.store.models import Contact, Customer, Product, Subscription, WindowRule
+from scheduler.store.repository import bump_version, get_customer, get_product, get_rule, rule_fields, rule_to_domain
 from windows.errors import Conflict, InvalidInput, PolicyRefused
 from windows.expansion import expand
 from windows.parsing import check_slug

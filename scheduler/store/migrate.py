@@ -15,7 +15,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 import migrations
-from scheduler.db import Database, normalise_url, sqlite_file
+from scheduler.store.db import Database, normalise_url, sqlite_file
 from windows.errors import MaintcalError
 
 

@@ -18,6 +18,6 @@ def queue_notices(
     Returns how many deliveries were queued. ``kind``: update, cancel, unplanned,
     reschedule-approved, reschedule-rejected.
     """
-    from scheduler.notices import enqueue_change_notices
+    from scheduler.notices.planning import enqueue_change_notices
 
     return enqueue_change_notices(session, now, settings, items, kind, note)

@@ -17,11 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from notifications.content import PUBLISH
-from scheduler.db import Database
-from scheduler.models import Customer, Product, Subscription, WindowRule
-from scheduler.models_outbox import SUPERSEDED, Delivery, DeliveryOccurrence
-from scheduler.repository import get_customer, get_product
-from scheduler.schedule import occurrences
+from scheduler.occurrences.schedule import occurrences
+from scheduler.store.db import Database
+from scheduler.store.models import Customer, Product, Subscription, WindowRule
+from scheduler.store.models_outbox import SUPERSEDED, Delivery, DeliveryOccurrence
+from scheduler.store.repository import get_customer, get_product
 from windows.notice import VIOLATED, ContactPeriod, Dispatch, Verdict, assess
 from windows.schedule import Scheduled
 from windows.timezones import format_utc

@@ -14,14 +14,14 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from scheduler import reschedule
-from scheduler.apikeys import customer_for_key
-from scheduler.db import Database
-from scheduler.ratelimit import credential_failed, refuse_if_blocked
-from scheduler.repository import get_customer, subscribed_product
-from scheduler.schedule import occurrences
+from scheduler.catalogue.apikeys import customer_for_key
+from scheduler.http.ratelimit import credential_failed, refuse_if_blocked
+from scheduler.occurrences import reschedule
+from scheduler.occurrences.schedule import occurrences
 from scheduler.serialize import occurrence_json, request_json
 from scheduler.settings import Settings
+from scheduler.store.db import Database
+from scheduler.store.repository import get_customer, subscribed_product
 from windows.errors import InvalidInput, NotFound
 from windows.parsing import LAST_DAY, check_date, parse_instant
 

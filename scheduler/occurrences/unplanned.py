@@ -20,13 +20,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from scheduler.db import Database
-from scheduler.decisions import LostRace, serialised
-from scheduler.models import Customer, Product, Unplanned, UnplannedCustomer
-from scheduler.notify import queue_notices
-from scheduler.repository import bump_version, get_customer, get_product
-from scheduler.schedule import affected_customers, unplanned_scheduled
+from scheduler.notices.notify import queue_notices
+from scheduler.occurrences.decisions import LostRace, serialised
+from scheduler.occurrences.schedule import affected_customers, unplanned_scheduled
 from scheduler.settings import Settings
+from scheduler.store.db import Database
+from scheduler.store.models import Customer, Product, Unplanned, UnplannedCustomer
+from scheduler.store.repository import bump_version, get_customer, get_product
 from windows.errors import Conflict, InvalidInput, NotFound
 from windows.parsing import check_instant
 from windows.text import clean_text

@@ -9,15 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from scheduler.db import Database
-from scheduler.decisions import next_decision, serialised
-from scheduler.models import Customer, Override, Product
-from scheduler.notify import queue_notices
-from scheduler.repository import bump_version, get_customer, get_product
-from scheduler.schedule import affected_customers, find_occurrence, occurrences
+from scheduler.notices.notify import queue_notices
+from scheduler.occurrences.decisions import next_decision, serialised
+from scheduler.occurrences.schedule import affected_customers, find_occurrence, occurrences
 from scheduler.settings import Settings
+from scheduler.store.db import Database
+from scheduler.store.models import Customer, Override, Product
+from scheduler.store.repository import bump_version, get_customer, get_product
 from windows.errors import Conflict, InvalidInput, NotFound, PolicyRefused
 from windows.schedule import Scheduled
 from windows.text import clean_text, optional_text
@@ -101,7 +102,7 @@ def change_occurrence(
 ) -> ChangeResult:
     """Cancel or move one occurrence; one transaction including the notices it causes.
 
-    Decisions on one occurrence are numbered in commit order (``scheduler.decisions``): this one
+    Decisions on one occurrence are numbered in commit order (``scheduler.occurrences.decisions``): this one
     comes after every decision committed before it, whatever the clocks say, and is run again on
     the new state if a concurrent decision on the same occurrence commits first.
 
@@ -158,20 +159,40 @@ def change_occurrence(
 def _refuse_overlap(session: Session, target: Target, current: Scheduled, start: datetime, end: datetime) -> None:
     """Occurrences of one rule never overlap: refuse a move onto another occurrence of the same rule.
 
-    The view checked is the one the decision names (the product-wide schedule, or the customer's own
-    for a per-customer move or a ``local`` rule).
+    Every view the decision reaches is checked: the customer's own for a per-customer move or a
+    ``local`` rule; for a product-wide move, the product-wide schedule and the view of every
+    customer who has an occurrence of this product moved or cancelled for them alone (the new time
+    may land on such a customer's moved occurrence).
     """
-    customer = target.customer.key if target.customer else current.customer
-    others = occurrences(
-        session, start - timedelta(days=8), end + timedelta(days=1), product=target.product.key, customer=customer
+    product_wide = target.customer is None and current.customer is None
+    if not product_wide:
+        views = [target.customer.key if target.customer else current.customer]
+    else:
+        views = [None, *_customers_with_own_changes(session, target.product)]
+    for customer in views:
+        others = occurrences(
+            session, start - timedelta(days=8), end + timedelta(days=1), product=target.product.key, customer=customer
+        )
+        for other in others:
+            same_rule = other.occurrence.rule == current.occurrence.rule and other.kind == "planned"
+            if same_rule and other.occurrence.base_id != target.base_id and other.start < end and other.end > start:
+                whose = f" for customer '{customer}'" if product_wide and customer else ""
+                raise PolicyRefused(
+                    f"the new time overlaps occurrence '{other.id}' ({format_utc(other.start)} - "
+                    f"{format_utc(other.end)}){whose} of the same window: move or cancel that one first"
+                )
+
+
+def _customers_with_own_changes(session: Session, product: Product) -> list[str]:
+    """Keys of the customers with at least one change of this product's occurrences for them alone."""
+    rows = session.execute(
+        select(Customer.key)
+        .join(Override, Override.customer_id == Customer.id)
+        .where(Override.product_id == product.id)
+        .distinct()
+        .order_by(Customer.key)
     )
-    for other in others:
-        same_rule = other.occurrence.rule == current.occurrence.rule and other.kind == "planned"
-        if same_rule and other.occurrence.base_id != target.base_id and other.start < end and other.end > start:
-            raise PolicyRefused(
-                f"the new time overlaps occurrence '{other.id}' ({format_utc(other.start)} - {format_utc(other.end)})"
-                " of the same window: move or cancel that one first"
-            )
+    return list(rows.scalars())
 
 
 def _check_move(

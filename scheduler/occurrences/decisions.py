@@ -27,8 +27,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from scheduler.db import Database
-from scheduler.models import Override
+from scheduler.store.db import Database
+from scheduler.store.models import Override
 
 T = TypeVar("T")
 

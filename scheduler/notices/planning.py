@@ -2,7 +2,7 @@
 
 Nothing is sent here. Each function writes notices and deliveries (with their final MIME bytes) in
 one transaction, the caller's for changes, so a change and the notice it causes are committed
-together or not at all. ``scheduler.outbox`` and the worker send them later.
+together or not at all. ``scheduler.notices.outbox`` and the worker send them later.
 """
 
 from __future__ import annotations
@@ -20,16 +20,16 @@ from sqlalchemy.orm import Session, selectinload
 from notifications.addresses import address_problem
 from notifications.content import ANNOUNCE, CHANGE_KINDS, PUBLISH, Entry, Notice, method_for
 from notifications.message import Rendered, build_message, message_id, render
-from scheduler import outbox
-from scheduler.db import Database
-from scheduler.ical import CalendarInfo, FeedEvent, render_calendar
-from scheduler.models import Contact, Customer, Override, Product, Subscription
-from scheduler.models_outbox import FAILED, QUEUED, SUPERSEDED, Delivery, DeliveryOccurrence
-from scheduler.models_outbox import Notice as NoticeRow
-from scheduler.outbox import DeliveryInfo
-from scheduler.repository import get_customer
-from scheduler.schedule import occurrences
+from scheduler.feeds.ical import CalendarInfo, FeedEvent, render_calendar
+from scheduler.notices import outbox
+from scheduler.notices.outbox import DeliveryInfo
+from scheduler.occurrences.schedule import occurrences
 from scheduler.settings import Settings
+from scheduler.store.db import Database
+from scheduler.store.models import Contact, Customer, Override, Product, Subscription
+from scheduler.store.models_outbox import FAILED, QUEUED, SUPERSEDED, Delivery, DeliveryOccurrence
+from scheduler.store.models_outbox import Notice as NoticeRow
+from scheduler.store.repository import get_customer
 from windows.errors import InvalidInput
 from windows.notice import CoverKey, due_for_announcement, horizon_end, plan_digests
 from windows.schedule import Scheduled

@@ -26,13 +26,13 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from scheduler.db import Database
-from scheduler.decisions import next_decision, serialised
-from scheduler.models import ONE_PENDING, Customer, Override, Product, RescheduleRequest
-from scheduler.notify import queue_notices
-from scheduler.repository import bump_version, get_customer, subscribed_product
-from scheduler.schedule import find_occurrence, occurrences
+from scheduler.notices.notify import queue_notices
+from scheduler.occurrences.decisions import next_decision, serialised
+from scheduler.occurrences.schedule import find_occurrence, occurrences
 from scheduler.settings import Settings
+from scheduler.store.db import Database
+from scheduler.store.models import ONE_PENDING, Customer, Override, Product, RescheduleRequest
+from scheduler.store.repository import bump_version, get_customer, subscribed_product
 from windows.errors import Conflict, InvalidInput, NotFound, PolicyRefused
 from windows.schedule import Scheduled
 from windows.text import clean_text, optional_text
@@ -130,7 +130,7 @@ def approve(db: Database, now: datetime, settings: Settings, request_id: int, no
     """Approve a pending request: re-check the policy, move the occurrence for that customer, notify.
 
     The move is a decision on the occurrence like ops' moves: numbered in commit order
-    (``scheduler.decisions``), so it wins over every decision committed before it and loses to
+    (``scheduler.occurrences.decisions``), so it wins over every decision committed before it and loses to
     every later one, whatever the clocks of the deciding processes say.
     """
     note = optional_text("--note", note)

@@ -14,8 +14,8 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from scheduler.models import Customer, Override, Product, Subscription, Unplanned, UnplannedCustomer
-from scheduler.repository import get_customer, get_product, rule_to_domain
+from scheduler.store.models import Customer, Override, Product, Subscription, Unplanned, UnplannedCustomer
+from scheduler.store.repository import get_customer, get_product, rule_to_domain
 from windows.expansion import Occurrence, expand
 from windows.parsing import check_date
 from windows.rules import Rule

@@ -27,9 +27,11 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from scheduler.db import Database
-from scheduler.ical import CalendarInfo, FeedEvent, render_calendar
-from scheduler.models import (
+from scheduler.feeds.ical import CalendarInfo, FeedEvent, render_calendar
+from scheduler.occurrences.schedule import occurrences
+from scheduler.settings import Settings
+from scheduler.store.db import Database
+from scheduler.store.models import (
     Customer,
     DataVersion,
     FeedToken,
@@ -40,9 +42,7 @@ from scheduler.models import (
     UnplannedCustomer,
     WindowRule,
 )
-from scheduler.repository import data_version, get_customer, get_product
-from scheduler.schedule import occurrences
-from scheduler.settings import Settings
+from scheduler.store.repository import data_version, get_customer, get_product
 from windows.errors import Conflict, InvalidInput
 from windows.schedule import Scheduled
 from windows.timezones import format_utc

@@ -3,7 +3,7 @@
 Applying adds what is missing and changes what differs. Inside a listed product or customer,
 windows, contacts and subscriptions that the file no longer lists are retired / removed. Products
 and customers missing from the file are kept and reported, unless ``prune`` removes them.
-The file itself is parsed and validated by ``scheduler.catalogue_file``.
+The file itself is parsed and validated by ``scheduler.catalogue.catalogue_file``.
 """
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from notifications.addresses import address_key
-from scheduler.catalogue import _refuse_inside_notice, retire_row
-from scheduler.catalogue_file import Catalogue, CustomerSpec, ProductSpec
-from scheduler.db import Database
-from scheduler.models import Contact, Customer, Product, Subscription, WindowRule
-from scheduler.past_windows import refuse_past_once
-from scheduler.repository import bump_version, rule_fields, rule_to_domain
+from scheduler.catalogue.catalogue_file import Catalogue, CustomerSpec, ProductSpec
+from scheduler.catalogue.edits import _refuse_inside_notice, retire_row
+from scheduler.catalogue.past_windows import refuse_past_once
+from scheduler.catalogue.withdrawals import announced, withdraw_vanished
 from scheduler.settings import Settings
-from scheduler.withdrawals import announced, withdraw_vanished
+from scheduler.store.db import Database
+from scheduler.store.models import Contact, Customer, Product, Subscription, WindowRule
+from scheduler.store.repository import bump_version, rule_fields, rule_to_domain
 from windows.errors import ManyProblems, PolicyRefused
 
 

@@ -27,14 +27,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from scheduler import redaction
-from scheduler.api import ErrorBody, api_router
-from scheduler.body_limit import BodyLimit
-from scheduler.db import Database
-from scheduler.feeds import FeedService, RenderedFeed
-from scheduler.migrate import SchemaGate, SchemaNotCurrent
-from scheduler.models import DataVersion
-from scheduler.ratelimit import FailureLimiter, credential_failed, refuse_if_blocked
+from scheduler.feeds.service import FeedService, RenderedFeed
+from scheduler.http.api import ErrorBody, api_router
+from scheduler.http.body_limit import BodyLimit
+from scheduler.http.ratelimit import FailureLimiter, credential_failed, refuse_if_blocked
 from scheduler.settings import Settings
+from scheduler.store.db import Database
+from scheduler.store.migrate import SchemaGate, SchemaNotCurrent
+from scheduler.store.models import DataVersion
 from windows.errors import MaintcalError
 
 log = logging.getLogger("maintcal.http")
@@ -103,7 +103,7 @@ def create_app(
 
 
 def create_app_from_env() -> FastAPI:
-    """For ``uvicorn --factory scheduler.app:create_app_from_env`` (several worker processes).
+    """For ``uvicorn --factory scheduler.http.app:create_app_from_env`` (several worker processes).
 
     A database that is missing or not at the latest revision stops the process with one
     ``error:`` line and exit status 2, as ``maintcal serve`` does. Secrets (feed tokens in request

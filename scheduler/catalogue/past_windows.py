@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from scheduler.models import Customer, Product, Subscription
+from scheduler.store.models import Customer, Product, Subscription
 from windows.errors import PolicyRefused
 from windows.expansion import expand
 from windows.rules import OnceRule, Rule

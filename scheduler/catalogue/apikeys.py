@@ -9,9 +9,9 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from scheduler.db import Database
-from scheduler.models import ApiKey, Customer
-from scheduler.repository import get_customer
+from scheduler.store.db import Database
+from scheduler.store.models import ApiKey, Customer
+from scheduler.store.repository import get_customer
 from windows.errors import Conflict
 
 PREFIX = "mcak_"

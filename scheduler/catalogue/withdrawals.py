@@ -20,12 +20,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from notifications.content import PUBLISH
-from scheduler import outbox
-from scheduler.models import Customer
-from scheduler.models_outbox import QUEUED, SUPERSEDED, Delivery, DeliveryOccurrence
-from scheduler.notify import queue_notices
-from scheduler.schedule import find_occurrence
+from scheduler.notices import outbox
+from scheduler.notices.notify import queue_notices
+from scheduler.occurrences.schedule import find_occurrence
 from scheduler.settings import Settings
+from scheduler.store.models import Customer
+from scheduler.store.models_outbox import QUEUED, SUPERSEDED, Delivery, DeliveryOccurrence
 from windows.schedule import Scheduled
 
 

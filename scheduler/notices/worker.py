@@ -20,12 +20,12 @@ from notifications.drain import DrainStats, drain
 from notifications.message import parse_mailbox
 from notifications.pickup import PickupSender
 from notifications.smtp import SmtpSender, parse_smtp_url
-from scheduler import outbox
-from scheduler.db import Database, DatabaseReplaced
-from scheduler.migrate import SchemaGate, SchemaNotCurrent
-from scheduler.notices import plan_notices
-from scheduler.outbox import DbOutbox
+from scheduler.notices import outbox
+from scheduler.notices.outbox import DbOutbox
+from scheduler.notices.planning import plan_notices
 from scheduler.settings import Settings
+from scheduler.store.db import Database, DatabaseReplaced
+from scheduler.store.migrate import SchemaGate, SchemaNotCurrent
 from windows.timezones import format_utc
 
 log = logging.getLogger("maintcal.worker")

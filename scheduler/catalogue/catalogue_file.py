@@ -2,7 +2,7 @@
 
 The file lists products (with ``[[products.windows]]``) and customers (with contacts and
 subscriptions). ``parse_catalogue`` turns it into specs or refuses it as a whole, listing every
-problem as ``file:line: message``. ``scheduler.apply`` plans and applies the specs.
+problem as ``file:line: message``. ``scheduler.catalogue.apply`` plans and applies the specs.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from notifications.addresses import address_key, normalize_address
-from scheduler.catalogue import check_name
+from scheduler.catalogue.edits import check_name
 from windows.errors import InvalidInput, MaintcalError, ManyProblems
 from windows.parsing import check_date, check_slug
 from windows.rules import Rule, rules_overlap_warning

@@ -35,9 +35,10 @@ from notifications.delivery import FAILED as OUTCOME_FAILED
 from notifications.delivery import RETRY, SENT, Envelope, Outcome, backoff
 from notifications.drain import Result
 from notifications.message import parse_mailbox
-from scheduler.db import Database
-from scheduler.models import Customer
-from scheduler.models_outbox import (
+from scheduler.settings import Settings
+from scheduler.store.db import Database
+from scheduler.store.models import Customer
+from scheduler.store.models_outbox import (
     FAILED,
     QUEUED,
     SENDING,
@@ -47,7 +48,6 @@ from scheduler.models_outbox import (
     DeliveryOccurrence,
     Notice,
 )
-from scheduler.settings import Settings
 from windows.schedule import Scheduled
 from windows.timezones import format_utc
 

@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from scheduler.models import Customer, DataVersion, Product, Subscription, WindowRule
+from scheduler.store.models import Customer, DataVersion, Product, Subscription, WindowRule
 from windows.errors import NotFound
 from windows.parsing import format_days, format_time_of_day, parse_days, parse_time_of_day
 from windows.rules import CronRule, OnceRule, Rule, WeeklyRule

@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from scheduler.db import UTCDateTime
+from scheduler.store.db import UTCDateTime
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -160,7 +160,7 @@ class Override(Base):
 
     ``decision`` numbers the decisions on one occurrence (product + base id) 1, 2, 3... in commit
     order: the unique key lets only one of two concurrent decisions take a number, the other is
-    retried after it (``scheduler.decisions``). Decisions are ordered by it, never by a clock.
+    retried after it (``scheduler.occurrences.decisions``). Decisions are ordered by it, never by a clock.
     """
 
     __tablename__ = "overrides"
@@ -255,4 +255,4 @@ class DataVersion(Base):
     changed_at: Mapped[datetime]
 
 
-from scheduler import models_outbox  # noqa: E402, F401
+from scheduler.store import models_outbox  # noqa: E402, F401

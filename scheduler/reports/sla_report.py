@@ -25,12 +25,12 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from scheduler.compliance import ComplianceItem, assess_range
-from scheduler.db import Database
-from scheduler.models import Customer, Product, Subscription
-from scheduler.models import Outage as OutageRow
-from scheduler.repository import get_customer, get_product
-from scheduler.schedule import occurrences
+from scheduler.occurrences.schedule import occurrences
+from scheduler.reports.compliance import ComplianceItem, assess_range
+from scheduler.store.db import Database
+from scheduler.store.models import Customer, Product, Subscription
+from scheduler.store.models import Outage as OutageRow
+from scheduler.store.repository import get_customer, get_product
 from windows.errors import InvalidInput
 from windows.notice import EXEMPT, NOTICED, PENDING, VIOLATED, WAIVED
 from windows.sla import DEFAULT_TARGET, Outage, Period, SlaPolicy, SlaResult, Window, WindowVerdict, compute_sla
