@@ -33,8 +33,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from scheduler.catalogue import edits as catalogue  # noqa: E402
+from scheduler.feeds.content import customer_feed, feed_events, horizon  # noqa: E402
 from scheduler.feeds.ical import CalendarInfo, build_calendar, render_calendar  # noqa: E402
-from scheduler.feeds.service import FeedService, customer_feed, feed_events, horizon, issue_feed_token  # noqa: E402
+from scheduler.feeds.service import FeedService  # noqa: E402
+from scheduler.feeds.tokens import issue_feed_token  # noqa: E402
 from scheduler.occurrences.schedule import occurrences  # noqa: E402
 from scheduler.settings import Settings  # noqa: E402
 from scheduler.store.db import Database  # noqa: E402

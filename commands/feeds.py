@@ -11,15 +11,8 @@ import click
 
 from commands.common import DATE, AppContext, day_start, pass_app, warn
 from commands.customers import customer
-from scheduler.feeds.service import (
-    check_base_url,
-    customer_feed,
-    feed_urls,
-    horizon,
-    issue_feed_token,
-    product_feed,
-    revoke_feed_token,
-)
+from scheduler.feeds.content import customer_feed, horizon, product_feed
+from scheduler.feeds.tokens import check_base_url, feed_urls, issue_feed_token, revoke_feed_token
 from scheduler.store.repository import get_product
 from windows.errors import InvalidInput
 

@@ -27,7 +27,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from scheduler import redaction
-from scheduler.feeds.service import FeedService, RenderedFeed
+from scheduler.feeds.content import RenderedFeed
+from scheduler.feeds.service import FeedService
 from scheduler.http.api import ErrorBody, api_router
 from scheduler.http.body_limit import BodyLimit
 from scheduler.http.ratelimit import FailureLimiter, credential_failed, refuse_if_blocked

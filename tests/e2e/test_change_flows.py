@@ -21,7 +21,7 @@ from icalendar import Calendar
 from cli import maintcal
 from commands.common import AppContext
 from scheduler.catalogue.apikeys import issue_api_key
-from scheduler.feeds.service import issue_feed_token
+from scheduler.feeds.tokens import issue_feed_token
 from scheduler.http.app import create_app
 from scheduler.notices.worker import send_due
 from scheduler.settings import Settings

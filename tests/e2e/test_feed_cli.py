@@ -18,7 +18,7 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import select
 
-from scheduler.feeds.service import horizon, product_feed
+from scheduler.feeds.content import horizon, product_feed
 from scheduler.http.app import create_app
 from scheduler.settings import Settings
 from scheduler.store.db import Database

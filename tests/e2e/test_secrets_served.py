@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from cli import maintcal
 from scheduler.catalogue import edits as catalogue
 from scheduler.catalogue.apikeys import issue_api_key
-from scheduler.feeds.service import issue_feed_token
+from scheduler.feeds.tokens import issue_feed_token
 from scheduler.store.db import Database
 from tests.conftest import NOW
 from tests.smtp_server import free_port

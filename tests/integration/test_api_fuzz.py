@@ -17,7 +17,7 @@ from schemathesis import GenerationMode
 from schemathesis.core.result import Ok
 
 from scheduler.catalogue.apikeys import issue_api_key
-from scheduler.feeds.service import issue_feed_token
+from scheduler.feeds.tokens import issue_feed_token
 from scheduler.http.app import create_app
 from scheduler.store.db import Database
 from tests.integration.changes_fixtures import NOW, load

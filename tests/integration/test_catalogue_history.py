@@ -16,7 +16,8 @@ from notifications.content import CANCEL, PUBLISH
 from scheduler.catalogue import edits as catalogue
 from scheduler.catalogue.apply import PlanItem, apply_catalogue
 from scheduler.catalogue.catalogue_file import parse_catalogue
-from scheduler.feeds.service import customer_feed, horizon, issue_feed_token, product_feed
+from scheduler.feeds.content import customer_feed, horizon, product_feed
+from scheduler.feeds.tokens import issue_feed_token
 from scheduler.http.app import create_app
 from scheduler.notices.planning import plan_notices
 from scheduler.notices.worker import send_due

@@ -24,7 +24,7 @@ from icalendar import Calendar
 from sqlalchemy import select
 
 from scheduler.catalogue import edits as catalogue
-from scheduler.feeds.service import customer_feed
+from scheduler.feeds.content import customer_feed
 from scheduler.occurrences import changes, reschedule, unplanned
 from scheduler.occurrences.schedule import find_occurrence
 from scheduler.reports.compliance import compliance

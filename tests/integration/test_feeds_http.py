@@ -12,7 +12,9 @@ from fastapi import APIRouter
 from httpx import Response
 
 from scheduler.catalogue import edits as catalogue
-from scheduler.feeds.service import FeedService, customer_feed, horizon, issue_feed_token
+from scheduler.feeds.content import customer_feed, horizon
+from scheduler.feeds.service import FeedService
+from scheduler.feeds.tokens import issue_feed_token
 from scheduler.http.app import create_app
 from scheduler.settings import Settings
 from scheduler.store.db import Database

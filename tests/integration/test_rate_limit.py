@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from scheduler.catalogue.apikeys import issue_api_key
-from scheduler.feeds.service import issue_feed_token
+from scheduler.feeds.tokens import issue_feed_token
 from scheduler.http.app import create_app
 from scheduler.http.ratelimit import MAX_CLIENTS, MAX_FAILURES, WINDOW_SECONDS, FailureLimiter
 from scheduler.store.db import Database

@@ -59,7 +59,7 @@ from sqlalchemy import Engine, create_engine, func, select, text, update
 from scheduler.catalogue import edits as catalogue_service
 from scheduler.catalogue.apply import apply_catalogue
 from scheduler.catalogue.catalogue_file import parse_catalogue
-from scheduler.feeds.service import customer_feed, horizon, product_feed
+from scheduler.feeds.content import customer_feed, horizon, product_feed
 from scheduler.notices.planning import plan_notices
 from scheduler.notices.worker import send_due
 from scheduler.occurrences import reschedule, unplanned

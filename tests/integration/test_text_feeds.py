@@ -21,7 +21,7 @@ from ical.calendar_stream import IcsCalendarStream
 from icalendar import Calendar
 
 from scheduler.catalogue import edits as catalogue
-from scheduler.feeds.service import customer_feed, product_feed
+from scheduler.feeds.content import customer_feed, product_feed
 from scheduler.settings import Settings
 from scheduler.store.db import Database
 from tests.icaljs import IcalJs, icaljs
