@@ -5,10 +5,10 @@ from __future__ import annotations
 from alembic import context
 
 from scheduler.store.db import make_engine
-from scheduler.store.models import Base
+from scheduler.store.tables import metadata
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = metadata
 
 
 def run_migrations_online() -> None:

@@ -1,12 +1,7 @@
-"""Advance-notice policy (DESIGN §3): deadlines, what a run announces, and when an occurrence is noticed.
+"""Advance-notice policy (DESIGN §3): the announcement horizon, what a run announces, and when an occurrence is noticed.
 
-The deadline of a planned occurrence starting at S in zone Z is the same local wall-clock time
-``notice_days`` calendar days before S, resolved in Z (RFC 5545 gap/fold rules).
-
->>> from datetime import timezone as tz
->>> # 2027-04-06 00:00 EDT (04:00Z); 30 days earlier is 2027-03-07 00:00 EST (05:00Z)
->>> notice_deadline(datetime(2027, 4, 6, 4, tzinfo=tz.utc), "America/New_York", 30)
-datetime.datetime(2027, 3, 7, 5, 0, tzinfo=datetime.timezone.utc)
+The deadline itself (``notice_deadline``) is in ``windows.deadline``, which ``windows.schedule``
+uses too; this module imports ``windows.schedule``, never the other way round.
 
 An occurrence is *noticed* for a customer when a notice covering it at its current start and end
 was accepted for every contact nominated at the deadline, at or before the deadline. Recurring
@@ -17,13 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from datetime import datetime, timedelta
 
-from windows.timezones import format_utc, offset_at, to_utc, zone_by_name
-
-if TYPE_CHECKING:  # windows.schedule imports this module for notice_deadline
-    from windows.schedule import Scheduled
+from windows.deadline import notice_deadline
+from windows.schedule import Scheduled
+from windows.timezones import format_utc
 
 DEFAULT_NOTICE_DAYS = 30
 DEFAULT_LEAD_DAYS = 7
@@ -31,14 +24,6 @@ DEFAULT_LEAD_DAYS = 7
 NOTICED, PENDING, VIOLATED, WAIVED, EXEMPT = "noticed", "pending", "violated", "waived", "exempt"
 IMPORTED_NOTE = "imported history (before the rule was added)"
 NO_CONTACT, NOT_SENT, FAILED, SENT_LATE = "no contact", "not sent", "failed", "sent late"
-
-
-def notice_deadline(start: datetime, zone_name: str, notice_days: int) -> datetime:
-    """The last instant a notice for an occurrence starting at ``start`` may be accepted."""
-    zone = zone_by_name(zone_name)
-    naive = start.astimezone(UTC).replace(tzinfo=None)
-    local = naive + offset_at(naive, zone)
-    return to_utc(local - timedelta(days=notice_days), zone).replace(tzinfo=UTC)
 
 
 def announce_from(start: datetime, zone_name: str, notice_days: int, lead_days: int = DEFAULT_LEAD_DAYS) -> datetime:

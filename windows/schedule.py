@@ -32,8 +32,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from windows.deadline import notice_deadline
 from windows.expansion import Occurrence
-from windows.notice import notice_deadline
 from windows.timezones import to_local, zone_by_name
 
 

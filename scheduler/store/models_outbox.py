@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from scheduler.store.models import Base
+from scheduler.store.base import Base
 
 QUEUED, SENDING, SENT, FAILED, SUPERSEDED = "queued", "sending", "sent", "failed", "superseded"
 

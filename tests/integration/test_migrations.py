@@ -10,12 +10,13 @@ from sqlalchemy import text
 
 from scheduler.store.db import Database
 from scheduler.store.migrate import downgrade, upgrade
-from scheduler.store.models import Base, WindowRule
+from scheduler.store.models import WindowRule
+from scheduler.store.tables import metadata
 
 
 def test_migrations_match_models(db: Database) -> None:
     with db.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
     assert diff == []
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from windows.deadline import notice_deadline
 from windows.expansion import Occurrence
 from windows.notice import (
     ContactPeriod,
@@ -18,7 +19,6 @@ from windows.notice import (
     due_for_announcement,
     horizon_end,
     nominated_at,
-    notice_deadline,
     plan_digests,
 )
 from windows.schedule import Scheduled

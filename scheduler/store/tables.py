@@ -1,0 +1,13 @@
+"""Every table in one metadata: the target of Alembic (``migrations/env.py``) and of the test that
+migrations and models agree. Importing it loads every model module.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import MetaData
+
+from scheduler.store import models, models_outbox
+from scheduler.store.base import Base
+
+MODEL_MODULES = (models, models_outbox)
+metadata: MetaData = Base.metadata

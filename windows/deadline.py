@@ -1,0 +1,27 @@
+"""The notice deadline (DESIGN §3): the last instant a notice for an occurrence may be accepted.
+
+The deadline of a planned occurrence starting at S in zone Z is the same local wall-clock time
+``notice_days`` calendar days before S, resolved in Z (RFC 5545 gap/fold rules).
+
+>>> from datetime import timezone as tz
+>>> # 2027-04-06 00:00 EDT (04:00Z); 30 days earlier is 2027-03-07 00:00 EST (05:00Z)
+>>> notice_deadline(datetime(2027, 4, 6, 4, tzinfo=tz.utc), "America/New_York", 30)
+datetime.datetime(2027, 3, 7, 5, 0, tzinfo=datetime.timezone.utc)
+
+Both ``windows.schedule`` (each scheduled occurrence carries its deadline) and ``windows.notice``
+(the notice policy) use it; it imports neither, so they depend on each other one way only.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from windows.timezones import offset_at, to_utc, zone_by_name
+
+
+def notice_deadline(start: datetime, zone_name: str, notice_days: int) -> datetime:
+    """The last instant a notice for an occurrence starting at ``start`` may be accepted."""
+    zone = zone_by_name(zone_name)
+    naive = start.astimezone(UTC).replace(tzinfo=None)
+    local = naive + offset_at(naive, zone)
+    return to_utc(local - timedelta(days=notice_days), zone).replace(tzinfo=UTC)
