@@ -34,7 +34,8 @@ sys.path.insert(0, str(ROOT))
 
 from scheduler.catalogue import edits as catalogue  # noqa: E402
 from scheduler.feeds.content import customer_feed, feed_events, horizon  # noqa: E402
-from scheduler.feeds.ical import CalendarInfo, build_calendar, render_calendar  # noqa: E402
+from scheduler.feeds.ical import CalendarInfo, render_calendar  # noqa: E402
+from scheduler.feeds.ical_reference import build_calendar  # noqa: E402
 from scheduler.feeds.service import FeedService  # noqa: E402
 from scheduler.feeds.tokens import issue_feed_token  # noqa: E402
 from scheduler.occurrences.schedule import occurrences  # noqa: E402

@@ -13,8 +13,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from commands.common import AppContext, pass_app, print_json, print_table, warn
 from notifications.drain import DrainStats
-from scheduler.notices.outbox import DeliveryInfo
-from scheduler.notices.planning import notices_status, plan_notices
+from scheduler.notices.outbox_status import DeliveryInfo, notices_status
+from scheduler.notices.planning import plan_notices
 from scheduler.notices.worker import describe_transport, send_all, send_due
 from windows.errors import CheckFailed
 from windows.timezones import format_utc

@@ -20,6 +20,11 @@ Intervals are merged in one sweep after sorting (no per-second bitmap). Instants
 seconds, in the customer's favour: downtime intervals are widened to whole seconds, qualifying
 windows narrowed, ``now`` rounded down.
 
+Why one module of ~460 lines: it is one contract (DESIGN §4, §6). The inputs validate themselves
+with the checks and whole-second arithmetic the calculation relies on, and every caller takes
+inputs and result from this one name; split, the rounding and validation rules would live apart
+from the formula they serve.
+
 >>> from datetime import datetime, timezone
 >>> utc = timezone.utc
 >>> march = Period(2027, 3, "America/New_York")

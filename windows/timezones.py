@@ -10,6 +10,10 @@ so resolution works directly on a transition table with a binary search: the tra
 TZif file pytz ships, continued by the file's POSIX TZ rule through 2199 (:mod:`windows.tzif`), as
 ``zoneinfo`` reads the same file.
 
+Why one module of ~350 lines: the same resolution is done twice, on ``datetime`` (``to_utc``) and
+on whole seconds (``LocalClock``, for expanding many occurrences), over the same transition
+tables; kept side by side so the two cannot drift apart.
+
 >>> ny = resolve_zone("America/New_York").zone
 >>> to_utc(datetime(2027, 3, 14, 2, 30), ny)   # gap: EST offset before it
 datetime.datetime(2027, 3, 14, 7, 30)

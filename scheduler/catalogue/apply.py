@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 
 from notifications.addresses import address_key
 from scheduler.catalogue.catalogue_file import Catalogue, CustomerSpec, ProductSpec
-from scheduler.catalogue.edits import _refuse_inside_notice, retire_row
 from scheduler.catalogue.past_windows import refuse_past_once
+from scheduler.catalogue.window_rules import refuse_inside_notice, retire_row
 from scheduler.catalogue.withdrawals import announced, withdraw_vanished
 from scheduler.settings import Settings
 from scheduler.store.db import Database
@@ -161,7 +161,7 @@ def _apply_windows(
             try:
                 refuse_past_once(session, product, rule, now, previous)
                 if not window.waive_notice:
-                    _refuse_inside_notice(session, product, rule, now, previous, _FILE_NOTICE_HINT)
+                    refuse_inside_notice(session, product, rule, now, previous, _FILE_NOTICE_HINT)
             except PolicyRefused as error:
                 refused.append(error.message)
                 continue

@@ -7,14 +7,14 @@ problem as ``file:line: message``. ``scheduler.catalogue.apply`` plans and appli
 
 from __future__ import annotations
 
-import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from notifications.addresses import address_key, normalize_address
-from scheduler.catalogue.edits import check_name
+from scheduler.catalogue.file_problems import Problems
+from scheduler.catalogue.products import check_name
 from windows.errors import InvalidInput, MaintcalError, ManyProblems
 from windows.parsing import check_date, check_slug
 from windows.rules import Rule, rules_overlap_warning
@@ -69,54 +69,9 @@ class Catalogue:
     warnings: list[str] = field(default_factory=list)
 
 
-_HEADER = re.compile(r"^\s*\[\[\s*([A-Za-z0-9_.]+)\s*\]\]\s*(#.*)?$")
-_QUOTED = re.compile(r"'([^']+)'")
-
-Span = tuple[int, int]  # first and last line (1-based, inclusive) of one [[table]] of the file
-
-
-class _Problems:
-    """Collects problems with the line they are about, searched inside the table being checked."""
-
-    def __init__(self, filename: str, text: str) -> None:
-        self.filename, self.lines, self.items = filename, text.splitlines(), list[str]()
-        self.scope: Span | None = None
-        self._headers = [(n, m.group(1)) for n, line in enumerate(self.lines, 1) if (m := _HEADER.match(line))]
-
-    def spans(self, name: str, count: int, within: Span | None = None) -> list[Span | None]:
-        """The line spans of the ``[[name]]`` tables, in file order; unknown (None) unless there are
-        exactly ``count`` of them (inline tables have no header to find)."""
-        found: list[Span | None] = []
-        for index, (number, header) in enumerate(self._headers):
-            if header != name or (within and not within[0] <= number <= within[1]):
-                continue
-            following = [n for n, h in self._headers[index + 1 :] if not h.startswith(f"{name}.")]
-            found.append((number, (following[0] - 1) if following else len(self.lines)))
-        return found if len(found) == count else [None] * count
-
-    def line_of(self, needle: str) -> int | None:
-        first, last = self.scope or (1, len(self.lines))
-        if needle.endswith(" ="):  # a key: 'name =' also matches 'name=' and '"name" ='
-            pattern = re.compile(rf"^\s*[\"']?{re.escape(needle[:-2])}[\"']?\s*=")
-            matches = (pattern.match(line) is not None for line in self.lines[first - 1 : last])
-        else:
-            matches = (needle in line for line in self.lines[first - 1 : last])
-        return next((first + offset for offset, hit in enumerate(matches) if hit), None)
-
-    def add(self, message: str, near: str | None = None) -> None:
-        # The line of the key ``near`` names ('tz ='), else of a value the message quotes, last first
-        # ('24:00', 'Mars/Base'), else of ``near``, else the table's header.
-        quoted = [f'"{value}"' for value in reversed(_QUOTED.findall(message))]
-        key = [near] if near and near.endswith(" =") else []
-        candidates = key + quoted + ([near] if near else [])
-        line = next((found for c in candidates if (found := self.line_of(c))), None)
-        line = line or (self.scope[0] if self.scope else None)
-        self.items.append(f"{self.filename}:{line}: {message}" if line else f"{self.filename}: {message}")
-
-
 def parse_catalogue(text: str, filename: str = "catalogue.toml") -> Catalogue:
     """Parse and validate a catalogue file; ManyProblems lists every problem with its line."""
-    problems = _Problems(filename, text)
+    problems = Problems(filename, text)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
@@ -152,7 +107,7 @@ def parse_catalogue(text: str, filename: str = "catalogue.toml") -> Catalogue:
     return catalogue
 
 
-def _tables(data: dict[str, Any], name: str, problems: _Problems) -> list[dict[str, Any]]:
+def _tables(data: dict[str, Any], name: str, problems: Problems) -> list[dict[str, Any]]:
     value = data.get(name, [])
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
         problems.add(f"'{name}' must be an array of tables ([[{name}]])", name)
@@ -160,7 +115,7 @@ def _tables(data: dict[str, Any], name: str, problems: _Problems) -> list[dict[s
     return value
 
 
-def _product(entry: dict[str, Any], problems: _Problems, warnings: list[str]) -> ProductSpec | None:
+def _product(entry: dict[str, Any], problems: Problems, warnings: list[str]) -> ProductSpec | None:
     key = entry.get("key")
     near = f'"{key}"' if isinstance(key, str) else "[[products]]"
     ok = _check_keys(entry, _PRODUCT_KEYS, f"product '{key}'", problems, near)
@@ -217,7 +172,7 @@ def _product(entry: dict[str, Any], problems: _Problems, warnings: list[str]) ->
     return ProductSpec(key, name.strip(), public=public, windows=windows, **ints)
 
 
-def _window(product: str, index: int, raw: Any, problems: _Problems, warnings: list[str]) -> WindowSpec | None:
+def _window(product: str, index: int, raw: Any, problems: Problems, warnings: list[str]) -> WindowSpec | None:
     if not isinstance(raw, dict):
         problems.add(f"product '{product}': window {index} must be a table")
         return None
@@ -277,7 +232,7 @@ def _date(value: Any, what: str) -> date | None:
     raise InvalidInput(f"{what} must be a date YYYY-MM-DD")
 
 
-def _customer(entry: dict[str, Any], problems: _Problems, warnings: list[str]) -> CustomerSpec | None:
+def _customer(entry: dict[str, Any], problems: Problems, warnings: list[str]) -> CustomerSpec | None:
     key = entry.get("key")
     near = f'"{key}"' if isinstance(key, str) else "[[customers]]"
     ok = _check_keys(entry, _CUSTOMER_KEYS, f"customer '{key}'", problems, near)
@@ -318,14 +273,14 @@ def _customer(entry: dict[str, Any], problems: _Problems, warnings: list[str]) -
     return CustomerSpec(key, name.strip(), zone.name, list(emails.values()), list(dict.fromkeys(subscriptions)))
 
 
-def _check_keys(entry: dict[str, Any], allowed: set[str], what: str, problems: _Problems, near: str) -> bool:
+def _check_keys(entry: dict[str, Any], allowed: set[str], what: str, problems: Problems, near: str) -> bool:
     unknown = sorted(set(entry) - allowed)
     for key in unknown:
         problems.add(f"{what}: unknown key '{key}' (allowed: {', '.join(sorted(allowed))})", f"{key} =")
     return not unknown
 
 
-def _try(problems: _Problems, near: str, check: Any) -> bool:
+def _try(problems: Problems, near: str, check: Any) -> bool:
     try:
         check()
         return True

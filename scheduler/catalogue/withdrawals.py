@@ -20,8 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from notifications.content import PUBLISH
-from scheduler.notices import outbox
 from scheduler.notices.notify import queue_notices
+from scheduler.notices.supersede import outdated_by, supersede
 from scheduler.occurrences.schedule import find_occurrence
 from scheduler.settings import Settings
 from scheduler.store.models import Customer
@@ -78,7 +78,7 @@ def withdraw_vanished(
     cancelled = [(a, replace(a.item, status="cancelled", sequence=a.item.sequence + 1)) for a in gone]
     for a, item in cancelled:
         if not a.reached:
-            outbox.supersede(session, now, outbox.outdated_by(session, a.customer_id, [item], cancel=True))
+            supersede(session, now, outdated_by(session, a.customer_id, [item], cancel=True))
     told = [item for a, item in cancelled if a.reached]
     if told:
         queue_notices(session, now, settings, told, "cancel", note)

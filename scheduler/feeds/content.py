@@ -19,15 +19,7 @@ from sqlalchemy.orm import Session
 from scheduler.feeds.ical import CalendarInfo, FeedEvent, render_calendar
 from scheduler.occurrences.schedule import occurrences
 from scheduler.settings import Settings
-from scheduler.store.models import (
-    Customer,
-    Override,
-    Product,
-    Subscription,
-    Unplanned,
-    UnplannedCustomer,
-    WindowRule,
-)
+from scheduler.store.models import Customer, Override, Product, Subscription, Unplanned, UnplannedCustomer, WindowRule
 from scheduler.store.repository import data_version, get_customer, get_product
 from windows.schedule import Scheduled
 

@@ -4,15 +4,10 @@ One VEVENT per occurrence with UTC DTSTART/DTEND (no RRULE, no VTIMEZONE), UID
 ``<occurrence id>@<uid domain>``, SEQUENCE from the occurrence, DTSTAMP and LAST-MODIFIED from the
 data (never the clock), so the same data always renders to the same bytes.
 
-Two renderings of the same model live here:
-
-- ``build_calendar`` builds an ``icalendar.Calendar`` through icalendar's API, working around the
-  icalendar 7.3 pitfalls of DESIGN §8 (NAME / X-WR-CALNAME / X-WR-CALDESC written unescaped,
-  REFRESH-INTERVAL without ``VALUE=DURATION``, X-PUBLISHED-TTL needing ``vDuration``, ``Event.new``
-  defaulting UID and DTSTAMP, and ``\\N`` in text turned into a line break).
-- ``render_calendar`` writes the same bytes directly: icalendar's ``to_ical()`` needs about 0.4 ms
-  per event, too slow for a feed of thousands of events. Tests assert that both agree byte for
-  byte, and that icalendar, recurring-ical-events and ical (allenporter) parse the result.
+``render_calendar`` writes the bytes directly: icalendar's ``to_ical()`` needs about 0.4 ms per
+event, too slow for a feed of thousands of events. ``ical_reference.build_calendar`` builds the
+same calendar through icalendar's object model; tests assert that both agree byte for byte, and
+that icalendar, recurring-ical-events and ical (allenporter) parse the result.
 
 Output: CRLF line endings, lines folded at 75 octets (never inside a UTF-8 character), properties in
 icalendar's canonical order.
@@ -23,10 +18,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-from icalendar import Calendar, Event, vCategory, vDuration, vText
-from icalendar.enums import TRANSP
 
 from scheduler.settings import Settings
 from windows.parsing import format_duration
@@ -205,7 +196,7 @@ def _event_lines(event: FeedEvent, uid_domain: str) -> list[str]:
     return lines
 
 
-def _check(info: CalendarInfo) -> None:
+def check_method(info: CalendarInfo) -> None:
     if info.method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, not {info.method!r}")
 
@@ -221,7 +212,7 @@ def render_calendar(events: Sequence[FeedEvent], info: CalendarInfo, *, settings
     ``info.method`` is PUBLISH for feeds and announcements, CANCEL for cancellation notices (the
     events then carry STATUS:CANCELLED when the occurrences are cancelled).
     """
-    _check(info)
+    check_method(info)
     head = [
         "BEGIN:VCALENDAR",
         "VERSION:2.0",
@@ -243,60 +234,3 @@ def render_calendar(events: Sequence[FeedEvent], info: CalendarInfo, *, settings
             out.append(fold(line) + "\r\n")
     out.append("END:VCALENDAR\r\n")
     return "".join(out).encode()
-
-
-# -- the same calendar through icalendar's object model -------------------------------------------
-
-
-class _Text(vText):
-    """vText with RFC 5545 escaping: icalendar 7.3 first turns a literal ``\\N`` into a line break."""
-
-    def to_ical(self) -> bytes:
-        return escape_text(str(self)).encode()
-
-
-def build_event(event: FeedEvent, *, settings: Settings) -> Event:
-    """The VEVENT as an ``icalendar.Event`` (UID and DTSTAMP always given: never uuid4 or now)."""
-    item = event.item
-    stamp = event.modified.astimezone(UTC).replace(microsecond=0)
-    vevent = Event.new(
-        uid=f"{item.id}@{settings.uid_domain}",
-        stamp=stamp,
-        start=item.start.astimezone(UTC),
-        end=item.end.astimezone(UTC),
-        sequence=item.sequence,
-        last_modified=stamp,
-        transparency=TRANSP.TRANSPARENT,
-    )
-    vevent["SUMMARY"] = _Text(summary(event))
-    vevent["DESCRIPTION"] = _Text(description(event))
-    vevent["UID"] = _Text(f"{item.id}@{settings.uid_domain}")
-    cats = vCategory(categories(event))
-    cats.cats = [_Text(c) for c in categories(event)]  # vCategory re-wraps its items in plain vText
-    vevent["CATEGORIES"] = cats
-    vevent["STATUS"] = vText(status(item))
-    if event.url:
-        vevent.add("URL", event.url)
-    return vevent
-
-
-def build_calendar(events: Sequence[FeedEvent], info: CalendarInfo, *, settings: Settings) -> Calendar:
-    """The calendar as an ``icalendar.Calendar``, with the DESIGN §8 workarounds applied."""
-    _check(info)
-    calendar = Calendar.new(prodid=PRODID, method=info.method, calscale="GREGORIAN")
-    # Calendar.new(name=..., description=...) writes NAME, X-WR-CALNAME and X-WR-CALDESC unescaped.
-    for key, value in (
-        ("DESCRIPTION", info.description),
-        ("X-WR-CALDESC", info.description),
-        ("NAME", info.name),
-        ("X-WR-CALNAME", info.name),
-        ("UID", info.uid),
-    ):
-        calendar[key] = _Text(value)
-    refresh: Any = vDuration(REFRESH)
-    refresh.params["VALUE"] = "DURATION"  # icalendar 7.3 leaves the parameter out
-    calendar["REFRESH-INTERVAL"] = refresh
-    calendar["X-PUBLISHED-TTL"] = vDuration(REFRESH)
-    for event in events:
-        calendar.add_component(build_event(event, settings=settings))
-    return calendar

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from scheduler.notices.change_notices import enqueue_change_notices
 from scheduler.settings import Settings
 from windows.schedule import Scheduled
 
@@ -18,6 +19,4 @@ def queue_notices(
     Returns how many deliveries were queued. ``kind``: update, cancel, unplanned,
     reschedule-approved, reschedule-rejected.
     """
-    from scheduler.notices.planning import enqueue_change_notices
-
     return enqueue_change_notices(session, now, settings, items, kind, note)

@@ -23,13 +23,12 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, case, func, insert, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Table, and_, bindparam, case, insert, or_, select, update
 
 from notifications.delivery import FAILED as OUTCOME_FAILED
 from notifications.delivery import RETRY, SENT, Envelope, Outcome, backoff
@@ -37,19 +36,7 @@ from notifications.drain import Result
 from notifications.message import parse_mailbox
 from scheduler.settings import Settings
 from scheduler.store.db import Database
-from scheduler.store.models import Customer
-from scheduler.store.models_outbox import (
-    FAILED,
-    QUEUED,
-    SENDING,
-    SUPERSEDED,
-    Delivery,
-    DeliveryAttempt,
-    DeliveryOccurrence,
-    Notice,
-)
-from windows.schedule import Scheduled
-from windows.timezones import format_utc
+from scheduler.store.models_outbox import FAILED, QUEUED, SENDING, Delivery, DeliveryAttempt
 
 IN_FLIGHT, LEASE_EXPIRED = "in-flight", "lease-expired"
 
@@ -311,145 +298,3 @@ class DbOutbox:
 
     def abandon(self, envelope: Envelope) -> None:
         abandon(self.db, self.owner, self._claimed.pop(envelope.key))
-
-
-# -- superseding unsent notices ----------------------------------------------------------------
-
-
-def outdated_by(session: Session, customer_id: int, items: Sequence[Scheduled], *, cancel: bool) -> set[int]:
-    """Queued PUBLISH deliveries to the customer giving ``items`` other times (any times: ``cancel``)."""
-    if not items:
-        return set()
-    conditions = [
-        DeliveryOccurrence.occurrence_id == s.id
-        if cancel
-        else and_(
-            DeliveryOccurrence.occurrence_id == s.id,
-            or_(DeliveryOccurrence.start != s.start, DeliveryOccurrence.end != s.end),
-        )
-        for s in items
-    ]
-    query = (
-        select(Delivery.id)
-        .join(DeliveryOccurrence, DeliveryOccurrence.delivery_id == Delivery.id)
-        .where(
-            Delivery.status == QUEUED,
-            DeliveryOccurrence.customer_id == customer_id,
-            DeliveryOccurrence.method == "PUBLISH",
-            or_(*conditions),
-        )
-    )
-    return set(session.scalars(query))
-
-
-def supersede(session: Session, now: datetime, ids: Iterable[int]) -> list[int]:
-    """Mark queued deliveries superseded (never sent); their digest rows no longer count as told.
-
-    Deliveries claimed meanwhile are left alone (they may be on the wire). Returns those marked.
-    """
-    wanted = sorted(set(ids))
-    if not wanted:
-        return []
-    done = list(
-        session.scalars(
-            update(Delivery)
-            .where(Delivery.id.in_(wanted), Delivery.status == QUEUED)
-            .values(status=SUPERSEDED, last_error=f"superseded at {format_utc(now)} by a notice with current times")
-            .returning(Delivery.id)
-            .execution_options(synchronize_session=False)
-        )
-    )
-    if done:
-        session.execute(
-            update(DeliveryOccurrence)
-            .where(DeliveryOccurrence.delivery_id.in_(done))
-            .values(announced_to=None)
-            .execution_options(synchronize_session=False)
-        )
-    return sorted(done)
-
-
-# -- reading the outbox ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DeliveryInfo:
-    id: int
-    customer: str
-    kind: str
-    email: str
-    message_id: str
-    status: str
-    attempts: int
-    uncertain: bool
-    deadline: datetime | None
-    next_attempt_at: datetime
-    sent_at: datetime | None
-    last_error: str | None
-
-
-def _info(session: Session, *criteria: Any, limit: int | None = None) -> list[DeliveryInfo]:
-    query = (
-        select(Delivery, Notice.kind, Customer.key)
-        .join(Notice, Notice.id == Delivery.notice_id)
-        .join(Customer, Customer.id == Notice.customer_id)
-        .where(*criteria)
-        .order_by(Delivery.deadline, Delivery.id)
-        .limit(limit)
-    )
-    return [
-        DeliveryInfo(
-            d.id,
-            key,
-            kind,
-            d.email,
-            d.message_id,
-            d.status,
-            d.attempts,
-            d.uncertain,
-            d.deadline,
-            d.next_attempt_at,
-            d.sent_at,
-            d.last_error,
-        )
-        for d, kind, key in session.execute(query)
-    ]
-
-
-def at_risk(session: Session, now: datetime, warning: timedelta) -> list[DeliveryInfo]:
-    """Unsent deliveries whose notice deadline is past or within ``warning`` of ``now``."""
-    return _info(
-        session,
-        Delivery.status.in_([QUEUED, SENDING]),
-        Delivery.deadline.is_not(None),
-        Delivery.deadline <= now + warning,
-    )
-
-
-def failed(session: Session, limit: int = 50) -> list[DeliveryInfo]:
-    return _info(session, Delivery.status == FAILED, limit=limit)
-
-
-def counts(session: Session) -> dict[str, int]:
-    found = dict(session.execute(select(Delivery.status, func.count()).group_by(Delivery.status)).all())
-    return {status: int(found.get(status, 0)) for status in (QUEUED, SENDING, "sent", FAILED, SUPERSEDED)}
-
-
-def next_due(session: Session, now: datetime) -> tuple[int, datetime | None]:
-    """How many deliveries can be claimed at ``now``, and when the next one that cannot becomes due."""
-    due_now = session.scalar(
-        select(func.count())
-        .select_from(Delivery)
-        .where(
-            or_(
-                and_(Delivery.status == QUEUED, Delivery.next_attempt_at <= now),
-                and_(Delivery.status == SENDING, Delivery.lease_expires_at <= now),
-            )
-        )
-    )
-    later = session.scalar(
-        select(
-            func.min(case((Delivery.status == QUEUED, Delivery.next_attempt_at), else_=Delivery.lease_expires_at))
-        ).where(Delivery.status.in_([QUEUED, SENDING]))
-    )
-    return int(due_now or 0), later

@@ -1,40 +1,31 @@
-"""Queuing notices: the planning run's digests and the immediate notices of changes (DESIGN §3).
+"""The planning run (DESIGN §3): one digest per contact announcing what entered the horizon.
 
-Nothing is sent here. Each function writes notices and deliveries (with their final MIME bytes) in
-one transaction, the caller's for changes, so a change and the notice it causes are committed
-together or not at all. ``scheduler.notices.outbox`` and the worker send them later.
+Every customer's view is read at once, compared with what its contacts were already told, and the
+new digests are written with ``enqueue.write_notices`` in the run's one transaction; unsent notices
+whose times have changed are superseded. Nothing is sent here: the worker sends them later.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, selectinload
 
 from notifications.addresses import address_problem
-from notifications.content import ANNOUNCE, CHANGE_KINDS, PUBLISH, Entry, Notice, method_for
-from notifications.message import Rendered, build_message, message_id, render
-from scheduler.feeds.ical import CalendarInfo, FeedEvent, render_calendar
-from scheduler.notices import outbox
-from scheduler.notices.outbox import DeliveryInfo
+from notifications.content import ANNOUNCE, PUBLISH
+from scheduler.notices.enqueue import write_notices
+from scheduler.notices.supersede import supersede
 from scheduler.occurrences.schedule import occurrences
 from scheduler.settings import Settings
 from scheduler.store.db import Database
 from scheduler.store.models import Contact, Customer, Override, Product, Subscription
-from scheduler.store.models_outbox import FAILED, QUEUED, SUPERSEDED, Delivery, DeliveryOccurrence
-from scheduler.store.models_outbox import Notice as NoticeRow
-from scheduler.store.repository import get_customer
-from windows.errors import InvalidInput
+from scheduler.store.models_outbox import QUEUED, SUPERSEDED, Delivery, DeliveryOccurrence
 from windows.notice import CoverKey, due_for_announcement, horizon_end, plan_digests
 from windows.schedule import Scheduled
-
-_FLUSH_EVERY = 500
 
 
 @dataclass(frozen=True)
@@ -115,10 +106,10 @@ def _plan(session: Session, now: datetime, settings: Settings, dry_run: bool) ->
                 for d in digests
             )
     if not dry_run:
-        outbox.supersede(session, now, stale)
+        supersede(session, now, stale)
         if batches:
             names = {key: p.name for key, p in products.items()}
-            _queue(session, now, settings, ANNOUNCE, None, batches, names)
+            write_notices(session, now, settings, ANNOUNCE, None, batches, names)
     return PlanResult(planned, dry_run)
 
 
@@ -200,225 +191,3 @@ def _told(session: Session, now: datetime) -> dict[int, list[_Told]]:
     for customer_id, delivery, status, email, occurrence, start, end in rows:
         told[customer_id].append(_Told(delivery, status == QUEUED, email, occurrence, (start, end)))
     return told
-
-
-def enqueue_change_notices(
-    session: Session, now: datetime, settings: Settings, items: list[Scheduled], kind: str, note: str | None = None
-) -> int:
-    """Queue an immediate notice about ``items`` to the current contacts of each item's customer.
-
-    Runs inside the caller's transaction. ``items`` are occurrences in customers' views (customer
-    set); ``kind``: update, cancel, unplanned, reschedule-approved or reschedule-rejected. A cancel
-    carries METHOD:CANCEL, the others METHOD:PUBLISH with each item's current start, end and
-    sequence. One notice per customer lists all of that customer's items. Unsent notices that give
-    these occurrences other times (any time, for a cancel) are superseded: never sent. Returns the
-    number of deliveries queued (a customer without contacts gets none; compliance reports it). A
-    contact whose address cannot be used gets a failed delivery instead, not counted.
-    The current contacts are those not removed, whatever the clocks of the processes that nominated
-    them and of this one say.
-    """
-    if kind not in CHANGE_KINDS:
-        raise InvalidInput(f"unknown change notice kind '{kind}' (use one of: {', '.join(CHANGE_KINDS)})")
-    by_customer: dict[str, list[Scheduled]] = defaultdict(list)
-    for item in items:
-        if item.customer is None:
-            raise ValueError(f"occurrence {item.id} is not in a customer's view")
-        by_customer[item.customer].append(item)
-    batches = []
-    for key in sorted(by_customer):
-        customer = get_customer(session, key)
-        # The contacts as committed (not removed), not as a clock sees them: a decision taken on a
-        # host whose clock is behind the one that nominated a contact still tells that contact.
-        contacts = sorted((c for c in customer.contacts if c.removed_at is None), key=lambda c: c.email)
-        group = tuple(sorted(by_customer[key], key=lambda s: (s.start, s.id)))
-        outbox.supersede(session, now, outbox.outdated_by(session, customer.id, group, cancel=kind == "cancel"))
-        if contacts:
-            batches.append((customer, [(c, group) for c in contacts]))
-    if not batches:
-        return 0
-    product_keys = {s.occurrence.product for s in items}
-    names = dict(session.execute(select(Product.key, Product.name).where(Product.key.in_(product_keys))).all())
-    return _queue(session, now, settings, kind, note, batches, names)
-
-
-def _queue(
-    session: Session,
-    now: datetime,
-    settings: Settings,
-    kind: str,
-    note: str | None,
-    batches: Sequence[tuple[Customer, Sequence[tuple[Contact, tuple[Scheduled, ...]]]]],
-    product_names: dict[str, str],
-) -> int:
-    """Write one notice per customer and one delivery (bytes made now) per contact, in bulk."""
-    method = method_for(kind)
-    notice_ids = session.scalars(
-        insert(NoticeRow).returning(NoticeRow.id, sort_by_parameter_order=True),
-        [{"kind": kind, "method": method, "customer_id": c.id, "note": note, "created_at": now} for c, _ in batches],
-    ).all()
-    queued = 0
-    pending: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
-    for notice_id, (customer, digests) in zip(notice_ids, batches, strict=True):
-        rendered: dict[tuple[str, ...], Rendered] = {}  # contacts told the same things share a rendering
-        for contact, items in digests:
-            cache_key = tuple(f"{s.id}/{s.start}/{s.end}/{s.sequence}" for s in items)
-            if cache_key not in rendered:
-                content = _content(customer, items, kind, note, now, settings, product_names)
-                ics = _attachment(customer, items, method, now, settings, product_names)
-                rendered[cache_key] = render(content, sender=settings.mail_from, ics=ics)
-            mid = message_id(settings.uid_domain, now, notice_id, contact.id)
-            mime, problem = _message(rendered[cache_key], settings, contact.email, mid, now)
-            delivery = {
-                "notice_id": notice_id,
-                "contact_id": contact.id,
-                "email": contact.email,
-                "message_id": mid,
-                "mime": mime,
-                "status": QUEUED if problem is None else FAILED,
-                "attempts": 0,
-                "next_attempt_at": now,
-                "uncertain": False,
-                "deadline": _deadline(items, kind, now),
-                "created_at": now,
-                "failed_at": None if problem is None else now,
-                "last_error": None if problem is None else f"not sent: {problem}",
-            }
-            covers = [
-                {
-                    "customer_id": customer.id,
-                    "occurrence_id": s.id,
-                    "product_key": s.occurrence.product,
-                    "start": s.start,
-                    "end": s.end,
-                    "sequence": s.sequence,
-                    "method": method,
-                    "announced_to": contact.email if kind == ANNOUNCE else None,
-                }
-                for s in items
-            ]
-            pending.append((delivery, covers))
-            if len(pending) == _FLUSH_EVERY:
-                queued += _insert(session, pending)
-                pending = []
-    return queued + _insert(session, pending)
-
-
-def _message(rendered: Rendered, settings: Settings, to: str, mid: str, now: datetime) -> tuple[bytes, str | None]:
-    """The MIME bytes for one contact, or why there are none: a recipient stored before addresses
-    were checked (or checked less strictly) fails for that contact alone, never for the others."""
-    problem = address_problem(to)
-    if problem is None:
-        try:
-            return build_message(rendered, sender=settings.mail_from, recipient=to, message_id=mid, date=now), None
-        except InvalidInput as error:
-            problem = error.message
-    return b"", problem
-
-
-def _insert(session: Session, pending: list[tuple[dict[str, Any], list[dict[str, Any]]]]) -> int:
-    if not pending:
-        return 0
-    ids = session.scalars(
-        insert(Delivery).returning(Delivery.id, sort_by_parameter_order=True), [d for d, _ in pending]
-    ).all()
-    queued = sum(1 for d, _ in pending if d["status"] == QUEUED)
-    covers = [
-        cover | {"delivery_id": delivery_id}
-        for delivery_id, (_, rows) in zip(ids, pending, strict=True)
-        for cover in rows
-    ]
-    session.execute(insert(DeliveryOccurrence), covers)
-    return queued
-
-
-def _content(
-    customer: Customer,
-    items: Iterable[Scheduled],
-    kind: str,
-    note: str | None,
-    now: datetime,
-    settings: Settings,
-    product_names: dict[str, str],
-) -> Notice:
-    entries = tuple(
-        Entry(
-            uid=f"{s.id}@{settings.uid_domain}",
-            occurrence_id=s.id,
-            product=s.occurrence.product,
-            product_name=product_names.get(s.occurrence.product, s.occurrence.product),
-            start=s.start,
-            end=s.end,
-            zone=customer.timezone,
-            sequence=s.sequence,
-            status=s.status,
-            kind=s.kind,
-            window_zone=s.timezone,
-        )
-        for s in items
-    )
-    return Notice(kind, customer.key, customer.name, customer.timezone, entries, now, note)
-
-
-def _attachment(
-    customer: Customer,
-    items: Sequence[Scheduled],
-    method: str,
-    now: datetime,
-    settings: Settings,
-    product_names: dict[str, str],
-) -> bytes:
-    """The .ics rendered exactly as the feed renders these events (same UIDs, SEQUENCEs, text)."""
-    events = [
-        FeedEvent(s, product_names.get(s.occurrence.product, s.occurrence.product), now, viewer_zone=customer.timezone)
-        for s in items
-    ]
-    info = CalendarInfo(
-        uid=f"notice-{customer.key}@{settings.uid_domain}",
-        name=f"{customer.name} maintenance",
-        description=f"Maintenance notice for {customer.name}",
-        method=method,
-    )
-    return render_calendar(events, info, settings=settings)
-
-
-def _deadline(items: Iterable[Scheduled], kind: str, now: datetime) -> datetime | None:
-    """The earliest deadline this delivery can still meet (None when none is ahead)."""
-    if kind == "cancel":
-        return None
-    deadlines = [
-        s.notice_deadline
-        for s in items
-        if s.notice_deadline is not None
-        and s.notice_deadline >= now
-        and s.kind == "planned"
-        and s.status != "cancelled"
-        and not s.waived
-    ]
-    return min(deadlines, default=None)
-
-
-@dataclass(frozen=True)
-class OutboxStatus:
-    counts: dict[str, int]
-    due_now: int
-    next_attempt_at: datetime | None
-    uncertain: int
-    at_risk: list[DeliveryInfo]
-    failed: list[DeliveryInfo]
-
-
-def notices_status(db: Database, now: datetime, settings: Settings) -> OutboxStatus:
-    """The outbox at ``now``: counts, what is due, deliveries at risk of missing their deadline, failures."""
-    with db.transaction() as session:
-        due_now, later = outbox.next_due(session, now)
-        uncertain = session.scalar(
-            select(func.count()).select_from(Delivery).where(Delivery.uncertain.is_(True), Delivery.status != "sent")
-        )
-        return OutboxStatus(
-            counts=outbox.counts(session),
-            due_now=due_now,
-            next_attempt_at=later,
-            uncertain=int(uncertain or 0),
-            at_risk=outbox.at_risk(session, now, timedelta(hours=settings.deadline_warning_hours)),
-            failed=outbox.failed(session),
-        )

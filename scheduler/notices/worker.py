@@ -20,7 +20,7 @@ from notifications.drain import DrainStats, drain
 from notifications.message import parse_mailbox
 from notifications.pickup import PickupSender
 from notifications.smtp import SmtpSender, parse_smtp_url
-from scheduler.notices import outbox
+from scheduler.notices import outbox, outbox_status
 from scheduler.notices.outbox import DbOutbox
 from scheduler.notices.planning import plan_notices
 from scheduler.settings import Settings
@@ -106,7 +106,7 @@ def send_all(
     while not should_stop():
         report.merge(send_due(db, settings, clock, owner=owner, progress=progress))
         with db.transaction() as session:
-            due_now, later = outbox.next_due(session, clock())
+            due_now, later = outbox_status.next_due(session, clock())
         if due_now:
             continue
         if later is None:
@@ -120,7 +120,7 @@ def send_all(
 def warn_at_risk(db: Database, now: datetime, settings: Settings) -> int:
     """Log every unsent delivery near (or past) its notice deadline; returns how many."""
     with db.transaction() as session:
-        risky = outbox.at_risk(session, now, timedelta(hours=settings.deadline_warning_hours))
+        risky = outbox_status.at_risk(session, now, timedelta(hours=settings.deadline_warning_hours))
     for d in risky:
         assert d.deadline is not None
         when = "PAST its notice deadline" if d.deadline < now else "close to its notice deadline"
@@ -183,7 +183,7 @@ def run_worker(
             for failure in stats.failures:
                 log.error("permanent failure: %s", failure)
             with db.transaction() as session:
-                due_now, later = outbox.next_due(session, clock())
+                due_now, later = outbox_status.next_due(session, clock())
         except (DatabaseReplaced, SchemaNotCurrent) as error:  # not an outage: nothing may be written
             log.error("stopping: %s", error.message)
             raise

@@ -1,15 +1,7 @@
 """Reschedule requests: customers ask to move a planned occurrence; ops approve or reject.
 
-Policy (per product, each refusal one clear reason):
-
-- the occurrence exists for that customer, is planned, not cancelled and still in the future;
-- the request comes at least ``reschedule_cutoff_hours`` before its current start;
-- the new start lies within ``reschedule_max_shift_days`` of the original start and after
-  ``now + cutoff``;
-- the window keeps its length and does not overlap another occurrence of the same product for
-  that customer;
-- one open request per occurrence and customer (a partial unique index in the database);
-- only for a product the customer subscribes to (otherwise: the same NotFound as an unknown id).
+The policy (``reschedule_policy``) is checked when a customer asks. One open request per
+occurrence and customer: a partial unique index in the database enforces it.
 
 Approval re-checks the policy, records a customer-scoped move with the customer's consent (exempt
 from the notice deadline), and notifies the customer's contacts; rejection needs a reason and
@@ -20,7 +12,7 @@ exactly one wins.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -28,15 +20,14 @@ from sqlalchemy.orm import Session
 
 from scheduler.notices.notify import queue_notices
 from scheduler.occurrences.decisions import next_decision, serialised
-from scheduler.occurrences.schedule import find_occurrence, occurrences
+from scheduler.occurrences.reschedule_policy import check_policy, occurrence_for
+from scheduler.occurrences.schedule import find_occurrence
 from scheduler.settings import Settings
 from scheduler.store.db import Database
 from scheduler.store.models import ONE_PENDING, Customer, Override, Product, RescheduleRequest
-from scheduler.store.repository import bump_version, get_customer, subscribed_product
-from windows.errors import Conflict, InvalidInput, NotFound, PolicyRefused
-from windows.schedule import Scheduled
+from scheduler.store.repository import bump_version, get_customer
+from windows.errors import Conflict, InvalidInput, NotFound
 from windows.text import clean_text, optional_text
-from windows.timezones import format_utc
 
 STATUSES = ("pending", "approved", "rejected")
 
@@ -79,9 +70,9 @@ def request(
     try:
         with db.transaction() as session:
             cust = get_customer(session, customer)
-            current, product = _occurrence_for(session, occurrence_id, cust)
+            current, product = occurrence_for(session, occurrence_id, cust)
             end = proposed_end or proposed_start + (current.end - current.start)
-            _check_policy(session, now, product, cust, current, proposed_start, end)
+            check_policy(session, now, product, cust, current, proposed_start, end)
             row = RescheduleRequest(
                 product_id=product.id,
                 occurrence_id=current.id,
@@ -140,8 +131,8 @@ def approve(db: Database, now: datetime, settings: Settings, request_id: int, no
         _decide(session, row, "approved", now, note)
         base_id = ".".join(row.occurrence_id.split(".")[:3])
         decision = next_decision(session, product.id, base_id)  # before reading the state
-        current, _ = _occurrence_for(session, row.occurrence_id, cust)
-        _check_policy(session, now, product, cust, current, row.proposed_start, row.proposed_end)
+        current, _ = occurrence_for(session, row.occurrence_id, cust)
+        check_policy(session, now, product, cust, current, row.proposed_start, row.proposed_end)
         session.add(
             Override(
                 product_id=product.id,
@@ -230,67 +221,6 @@ def _decide(session: Session, row: RescheduleRequest, status: str, now: datetime
         session.refresh(row)
         raise Conflict(f"request {row.id} was already {row.status}")
     session.refresh(row)
-
-
-def _occurrence_for(session: Session, occurrence_id: str, cust: Customer) -> tuple[Scheduled, Product]:
-    """The occurrence as ``cust`` sees it, in a product it subscribes to.
-
-    Anything else (unknown product, a product it does not buy, another customer's ``local``
-    occurrence, no occurrence that day) is the same NotFound, decided before the id is looked at.
-    """
-    missing = NotFound(f"no occurrence '{occurrence_id}' for customer '{cust.key}'")
-    product = subscribed_product(session, cust, occurrence_id.split(".")[0])
-    if product is None:
-        raise missing
-    parts = occurrence_id.split(".")
-    if len(parts) >= 2 and parts[1].startswith("unplanned-"):
-        raise PolicyRefused("unplanned maintenance cannot be rescheduled")
-    current = find_occurrence(session, occurrence_id, cust.key)
-    if current is None:
-        raise missing
-    return current, product
-
-
-def _check_policy(
-    session: Session,
-    now: datetime,
-    product: Product,
-    cust: Customer,
-    current: Scheduled,
-    new_start: datetime,
-    new_end: datetime,
-) -> None:
-    if current.status == "cancelled":
-        raise PolicyRefused(f"occurrence '{current.id}' is cancelled")
-    if current.start <= now:
-        raise PolicyRefused(f"occurrence '{current.id}' has already started")
-    cutoff = timedelta(hours=product.reschedule_cutoff_hours)
-    if now > current.start - cutoff:
-        raise PolicyRefused(
-            f"requests must come at least {product.reschedule_cutoff_hours} h before the window "
-            f"(it starts {format_utc(current.start)})"
-        )
-    if new_start < now + cutoff:
-        raise PolicyRefused(f"the new start must be at least {product.reschedule_cutoff_hours} h from now")
-    original = current.occurrence.start
-    shift = timedelta(days=product.reschedule_max_shift_days)
-    if abs(new_start - original) > shift:
-        raise PolicyRefused(
-            f"the new start must lie within {product.reschedule_max_shift_days} days of the original "
-            f"start {format_utc(original)}"
-        )
-    if new_end - new_start != current.end - current.start:
-        raise PolicyRefused(
-            f"the window must keep its length of {int((current.end - current.start).total_seconds() // 60)} minutes"
-        )
-    if new_start == current.start:
-        raise PolicyRefused("the new start is the current start: nothing to move")
-    others = occurrences(
-        session, new_start - timedelta(days=8), new_end + timedelta(days=1), product=product.key, customer=cust.key
-    )
-    for other in others:
-        if other.id != current.id and other.start < new_end and other.end > new_start:
-            raise PolicyRefused(f"the new time overlaps occurrence '{other.id}' ({format_utc(other.start)})")
 
 
 def _info(row: RescheduleRequest, product: Product, cust: Customer, original: datetime | None) -> RequestInfo:

@@ -16,7 +16,8 @@ import pytest
 from sqlalchemy import select, text, update
 
 from scheduler.catalogue import edits as catalogue
-from scheduler.notices.planning import notices_status, plan_notices
+from scheduler.notices.outbox_status import notices_status
+from scheduler.notices.planning import plan_notices
 from scheduler.notices.worker import run_worker, send_due
 from scheduler.occurrences import unplanned
 from scheduler.settings import Settings

@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import select
 
 from scheduler.catalogue import edits as catalogue
-from scheduler.notices.planning import enqueue_change_notices, plan_notices
+from scheduler.notices.change_notices import enqueue_change_notices
+from scheduler.notices.planning import plan_notices
 from scheduler.notices.worker import send_due
 from scheduler.occurrences.schedule import find_occurrence
 from scheduler.reports.compliance import compliance

@@ -19,7 +19,8 @@ from icalendar import Calendar
 from scheduler.catalogue.apply import apply_catalogue
 from scheduler.catalogue.catalogue_file import parse_catalogue
 from scheduler.feeds.content import customer_feed, feed_events, horizon, product_feed
-from scheduler.feeds.ical import CalendarInfo, FeedEvent, build_calendar, escape_text, render_calendar, render_event
+from scheduler.feeds.ical import CalendarInfo, FeedEvent, escape_text, render_calendar, render_event
+from scheduler.feeds.ical_reference import build_calendar
 from scheduler.occurrences.schedule import occurrences
 from scheduler.settings import Settings
 from scheduler.store.db import Database

@@ -15,8 +15,10 @@ from sqlalchemy.exc import IntegrityError
 
 from notifications.delivery import Outcome
 from scheduler.catalogue import edits as catalogue
+from scheduler.notices.change_notices import enqueue_change_notices
 from scheduler.notices.outbox import abandon, claim, complete, renew, worker_name
-from scheduler.notices.planning import enqueue_change_notices, notices_status, plan_notices
+from scheduler.notices.outbox_status import notices_status
+from scheduler.notices.planning import plan_notices
 from scheduler.notices.worker import send_due, warn_at_risk
 from scheduler.occurrences.schedule import find_occurrence
 from scheduler.store.db import Database

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select, update
 
-from scheduler.notices.planning import enqueue_change_notices
+from scheduler.notices.change_notices import enqueue_change_notices
 from scheduler.occurrences.schedule import find_occurrence
 from scheduler.store.db import Database
 from scheduler.store.models_outbox import Delivery, DeliveryAttempt

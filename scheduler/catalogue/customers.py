@@ -1,0 +1,121 @@
+"""Customer edits behind ``maintcal customer``: customers, their contacts and subscriptions.
+
+Each function is one transaction: it takes the database and ``now`` and returns plain values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from notifications.addresses import address_key, normalize_address
+from scheduler.catalogue.products import check_name
+from scheduler.store.db import Database
+from scheduler.store.models import Contact, Customer, Subscription
+from scheduler.store.repository import bump_version, get_customer, get_product
+from windows.errors import Conflict, InvalidInput
+from windows.parsing import check_slug
+from windows.timezones import resolve_zone
+
+
+@dataclass(frozen=True)
+class CustomerInfo:
+    key: str
+    name: str
+    timezone: str
+    contacts: list[str]
+    subscriptions: list[str]
+
+
+def _unique_addresses(addresses: list[str]) -> list[str]:
+    """Normalized addresses, the first of those that differ only in case."""
+    unique: dict[str, str] = {}
+    for address in addresses:
+        normalized = normalize_address(address)
+        unique.setdefault(address_key(normalized), normalized)
+    return list(unique.values())
+
+
+def add_customer(db: Database, now: datetime, key: str, name: str, tz: str, contacts: list[str]) -> list[str]:
+    """Add a customer; returns warnings (abbreviation zone)."""
+    check_slug(key, "customer key")
+    name = check_name(name, "customer name")
+    zone = resolve_zone(tz)
+    emails = _unique_addresses(contacts)
+    with db.transaction() as session:
+        if session.scalar(select(Customer.id).where(Customer.key == key)) is not None:
+            raise Conflict(f"customer '{key}' already exists")
+        customer = Customer(key=key, name=name, timezone=zone.name, created_at=now, updated_at=now)
+        session.add(customer)
+        session.flush()
+        for email in emails:
+            session.add(Contact(customer_id=customer.id, email=email, nominated_at=now))
+        bump_version(session, now)
+    return [zone.warning] if zone.warning else []
+
+
+def add_contact(db: Database, now: datetime, key: str, email: str) -> str:
+    """Nominate ``email`` as a contact from ``now`` on; returns the address as stored (normalized,
+    see ``notifications.addresses``)."""
+    email = normalize_address(email)
+    with db.transaction() as session:
+        customer = get_customer(session, key)
+        same = [c.email for c in customer.contacts if address_key(c.email) == address_key(email) and not c.removed_at]
+        if same:
+            raise Conflict(f"{same[0]} is already a contact of '{key}'")
+        session.add(Contact(customer_id=customer.id, email=email, nominated_at=now))
+    return email
+
+
+def remove_contact(db: Database, now: datetime, key: str, email: str) -> str:
+    """Remove ``email`` (case does not count) from the contacts from ``now`` on; its history is kept.
+    Returns the address as it was stored."""
+    email = normalize_address(email)
+    with db.transaction() as session:
+        customer = get_customer(session, key)
+        active = [c for c in customer.contacts if address_key(c.email) == address_key(email) and not c.removed_at]
+        if not active:
+            raise InvalidInput(f"{email} is not a contact of '{key}'")
+        for contact in active:
+            contact.removed_at = now
+        return active[0].email
+
+
+def subscribe(db: Database, now: datetime, key: str, products: list[str], subscribed: bool = True) -> list[str]:
+    """Subscribe (or unsubscribe) a customer; returns the products whose state changed."""
+    changed = []
+    with db.transaction() as session:
+        customer = get_customer(session, key)
+        for product_key in products:
+            product = get_product(session, product_key)
+            existing = session.scalar(
+                select(Subscription).where(
+                    Subscription.customer_id == customer.id, Subscription.product_id == product.id
+                )
+            )
+            if subscribed and existing is None:
+                session.add(Subscription(customer_id=customer.id, product_id=product.id, created_at=now))
+                changed.append(product_key)
+            elif not subscribed and existing is not None:
+                session.delete(existing)
+                changed.append(product_key)
+        if changed:
+            bump_version(session, now)
+    return changed
+
+
+def list_customers(db: Database) -> list[CustomerInfo]:
+    with db.transaction() as session:
+        return [customer_info(c) for c in session.scalars(select(Customer).order_by(Customer.key))]
+
+
+def customer_info(c: Customer) -> CustomerInfo:
+    return CustomerInfo(
+        c.key,
+        c.name,
+        c.timezone,
+        [contact.email for contact in c.contacts if contact.removed_at is None],
+        sorted(s.product.key for s in c.subscriptions),
+    )

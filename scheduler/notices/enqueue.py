@@ -1,0 +1,184 @@
+"""Writing notices into the outbox: one notice row per customer and one delivery per contact, with
+its final MIME bytes and .ics attachment made now, and the occurrences (at which times) it covers.
+
+Nothing is sent here; the planning run (``planning``) and the change notices (``change_notices``)
+call ``write_notices`` inside their transaction, and the worker sends the deliveries later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from notifications.addresses import address_problem
+from notifications.content import ANNOUNCE, Entry, Notice, method_for
+from notifications.message import Rendered, build_message, message_id, render
+from scheduler.feeds.ical import CalendarInfo, FeedEvent, render_calendar
+from scheduler.settings import Settings
+from scheduler.store.models import Contact, Customer
+from scheduler.store.models_outbox import FAILED, QUEUED, Delivery, DeliveryOccurrence
+from scheduler.store.models_outbox import Notice as NoticeRow
+from windows.errors import InvalidInput
+from windows.schedule import Scheduled
+
+_FLUSH_EVERY = 500
+
+
+def write_notices(
+    session: Session,
+    now: datetime,
+    settings: Settings,
+    kind: str,
+    note: str | None,
+    batches: Sequence[tuple[Customer, Sequence[tuple[Contact, tuple[Scheduled, ...]]]]],
+    product_names: dict[str, str],
+) -> int:
+    """Write one notice per customer and one delivery (bytes made now) per contact, in bulk."""
+    method = method_for(kind)
+    notice_ids = session.scalars(
+        insert(NoticeRow).returning(NoticeRow.id, sort_by_parameter_order=True),
+        [{"kind": kind, "method": method, "customer_id": c.id, "note": note, "created_at": now} for c, _ in batches],
+    ).all()
+    queued = 0
+    pending: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
+    for notice_id, (customer, digests) in zip(notice_ids, batches, strict=True):
+        rendered: dict[tuple[str, ...], Rendered] = {}  # contacts told the same things share a rendering
+        for contact, items in digests:
+            cache_key = tuple(f"{s.id}/{s.start}/{s.end}/{s.sequence}" for s in items)
+            if cache_key not in rendered:
+                content = _content(customer, items, kind, note, now, settings, product_names)
+                ics = _attachment(customer, items, method, now, settings, product_names)
+                rendered[cache_key] = render(content, sender=settings.mail_from, ics=ics)
+            mid = message_id(settings.uid_domain, now, notice_id, contact.id)
+            mime, problem = _message(rendered[cache_key], settings, contact.email, mid, now)
+            delivery = {
+                "notice_id": notice_id,
+                "contact_id": contact.id,
+                "email": contact.email,
+                "message_id": mid,
+                "mime": mime,
+                "status": QUEUED if problem is None else FAILED,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "uncertain": False,
+                "deadline": _deadline(items, kind, now),
+                "created_at": now,
+                "failed_at": None if problem is None else now,
+                "last_error": None if problem is None else f"not sent: {problem}",
+            }
+            covers = [
+                {
+                    "customer_id": customer.id,
+                    "occurrence_id": s.id,
+                    "product_key": s.occurrence.product,
+                    "start": s.start,
+                    "end": s.end,
+                    "sequence": s.sequence,
+                    "method": method,
+                    "announced_to": contact.email if kind == ANNOUNCE else None,
+                }
+                for s in items
+            ]
+            pending.append((delivery, covers))
+            if len(pending) == _FLUSH_EVERY:
+                queued += _insert(session, pending)
+                pending = []
+    return queued + _insert(session, pending)
+
+
+def _message(rendered: Rendered, settings: Settings, to: str, mid: str, now: datetime) -> tuple[bytes, str | None]:
+    """The MIME bytes for one contact, or why there are none: a recipient stored before addresses
+    were checked (or checked less strictly) fails for that contact alone, never for the others."""
+    problem = address_problem(to)
+    if problem is None:
+        try:
+            return build_message(rendered, sender=settings.mail_from, recipient=to, message_id=mid, date=now), None
+        except InvalidInput as error:
+            problem = error.message
+    return b"", problem
+
+
+def _insert(session: Session, pending: list[tuple[dict[str, Any], list[dict[str, Any]]]]) -> int:
+    if not pending:
+        return 0
+    ids = session.scalars(
+        insert(Delivery).returning(Delivery.id, sort_by_parameter_order=True), [d for d, _ in pending]
+    ).all()
+    queued = sum(1 for d, _ in pending if d["status"] == QUEUED)
+    covers = [
+        cover | {"delivery_id": delivery_id}
+        for delivery_id, (_, rows) in zip(ids, pending, strict=True)
+        for cover in rows
+    ]
+    session.execute(insert(DeliveryOccurrence), covers)
+    return queued
+
+
+def _content(
+    customer: Customer,
+    items: Iterable[Scheduled],
+    kind: str,
+    note: str | None,
+    now: datetime,
+    settings: Settings,
+    product_names: dict[str, str],
+) -> Notice:
+    entries = tuple(
+        Entry(
+            uid=f"{s.id}@{settings.uid_domain}",
+            occurrence_id=s.id,
+            product=s.occurrence.product,
+            product_name=product_names.get(s.occurrence.product, s.occurrence.product),
+            start=s.start,
+            end=s.end,
+            zone=customer.timezone,
+            sequence=s.sequence,
+            status=s.status,
+            kind=s.kind,
+            window_zone=s.timezone,
+        )
+        for s in items
+    )
+    return Notice(kind, customer.key, customer.name, customer.timezone, entries, now, note)
+
+
+def _attachment(
+    customer: Customer,
+    items: Sequence[Scheduled],
+    method: str,
+    now: datetime,
+    settings: Settings,
+    product_names: dict[str, str],
+) -> bytes:
+    """The .ics rendered exactly as the feed renders these events (same UIDs, SEQUENCEs, text)."""
+    events = [
+        FeedEvent(s, product_names.get(s.occurrence.product, s.occurrence.product), now, viewer_zone=customer.timezone)
+        for s in items
+    ]
+    info = CalendarInfo(
+        uid=f"notice-{customer.key}@{settings.uid_domain}",
+        name=f"{customer.name} maintenance",
+        description=f"Maintenance notice for {customer.name}",
+        method=method,
+    )
+    return render_calendar(events, info, settings=settings)
+
+
+def _deadline(items: Iterable[Scheduled], kind: str, now: datetime) -> datetime | None:
+    """The earliest deadline this delivery can still meet (None when none is ahead)."""
+    if kind == "cancel":
+        return None
+    deadlines = [
+        s.notice_deadline
+        for s in items
+        if s.notice_deadline is not None
+        and s.notice_deadline >= now
+        and s.kind == "planned"
+        and s.status != "cancelled"
+        and not s.waived
+    ]
+    return min(deadlines, default=None)

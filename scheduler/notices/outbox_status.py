@@ -1,0 +1,127 @@
+"""What the outbox holds: counts by status, what is due, deliveries at risk of missing their notice
+deadline, failures. Read-only; ``maintcal notices status`` and the worker's warnings show it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import Session
+
+from scheduler.settings import Settings
+from scheduler.store.db import Database
+from scheduler.store.models import Customer
+from scheduler.store.models_outbox import FAILED, QUEUED, SENDING, SUPERSEDED, Delivery, Notice
+
+
+@dataclass(frozen=True)
+class DeliveryInfo:
+    id: int
+    customer: str
+    kind: str
+    email: str
+    message_id: str
+    status: str
+    attempts: int
+    uncertain: bool
+    deadline: datetime | None
+    next_attempt_at: datetime
+    sent_at: datetime | None
+    last_error: str | None
+
+
+def _info(session: Session, *criteria: Any, limit: int | None = None) -> list[DeliveryInfo]:
+    query = (
+        select(Delivery, Notice.kind, Customer.key)
+        .join(Notice, Notice.id == Delivery.notice_id)
+        .join(Customer, Customer.id == Notice.customer_id)
+        .where(*criteria)
+        .order_by(Delivery.deadline, Delivery.id)
+        .limit(limit)
+    )
+    return [
+        DeliveryInfo(
+            d.id,
+            key,
+            kind,
+            d.email,
+            d.message_id,
+            d.status,
+            d.attempts,
+            d.uncertain,
+            d.deadline,
+            d.next_attempt_at,
+            d.sent_at,
+            d.last_error,
+        )
+        for d, kind, key in session.execute(query)
+    ]
+
+
+def at_risk(session: Session, now: datetime, warning: timedelta) -> list[DeliveryInfo]:
+    """Unsent deliveries whose notice deadline is past or within ``warning`` of ``now``."""
+    return _info(
+        session,
+        Delivery.status.in_([QUEUED, SENDING]),
+        Delivery.deadline.is_not(None),
+        Delivery.deadline <= now + warning,
+    )
+
+
+def failed(session: Session, limit: int = 50) -> list[DeliveryInfo]:
+    return _info(session, Delivery.status == FAILED, limit=limit)
+
+
+def counts(session: Session) -> dict[str, int]:
+    found = dict(session.execute(select(Delivery.status, func.count()).group_by(Delivery.status)).all())
+    return {status: int(found.get(status, 0)) for status in (QUEUED, SENDING, "sent", FAILED, SUPERSEDED)}
+
+
+def next_due(session: Session, now: datetime) -> tuple[int, datetime | None]:
+    """How many deliveries can be claimed at ``now``, and when the next one that cannot becomes due."""
+    due_now = session.scalar(
+        select(func.count())
+        .select_from(Delivery)
+        .where(
+            or_(
+                and_(Delivery.status == QUEUED, Delivery.next_attempt_at <= now),
+                and_(Delivery.status == SENDING, Delivery.lease_expires_at <= now),
+            )
+        )
+    )
+    later = session.scalar(
+        select(
+            func.min(case((Delivery.status == QUEUED, Delivery.next_attempt_at), else_=Delivery.lease_expires_at))
+        ).where(Delivery.status.in_([QUEUED, SENDING]))
+    )
+    return int(due_now or 0), later
+
+
+@dataclass(frozen=True)
+class OutboxStatus:
+    counts: dict[str, int]
+    due_now: int
+    next_attempt_at: datetime | None
+    uncertain: int
+    at_risk: list[DeliveryInfo]
+    failed: list[DeliveryInfo]
+
+
+def notices_status(db: Database, now: datetime, settings: Settings) -> OutboxStatus:
+    """The outbox at ``now``: counts, what is due, deliveries at risk of missing their deadline, failures."""
+    with db.transaction() as session:
+        due_now, later = next_due(session, now)
+        uncertain = session.scalar(
+            select(func.count()).select_from(Delivery).where(Delivery.uncertain.is_(True), Delivery.status != "sent")
+        )
+        return OutboxStatus(
+            counts=counts(session),
+            due_now=due_now,
+            next_attempt_at=later,
+            uncertain=int(uncertain or 0),
+            at_risk=at_risk(session, now, timedelta(hours=settings.deadline_warning_hours)),
+            failed=failed(session),
+        )
