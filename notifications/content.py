@@ -14,7 +14,8 @@ from windows.timezones import display_zone
 
 ANNOUNCE = "announce"
 CHANGE_KINDS = ("update", "cancel", "unplanned", "reschedule-approved", "reschedule-rejected")
-KINDS = (ANNOUNCE, *CHANGE_KINDS)
+LIFECYCLE_KINDS = ("reminder", "started", "finished")  # scheduled ahead, sent at their instant
+KINDS = (ANNOUNCE, *CHANGE_KINDS, *LIFECYCLE_KINDS)
 PUBLISH, CANCEL = "PUBLISH", "CANCEL"
 
 

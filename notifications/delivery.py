@@ -28,7 +28,10 @@ class Envelope:
     sender: str
     recipients: tuple[str, ...]
     message: bytes
-    message_id: str
+    message_id: str  # the Message-ID, or a webhook delivery's ``webhook-id``
+    channel: str = "email"  # email | webhook | slack | teams
+    target: str | None = None  # the endpoint's URL (recipients then holds a label without secrets)
+    secret: str | None = None  # the webhook signing secret (whsec_...)
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,7 @@ class Outcome:
     code: int | None
     detail: str
     uncertain: bool = False
+    retry_after: float | None = None  # seconds the receiver asked to wait (HTTP Retry-After)
 
     def describe(self) -> str:
         return f"{self.code} {self.detail}" if self.code else self.detail

@@ -208,7 +208,11 @@ async def _send(sender: Sender, envelope: Envelope) -> dict[str, Outcome]:
     Addresses are checked when they are entered and when a message is composed; this last check
     covers messages queued before that (or by hand), so that one bad recipient never stops a batch.
     """
-    outcomes = {r: Outcome(FAILED, None, f"not sent: {p}") for r in envelope.recipients if (p := address_problem(r))}
+    outcomes = {
+        r: Outcome(FAILED, None, f"not sent: {p}")
+        for r in envelope.recipients
+        if envelope.channel == "email" and (p := address_problem(r))
+    }
     valid = tuple(r for r in envelope.recipients if r not in outcomes)
     if not valid:
         return outcomes

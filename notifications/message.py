@@ -26,6 +26,7 @@ import jinja2
 from notifications.content import ANNOUNCE, Entry, Notice, format_local, format_utc_human
 from notifications.ics import build_calendar
 from windows.errors import InvalidInput
+from windows.lifecycle import human_duration
 
 TEMPLATES = Path(__file__).parent / "templates"
 ATTACHMENT_NAME = "maintenance.ics"
@@ -37,6 +38,9 @@ _HEADLINES = {
     "unplanned": "Unplanned maintenance",
     "reschedule-approved": "Reschedule approved",
     "reschedule-rejected": "Reschedule declined",
+    "reminder": "Maintenance reminder",
+    "started": "Maintenance started",
+    "finished": "Maintenance finished",
 }
 
 
@@ -86,6 +90,7 @@ class Rendered:
     ics: bytes
     method: str
     kind: str
+    occurrences: tuple[str, ...] = ()  # the X-Maintcal-Occurrence header
 
 
 @cache
@@ -98,6 +103,11 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+
+
+def headline(kind: str) -> str:
+    """``Maintenance reminder``: the first words of a notice of ``kind``, in every channel."""
+    return _HEADLINES[kind]
 
 
 def subject(notice: Notice) -> str:
@@ -119,7 +129,7 @@ def _entry_view(entry: Entry) -> dict[str, Any]:
         "local_end": format_local(entry.end, entry.zone),
         "utc_start": format_utc_human(entry.start),
         "utc_end": format_utc_human(entry.end),
-        "hours": f"{(entry.end - entry.start).total_seconds() / 3600:g}",
+        "length": human_duration(entry.end - entry.start),
         "status": entry.status,
         "unplanned": entry.kind == "unplanned",
     }
@@ -147,6 +157,7 @@ def render(notice: Notice, *, sender: str, ics: bytes | None = None) -> Rendered
         ics=ics if ics is not None else build_calendar(notice, organizer=organizer),
         method=notice.method,
         kind=notice.kind,
+        occurrences=tuple(e.occurrence_id for e in notice.entries),
     )
 
 
@@ -172,6 +183,8 @@ def _shared_part(rendered: Rendered, sender: str, date: datetime) -> bytes:
     msg["Date"] = format_datetime(date)
     msg["Auto-Submitted"] = "auto-generated"
     msg["X-Maintcal-Notice"] = rendered.kind
+    if rendered.occurrences:
+        msg["X-Maintcal-Occurrence"] = ", ".join(rendered.occurrences)
     msg.set_content(rendered.text)
     msg.add_alternative(rendered.html, subtype="html")
     msg.add_attachment(

@@ -5,28 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from scheduler.occurrences.reschedule import RequestInfo
-from windows.schedule import Scheduled
-from windows.timezones import format_local, format_utc
+from scheduler.occurrences.shape import occurrence_json
 
-
-def occurrence_json(s: Scheduled, uid_domain: str) -> dict[str, Any]:
-    return {
-        "id": s.id,
-        "uid": f"{s.id}@{uid_domain}",
-        "product": s.occurrence.product,
-        "rule": s.occurrence.rule,
-        "customer": s.customer,
-        "kind": s.kind,
-        "status": s.status,
-        "start": format_utc(s.start),
-        "end": format_utc(s.end),
-        "timezone": s.timezone,
-        "local_start": format_local(s.local_start),
-        "local_end": format_local(s.local_end),
-        "sequence": s.sequence,
-        "notice_deadline": format_utc(s.notice_deadline) if s.notice_deadline else None,
-        "imported": s.occurrence.imported,
-    }
+__all__ = ["occurrence_json", "request_json"]
+from windows.timezones import format_utc
 
 
 def request_json(info: RequestInfo) -> dict[str, Any]:

@@ -30,6 +30,10 @@ class Settings:
     retry_base_seconds: int = 60  # first retry after 30-60 s, doubling ...
     retry_cap_seconds: int = 3600  # ... up to 30-60 min
     deadline_warning_hours: int = 72  # unsent deliveries this close to their notice deadline: loud warning
+    # Lifecycle notices and channels (issue 15).
+    webhook_timeout: float = 10.0  # seconds for one webhook/Slack/Teams request; then retried (uncertain)
+    webhook_allow_private: bool = False  # allow private/loopback endpoint targets (tests, on-premises only)
+    lifecycle_ahead_hours: int = 24  # reminders and started/finished notices are queued this long ahead
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -50,6 +54,9 @@ class Settings:
             retry_base_seconds=int(_positive(env, "MAINTCAL_RETRY_BASE_SECONDS", cls.retry_base_seconds)),
             retry_cap_seconds=int(_positive(env, "MAINTCAL_RETRY_CAP_SECONDS", cls.retry_cap_seconds)),
             deadline_warning_hours=_int(env, "MAINTCAL_DEADLINE_WARNING_HOURS", cls.deadline_warning_hours),
+            webhook_timeout=_positive(env, "MAINTCAL_WEBHOOK_TIMEOUT", cls.webhook_timeout),
+            webhook_allow_private=env.get("MAINTCAL_WEBHOOK_ALLOW_PRIVATE", "").lower() in ("1", "true", "yes"),
+            lifecycle_ahead_hours=int(_positive(env, "MAINTCAL_LIFECYCLE_AHEAD_HOURS", cls.lifecycle_ahead_hours)),
         )
         return settings
 

@@ -11,17 +11,25 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from notifications.content import CHANGE_KINDS
+from scheduler.notices.channels import active_endpoints
 from scheduler.notices.enqueue import write_notices
+from scheduler.notices.lifecycle import plan_lifecycle
 from scheduler.notices.supersede import outdated_by, supersede
 from scheduler.settings import Settings
-from scheduler.store.models import Product
+from scheduler.store.models import Contact, Customer, Product
 from scheduler.store.repository import get_customer
 from windows.errors import InvalidInput
 from windows.schedule import Scheduled
 
 
 def enqueue_change_notices(
-    session: Session, now: datetime, settings: Settings, items: list[Scheduled], kind: str, note: str | None = None
+    session: Session,
+    now: datetime,
+    settings: Settings,
+    items: list[Scheduled],
+    kind: str,
+    note: str | None = None,
+    event: str | None = None,
 ) -> int:
     """Queue an immediate notice about ``items`` to the current contacts of each item's customer.
 
@@ -42,7 +50,7 @@ def enqueue_change_notices(
         if item.customer is None:
             raise ValueError(f"occurrence {item.id} is not in a customer's view")
         by_customer[item.customer].append(item)
-    batches = []
+    batches: list[tuple[Customer, list[tuple[Contact | None, tuple[Scheduled, ...]]]]] = []
     for key in sorted(by_customer):
         customer = get_customer(session, key)
         # The contacts as committed (not removed), not as a clock sees them: a decision taken on a
@@ -52,8 +60,13 @@ def enqueue_change_notices(
         supersede(session, now, outdated_by(session, customer.id, group, cancel=kind == "cancel"))
         if contacts:
             batches.append((customer, [(c, group) for c in contacts]))
-    if not batches:
-        return 0
-    product_keys = {s.occurrence.product for s in items}
-    names = dict(session.execute(select(Product.key, Product.name).where(Product.key.in_(product_keys))).all())
-    return write_notices(session, now, settings, kind, note, batches, names)
+        elif active_endpoints(session, customer.id):
+            batches.append((customer, [(None, group)]))
+    queued = 0
+    if batches:
+        product_keys = {s.occurrence.product for s in items}
+        names = dict(session.execute(select(Product.key, Product.name).where(Product.key.in_(product_keys))).all())
+        queued = write_notices(session, now, settings, kind, note, batches, names, event=event)
+    # Reminders and started/finished notices for the new times (the old ones were superseded above).
+    plan_lifecycle(session, now, settings, by_customer)
+    return queued

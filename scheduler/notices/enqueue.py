@@ -18,6 +18,7 @@ from notifications.addresses import address_problem
 from notifications.content import ANNOUNCE, Entry, Notice, method_for
 from notifications.message import Rendered, build_message, message_id, render
 from scheduler.feeds.ical import CalendarInfo, FeedEvent, render_calendar
+from scheduler.notices.channels import endpoint_deliveries, event_for
 from scheduler.settings import Settings
 from scheduler.store.models import Contact, Customer
 from scheduler.store.models_outbox import FAILED, QUEUED, Delivery, DeliveryOccurrence
@@ -34,11 +35,26 @@ def write_notices(
     settings: Settings,
     kind: str,
     note: str | None,
-    batches: Sequence[tuple[Customer, Sequence[tuple[Contact, tuple[Scheduled, ...]]]]],
+    batches: Sequence[tuple[Customer, Sequence[tuple[Contact | None, tuple[Scheduled, ...]]]]],
     product_names: dict[str, str],
+    *,
+    endpoints: set[int] | None = None,
+    event: str | None = None,
+    due_at: datetime | None = None,
+    due_key: str | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> int:
-    """Write one notice per customer and one delivery (bytes made now) per contact, in bulk."""
+    """Write one notice per customer and one delivery (bytes made now) per contact, in bulk.
+
+    The customer's endpoints (webhook, Slack, Teams) that want the notice's event get one delivery
+    per occurrence too. A lifecycle notice is due at ``due_at`` (else now) and named by ``due_key``
+    (each delivery's key adds its contact or endpoint), so that queueing it again adds nothing.
+    A ``None`` contact only lists occurrences for the endpoints; ``endpoints``: only those.
+    """
     method = method_for(kind)
+    event = event_for(kind, event)
+    at = due_at or now
+    payload_extra = {"note": note} | (extra or {})
     notice_ids = session.scalars(
         insert(NoticeRow).returning(NoticeRow.id, sort_by_parameter_order=True),
         [{"kind": kind, "method": method, "customer_id": c.id, "note": note, "created_at": now} for c, _ in batches],
@@ -48,6 +64,8 @@ def write_notices(
     for notice_id, (customer, digests) in zip(notice_ids, batches, strict=True):
         rendered: dict[tuple[str, ...], Rendered] = {}  # contacts told the same things share a rendering
         for contact, items in digests:
+            if contact is None:
+                continue
             cache_key = tuple(f"{s.id}/{s.start}/{s.end}/{s.sequence}" for s in items)
             if cache_key not in rendered:
                 content = _content(customer, items, kind, note, now, settings, product_names)
@@ -56,6 +74,10 @@ def write_notices(
             mid = message_id(settings.uid_domain, now, notice_id, contact.id)
             mime, problem = _message(rendered[cache_key], settings, contact.email, mid, now)
             delivery = {
+                "channel": "email",
+                "endpoint_id": None,
+                "event": event,
+                "due_key": f"{due_key}/c{contact.id}" if due_key else None,
                 "notice_id": notice_id,
                 "contact_id": contact.id,
                 "email": contact.email,
@@ -63,9 +85,9 @@ def write_notices(
                 "mime": mime,
                 "status": QUEUED if problem is None else FAILED,
                 "attempts": 0,
-                "next_attempt_at": now,
+                "next_attempt_at": at,
                 "uncertain": False,
-                "deadline": _deadline(items, kind, now),
+                "deadline": None if due_key else _deadline(items, kind, now),
                 "created_at": now,
                 "failed_at": None if problem is None else now,
                 "last_error": None if problem is None else f"not sent: {problem}",
@@ -84,9 +106,28 @@ def write_notices(
                 for s in items
             ]
             pending.append((delivery, covers))
-            if len(pending) == _FLUSH_EVERY:
+            if len(pending) >= _FLUSH_EVERY:
                 queued += _insert(session, pending)
                 pending = []
+        told = {s.id: s for _, items in digests for s in items}
+        if told:
+            union = tuple(sorted(told.values(), key=lambda s: (s.start, s.id)))
+            pending.extend(
+                endpoint_deliveries(
+                    session,
+                    notice_id=notice_id,
+                    customer=customer,
+                    notice=_content(customer, union, kind, note, now, settings, product_names),
+                    items=union,
+                    event=event,
+                    at=at,
+                    due_key=due_key,
+                    extra=payload_extra,
+                    settings=settings,
+                    method=method,
+                    only=endpoints,
+                )
+            )
     return queued + _insert(session, pending)
 
 

@@ -12,11 +12,18 @@ from windows.schedule import Scheduled
 
 
 def queue_notices(
-    session: Session, now: datetime, settings: Settings, items: list[Scheduled], kind: str, note: str | None = None
+    session: Session,
+    now: datetime,
+    settings: Settings,
+    items: list[Scheduled],
+    kind: str,
+    note: str | None = None,
+    event: str | None = None,
 ) -> int:
     """Queue an immediate notice about ``items`` (one per customer view) to their current contacts.
 
     Returns how many deliveries were queued. ``kind``: update, cancel, unplanned,
-    reschedule-approved, reschedule-rejected.
+    reschedule-approved, reschedule-rejected; ``event``: the endpoints' event when the kind's
+    default does not say enough (``unplanned.extended``, ``unplanned.ended``).
     """
-    return enqueue_change_notices(session, now, settings, items, kind, note)
+    return enqueue_change_notices(session, now, settings, items, kind, note, event)

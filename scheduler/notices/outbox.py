@@ -36,6 +36,7 @@ from notifications.drain import Result
 from notifications.message import parse_mailbox
 from scheduler.settings import Settings
 from scheduler.store.db import Database
+from scheduler.store.models_endpoints import Endpoint
 from scheduler.store.models_outbox import FAILED, QUEUED, SENDING, Delivery, DeliveryAttempt
 
 IN_FLIGHT, LEASE_EXPIRED = "in-flight", "lease-expired"
@@ -81,7 +82,14 @@ def claim(db: Database, now: datetime, owner: str, limit: int, lease_seconds: in
             uncertain=case((Delivery.status == SENDING, True), else_=Delivery.uncertain),
         )
         .returning(
-            Delivery.id, Delivery.email, Delivery.message_id, Delivery.mime, Delivery.attempts, Delivery.uncertain
+            Delivery.id,
+            Delivery.email,
+            Delivery.message_id,
+            Delivery.mime,
+            Delivery.attempts,
+            Delivery.uncertain,
+            Delivery.channel,
+            Delivery.endpoint_id,
         )
         .execution_options(synchronize_session=False)
     )
@@ -118,9 +126,28 @@ def claim(db: Database, now: datetime, owner: str, limit: int, lease_seconds: in
                 for row in rows
             ],
         )
+        wanted = {row.endpoint_id for row in rows if row.endpoint_id is not None}
+        endpoints = (
+            {e.id: (e.url, e.secret) for e in session.scalars(select(Endpoint).where(Endpoint.id.in_(wanted)))}
+            if wanted
+            else {}
+        )
     rows.sort(key=lambda row: row.id)
     return [
-        Claimed(Envelope(row.id, sender, (row.email,), row.mime, row.message_id), row.attempts, row.uncertain)
+        Claimed(
+            Envelope(
+                row.id,
+                sender,
+                (row.email if row.endpoint_id is None else f"{row.channel} endpoint {row.endpoint_id}",),
+                row.mime,
+                row.message_id,
+                channel=row.channel,
+                target=endpoints.get(row.endpoint_id, (None, None))[0] if row.endpoint_id is not None else None,
+                secret=endpoints.get(row.endpoint_id, (None, None))[1] if row.endpoint_id is not None else None,
+            ),
+            row.attempts,
+            row.uncertain,
+        )
         for row in rows
     ]
 
@@ -226,6 +253,8 @@ def complete(
         cap=settings.retry_cap_seconds,
         key=claimed.envelope.message_id,
     )
+    if outcome.retry_after is not None:  # the receiver's Retry-After, within the backoff's cap
+        delay = max(delay, timedelta(seconds=min(outcome.retry_after, settings.retry_cap_seconds)))
     params: dict[str, Any] = {
         "b_id": claimed.envelope.key,
         "b_owner": owner,

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from scheduler.settings import Settings
 from scheduler.store.db import Database
@@ -80,8 +81,12 @@ def counts(session: Session) -> dict[str, int]:
     return {status: int(found.get(status, 0)) for status in (QUEUED, SENDING, "sent", FAILED, SUPERSEDED)}
 
 
-def next_due(session: Session, now: datetime) -> tuple[int, datetime | None]:
-    """How many deliveries can be claimed at ``now``, and when the next one that cannot becomes due."""
+def next_due(session: Session, now: datetime, *, retries_only: bool = False) -> tuple[int, datetime | None]:
+    """How many deliveries can be claimed at ``now``, and when the next one that cannot becomes due.
+
+    ``retries_only``: "next" leaves out deliveries never tried that are scheduled for later
+    (reminders, started/finished notices): ``notices send`` does not wait days for them.
+    """
     due_now = session.scalar(
         select(func.count())
         .select_from(Delivery)
@@ -92,10 +97,13 @@ def next_due(session: Session, now: datetime) -> tuple[int, datetime | None]:
             )
         )
     )
+    waiting: ColumnElement[bool] = Delivery.status.in_([QUEUED, SENDING])
+    if retries_only:
+        waiting = and_(waiting, or_(Delivery.status == SENDING, Delivery.attempts > 0))
     later = session.scalar(
         select(
             func.min(case((Delivery.status == QUEUED, Delivery.next_attempt_at), else_=Delivery.lease_expires_at))
-        ).where(Delivery.status.in_([QUEUED, SENDING]))
+        ).where(waiting)
     )
     return int(due_now or 0), later
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 from notifications.addresses import address_problem
 from notifications.content import ANNOUNCE, PUBLISH
 from scheduler.notices.enqueue import write_notices
+from scheduler.notices.lifecycle import plan_lifecycle
 from scheduler.notices.supersede import supersede
 from scheduler.occurrences.schedule import occurrences
 from scheduler.settings import Settings
@@ -40,6 +41,7 @@ class PlannedDigest:
 class PlanResult:
     digests: list[PlannedDigest]
     dry_run: bool
+    lifecycle: int = 0  # reminders, started and finished deliveries queued for later
 
     @property
     def deliveries(self) -> int:
@@ -85,7 +87,7 @@ def _plan(session: Session, now: datetime, settings: Settings, dry_run: bool) ->
     told = _told(session, now)
     customers = session.scalars(select(Customer).options(selectinload(Customer.contacts)).order_by(Customer.key))
     planned: list[PlannedDigest] = []
-    batches: list[tuple[Customer, list[tuple[Contact, tuple[Scheduled, ...]]]]] = []
+    batches: list[tuple[Customer, list[tuple[Contact | None, tuple[Scheduled, ...]]]]] = []
     stale: set[int] = set()
     for customer in customers:
         items = views.of(customer)
@@ -105,12 +107,13 @@ def _plan(session: Session, now: datetime, settings: Settings, dry_run: bool) ->
                 PlannedDigest(customer.key, d.email, tuple(s.id for s in d.items), address_problem(d.email))
                 for d in digests
             )
-    if not dry_run:
-        supersede(session, now, stale)
-        if batches:
-            names = {key: p.name for key, p in products.items()}
-            write_notices(session, now, settings, ANNOUNCE, None, batches, names)
-    return PlanResult(planned, dry_run)
+    if dry_run:
+        return PlanResult(planned, dry_run)
+    supersede(session, now, stale)
+    if batches:
+        names = {key: p.name for key, p in products.items()}
+        write_notices(session, now, settings, ANNOUNCE, None, batches, names)
+    return PlanResult(planned, dry_run, plan_lifecycle(session, now, settings))
 
 
 class _Views:
@@ -185,7 +188,13 @@ def _told(session: Session, now: datetime) -> dict[int, list[_Told]]:
             DeliveryOccurrence.end,
         )
         .join(Delivery, Delivery.id == DeliveryOccurrence.delivery_id)
-        .where(DeliveryOccurrence.method == PUBLISH, DeliveryOccurrence.end > now, Delivery.status != SUPERSEDED)
+        .where(
+            DeliveryOccurrence.method == PUBLISH,
+            DeliveryOccurrence.end > now,
+            Delivery.status != SUPERSEDED,
+            Delivery.channel == "email",  # endpoints are announced by their own rows (channels.py)
+            Delivery.due_key.is_(None),  # a reminder queued for later does not announce anything
+        )
     )
     told: dict[int, list[_Told]] = defaultdict(list)
     for customer_id, delivery, status, email, occurrence, start, end in rows:

@@ -53,7 +53,12 @@ def supersede(session: Session, now: datetime, ids: Iterable[int]) -> list[int]:
         session.scalars(
             update(Delivery)
             .where(Delivery.id.in_(wanted), Delivery.status == QUEUED)
-            .values(status=SUPERSEDED, last_error=f"superseded at {format_utc(now)} by a notice with current times")
+            # due_key freed: a lifecycle notice for these times may be queued again if they come back
+            .values(
+                status=SUPERSEDED,
+                due_key=None,
+                last_error=f"superseded at {format_utc(now)} by a notice with current times",
+            )
             .returning(Delivery.id)
             .execution_options(synchronize_session=False)
         )

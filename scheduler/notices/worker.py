@@ -15,11 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from notifications.channel_sender import ChannelSender
 from notifications.delivery import Sender
 from notifications.drain import DrainStats, drain
 from notifications.message import parse_mailbox
 from notifications.pickup import PickupSender
 from notifications.smtp import SmtpSender, parse_smtp_url
+from notifications.webhook import HttpSender
 from scheduler.notices import outbox, outbox_status
 from scheduler.notices.outbox import DbOutbox
 from scheduler.notices.planning import plan_notices
@@ -33,7 +35,7 @@ log = logging.getLogger("maintcal.worker")
 Clock = Callable[[], datetime]
 
 
-def sender_factory(settings: Settings) -> Callable[[], Sender]:
+def email_sender_factory(settings: Settings) -> Callable[[], Sender]:
     """SMTP when ``MAINTCAL_SMTP_URL`` is set, otherwise the pickup directory."""
     if settings.smtp_url:
         config = parse_smtp_url(settings.smtp_url, timeout=settings.smtp_timeout)
@@ -41,6 +43,18 @@ def sender_factory(settings: Settings) -> Callable[[], Sender]:
         return lambda: SmtpSender(config, local_hostname=local_hostname)
     directory = settings.pickup_dir
     return lambda: PickupSender(directory)
+
+
+def sender_factory(settings: Settings, clock: Clock | None = None) -> Callable[[], Sender]:
+    """Email as above; webhook, Slack and Teams deliveries over HTTP (``notifications.webhook``)."""
+    email = email_sender_factory(settings)
+
+    def http() -> Sender:
+        if clock is None:
+            return HttpSender(timeout=settings.webhook_timeout, allow_private=settings.webhook_allow_private)
+        return HttpSender(timeout=settings.webhook_timeout, allow_private=settings.webhook_allow_private, clock=clock)
+
+    return lambda: ChannelSender(email, http)
 
 
 def describe_transport(settings: Settings) -> str:
@@ -80,7 +94,7 @@ def send_due(
     return asyncio.run(
         drain(
             box,
-            sender_factory(settings),
+            sender_factory(settings, clock),
             clock,
             connections=settings.smtp_connections,
             batch=settings.send_batch,
@@ -106,7 +120,7 @@ def send_all(
     while not should_stop():
         report.merge(send_due(db, settings, clock, owner=owner, progress=progress))
         with db.transaction() as session:
-            due_now, later = outbox_status.next_due(session, clock())
+            due_now, later = outbox_status.next_due(session, clock(), retries_only=True)
         if due_now:
             continue
         if later is None:

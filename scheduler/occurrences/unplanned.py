@@ -28,6 +28,7 @@ from scheduler.store.db import Database
 from scheduler.store.models import Customer, Product, Unplanned, UnplannedCustomer
 from scheduler.store.repository import bump_version, get_customer, get_product
 from windows.errors import Conflict, InvalidInput, NotFound
+from windows.lifecycle import human_duration
 from windows.parsing import check_instant
 from windows.text import clean_text
 from windows.timezones import format_utc
@@ -116,7 +117,7 @@ def declare(
         session.add(row)
         session.flush()
         bump_version(session, now)
-        return _notify(session, now, settings, row, product, reason, send=end > now)
+        return _notify(session, now, settings, row, product, "declared", send=end > now)
 
     return serialised(db, record)  # two declarations at once: the later one takes the next number
 
@@ -162,8 +163,7 @@ def extend(
                 raise Conflict(f"'{occurrence_id}' ended at {format_utc(row.end)}: {CORRECT_HINT}")
         _save(session, row, new_end, now)
         bump_version(session, now)
-        note = f"extended until {format_utc(new_end)}"
-        return _notify(session, now, settings, row, product, note, send=new_end > now)
+        return _notify(session, now, settings, row, product, "extended", send=new_end > now)
 
     return serialised(db, change)
 
@@ -196,7 +196,7 @@ def end(
                 )
         _save(session, row, at, now)
         bump_version(session, now)
-        return _notify(session, now, settings, row, product, f"ended at {format_utc(at)}", send=was_open)
+        return _notify(session, now, settings, row, product, "ended", send=was_open)
 
     return serialised(db, change)
 
@@ -260,12 +260,39 @@ def _info(session: Session, row: Unplanned, product: Product, now: datetime) -> 
     )
 
 
+def state_note(row: Unplanned, what: str, now: datetime) -> str:
+    """What an unplanned notice says besides the times: what happened, the state now, the reason.
+
+    ``Extended until 2027-01-04T15:30:00Z; in progress, 3 h 30 min in all. Reason: disk failure``
+    """
+    length = human_duration(row.end - row.start)
+    if what == "ended" or row.end <= now:
+        state = f"Ended at {format_utc(row.end)} after {length}."
+    elif row.start > now:
+        state = f"Starts at {format_utc(row.start)}; expected to last {length}."
+    else:
+        state = (
+            f"In progress since {format_utc(row.start)}; expected to end at {format_utc(row.end)} ({length} in all)."
+        )
+    if what == "extended":
+        state = f"Extended until {format_utc(row.end)}. {state}"
+    elif what == "ended" and row.end > now:
+        state = f"Ends early, at {format_utc(row.end)} ({length} in all)."
+    return f"{state} Reason: {row.reason}"
+
+
 def _notify(
-    session: Session, now: datetime, settings: Settings, row: Unplanned, product: Product, note: str, *, send: bool
+    session: Session, now: datetime, settings: Settings, row: Unplanned, product: Product, what: str, *, send: bool
 ) -> UnplannedResult:
-    """Queue the notice for every affected contact; with ``send`` False (history) queue nothing."""
+    """Queue the notice for every affected contact; with ``send`` False (history) queue nothing.
+
+    ``what``: declared, extended or ended (the endpoints' event ``unplanned.<what>``).
+    """
     only = [c.customer_id for c in row.customers]
     customers = affected_customers(session, product, only)
     items = [unplanned_scheduled(row, product.key, c) for c in customers]
-    deliveries = queue_notices(session, now, settings, items, "unplanned", note) if items and send else 0
+    note = state_note(row, what, now)
+    deliveries = (
+        queue_notices(session, now, settings, items, "unplanned", note, f"unplanned.{what}") if items and send else 0
+    )
     return UnplannedResult(_info(session, row, product, now), [c.key for c in customers], deliveries, send)

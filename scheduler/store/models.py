@@ -76,6 +76,8 @@ class Customer(Base):
     timezone: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    reminders: Mapped[str | None] = mapped_column(Text)  # JSON list of lead times; NULL: the default
+    lifecycle_notices: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     contacts: Mapped[list[Contact]] = relationship(back_populates="customer", order_by="Contact.id")
     subscriptions: Mapped[list[Subscription]] = relationship(back_populates="customer", order_by="Subscription.id")
 

@@ -43,8 +43,8 @@ class Delivery(Base):
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id", ondelete="CASCADE"), index=True)
-    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
-    email: Mapped[str] = mapped_column(String(320))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(320))  # the address, or the endpoint's URL (shortened)
     message_id: Mapped[str] = mapped_column(String(255), unique=True)
     mime: Mapped[bytes] = mapped_column(LargeBinary)
     status: Mapped[str] = mapped_column(String(16), default=QUEUED)  # queued | sending | sent | failed | superseded
@@ -59,6 +59,13 @@ class Delivery(Base):
     failed_at: Mapped[datetime | None]
     last_code: Mapped[int | None] = mapped_column(Integer)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # Channels and lifecycle notices (issue 15): email | webhook | slack | teams; the endpoint of
+    # the last three; the event (``occurrence.reminder``...); ``due_key`` names a scheduled
+    # lifecycle delivery (reminder, started, finished) so that planning it again adds nothing.
+    channel: Mapped[str] = mapped_column(String(16), default="email", server_default="email")
+    endpoint_id: Mapped[int | None] = mapped_column(ForeignKey("endpoints.id", ondelete="CASCADE"), index=True)
+    event: Mapped[str | None] = mapped_column(String(40))
+    due_key: Mapped[str | None] = mapped_column(String(400), unique=True)
     notice: Mapped[Notice] = relationship(back_populates="deliveries")
     covers: Mapped[list[DeliveryOccurrence]] = relationship(
         back_populates="delivery", order_by="DeliveryOccurrence.id", cascade="all, delete-orphan"

@@ -65,7 +65,7 @@ def test_headers_are_exact_and_the_bytes_deterministic() -> None:
     assert raw == compose(notice(), sender=SENDER, recipient="ops@acme.example", message_id=MID)
     assert MID == "<20270104120000.1.7.maintcal@maintcal.example.com>"
     head = raw.split(b"\r\n\r\n", 1)[0].decode()
-    assert head.split("\r\n")[:8] == [
+    assert head.split("\r\n")[:9] == [
         "To: ops@acme.example",
         f"Message-ID: {MID}",
         "From: maintcal <maintenance@example.com>",
@@ -73,6 +73,7 @@ def test_headers_are_exact_and_the_bytes_deterministic() -> None:
         "Date: Mon, 04 Jan 2027 12:00:00 +0000",
         "Auto-Submitted: auto-generated",
         "X-Maintcal-Notice: announce",
+        "X-Maintcal-Occurrence: pe.nightly.20270316, pe.nightly.20270323",
         "MIME-Version: 1.0",
     ]
     # Recipients of one notice share everything after their own To and Message-ID.
