@@ -8,6 +8,7 @@ The file itself is parsed and validated by ``scheduler.catalogue.catalogue_file`
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -224,7 +225,12 @@ def _apply_customer(
 ) -> list[PlanItem]:
     plan = []
     customer = customers.get(spec.key)
-    values = {"name": spec.name, "timezone": spec.tz}
+    values: dict[str, Any] = {
+        "name": spec.name,
+        "timezone": spec.tz,
+        "reminders": None if spec.reminders is None else json.dumps(list(spec.reminders)),
+        "lifecycle_notices": spec.lifecycle_notices,
+    }
     if customer is None:
         customer = Customer(key=spec.key, created_at=now, updated_at=now, **values)
         session.add(customer)

@@ -16,6 +16,7 @@ from notifications.addresses import address_key, normalize_address
 from scheduler.catalogue.file_problems import Problems
 from scheduler.catalogue.products import check_name
 from windows.errors import InvalidInput, MaintcalError, ManyProblems
+from windows.lifecycle import parse_leads
 from windows.parsing import check_date, check_slug
 from windows.rules import Rule, rules_overlap_warning
 from windows.rulespec import RuleOptions, build_rule
@@ -33,7 +34,7 @@ _PRODUCT_KEYS = {
 }
 _WINDOW_KEYS = {"name", "days", "start", "end", "cron", "duration", "once_start", "once_end", "tz", "from", "until"}
 _WINDOW_KEYS |= {"label", "waive_notice"}
-_CUSTOMER_KEYS = {"key", "name", "tz", "contacts", "subscriptions"}
+_CUSTOMER_KEYS = {"key", "name", "tz", "contacts", "subscriptions", "reminders", "lifecycle_notices"}
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,8 @@ class CustomerSpec:
     tz: str
     contacts: list[str]
     subscriptions: list[str]
+    reminders: tuple[str, ...] | None = None  # lead times; None: the default (7d, 24h)
+    lifecycle_notices: bool = False  # started/finished notices for planned windows too
 
 
 @dataclass
@@ -267,10 +270,34 @@ def _customer(entry: dict[str, Any], problems: Problems, warnings: list[str]) ->
             # The line that holds the address, or (written with escapes) the line of 'contacts ='.
             problems.add(f"customer '{key}': {error.message}", email if problems.line_of(email) else "contacts =")
             ok = False
+    reminders, lifecycle = entry.get("reminders"), entry.get("lifecycle_notices", False)
+    leads: tuple[str, ...] | None = None
+    if reminders is not None:
+        if not isinstance(reminders, list) or not all(isinstance(v, str) for v in reminders):
+            problems.add(
+                f'customer \'{key}\': reminders must be a list of lead times like ["7d", "24h"]', "reminders ="
+            )
+            return None
+        try:
+            leads = parse_leads(reminders) if reminders else ()
+        except MaintcalError as error:
+            problems.add(f"customer '{key}': {error.message}", "reminders =")
+            ok = False
+    if not isinstance(lifecycle, bool):
+        problems.add(f"customer '{key}': lifecycle_notices must be true or false", "lifecycle_notices =")
+        ok = False
     if not ok or zone is None:
         return None
     assert isinstance(name, str)
-    return CustomerSpec(key, name.strip(), zone.name, list(emails.values()), list(dict.fromkeys(subscriptions)))
+    return CustomerSpec(
+        key,
+        name.strip(),
+        zone.name,
+        list(emails.values()),
+        list(dict.fromkeys(subscriptions)),
+        leads,
+        bool(lifecycle),
+    )
 
 
 def _check_keys(entry: dict[str, Any], allowed: set[str], what: str, problems: Problems, near: str) -> bool:
