@@ -134,11 +134,16 @@ def status(app: AppContext, as_json: bool) -> None:
                     _delivery_json(d) | {"overdue": bool(d.deadline and d.deadline < app.now)} for d in s.at_risk
                 ],
                 "failed": [_delivery_json(d) for d in s.failed],
+                "channels": s.channels or {},
             }
         )
         return
     counts = ", ".join(f"{name} {count}" for name, count in s.counts.items())
     click.echo(f"deliveries: {counts}; due now {s.due_now}")
+    if s.channels and set(s.channels) != {"email"}:  # endpoints too: each channel on its own
+        for channel, by_status in s.channels.items():
+            shown = ", ".join(f"{name} {count}" for name, count in by_status.items() if count)
+            click.echo(f"  {channel}: {shown}")
     if s.next_attempt_at and not s.due_now:
         click.echo(f"next attempt at {format_utc(s.next_attempt_at)}")
     if s.uncertain:

@@ -53,7 +53,7 @@ def target_problem(url: str, *, allow_private: bool, resolve: bool = True) -> st
     """Why ``url`` may not be posted to (None when it may): scheme, host, internal addresses."""
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        return f"'{_shown(url)}' is not an http(s) URL"
+        return f"'{shown_url(url)}' is not an http(s) URL"
     if parts.scheme == "http" and not allow_private:
         return "webhook URLs must use https"
     if allow_private:
@@ -74,7 +74,7 @@ def target_problem(url: str, *, allow_private: bool, resolve: bool = True) -> st
     return None
 
 
-def _shown(url: str) -> str:
+def shown_url(url: str) -> str:
     """A URL without its path and query (Slack and Teams URLs carry their secret there)."""
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}/..." if parts.netloc else "(invalid)"
@@ -156,7 +156,7 @@ class HttpSender:
             # Sent, perhaps received: resent later with the same webhook-id for the receiver to de-duplicate.
             return Outcome(RETRY, None, f"timed out after {self.timeout:g} s ({type(error).__name__})", uncertain=True)
         except httpx.HTTPError as error:
-            return Outcome(RETRY, None, f"connection failed: {type(error).__name__}: {_shown(url)}")
+            return Outcome(RETRY, None, f"connection failed: {type(error).__name__}: {shown_url(url)}")
         after = retry_after(reply.headers.get("retry-after"), self.clock())
         return classify_reply(reply.status_code, reply.reason_phrase, after)
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from notifications.chat import slack_message, teams_card
 from notifications.content import ANNOUNCE, Notice
+from notifications.webhook import shown_url
 from scheduler.occurrences.shape import occurrence_json
 from scheduler.settings import Settings
 from scheduler.store.models import Customer
@@ -66,6 +67,11 @@ def active_endpoints(session: Session, customer_id: int) -> list[Endpoint]:
     )
 
 
+def endpoint_label(endpoint: Endpoint) -> str:
+    """How a delivery names its endpoint: kind, id and host (Slack and Teams URLs hide a secret)."""
+    return f"{endpoint.kind} endpoint {endpoint.id} ({shown_url(endpoint.url)})"[:320]
+
+
 def wants(endpoint: Endpoint, event: str) -> bool:
     return endpoint.events is None or event in json.loads(endpoint.events)
 
@@ -107,7 +113,7 @@ def endpoint_deliveries(
             delivery = {
                 "notice_id": notice_id,
                 "contact_id": None,
-                "email": endpoint.url[:320],
+                "email": endpoint_label(endpoint),
                 "message_id": webhook_id,
                 "mime": json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode(),
                 "status": QUEUED,

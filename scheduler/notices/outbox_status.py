@@ -81,6 +81,17 @@ def counts(session: Session) -> dict[str, int]:
     return {status: int(found.get(status, 0)) for status in (QUEUED, SENDING, "sent", FAILED, SUPERSEDED)}
 
 
+def channel_counts(session: Session) -> dict[str, dict[str, int]]:
+    """Counts by status for each channel that has deliveries (email, webhook, slack, teams)."""
+    found: dict[str, dict[str, int]] = {}
+    rows = session.execute(
+        select(Delivery.channel, Delivery.status, func.count()).group_by(Delivery.channel, Delivery.status)
+    )
+    for channel, status, count in rows:
+        found.setdefault(channel, dict.fromkeys((QUEUED, SENDING, "sent", FAILED, SUPERSEDED), 0))[status] = int(count)
+    return dict(sorted(found.items()))
+
+
 def next_due(session: Session, now: datetime, *, retries_only: bool = False) -> tuple[int, datetime | None]:
     """How many deliveries can be claimed at ``now``, and when the next one that cannot becomes due.
 
@@ -116,6 +127,7 @@ class OutboxStatus:
     uncertain: int
     at_risk: list[DeliveryInfo]
     failed: list[DeliveryInfo]
+    channels: dict[str, dict[str, int]] | None = None  # counts per channel (email, webhook, slack, teams)
 
 
 def notices_status(db: Database, now: datetime, settings: Settings) -> OutboxStatus:
@@ -132,4 +144,5 @@ def notices_status(db: Database, now: datetime, settings: Settings) -> OutboxSta
             uncertain=int(uncertain or 0),
             at_risk=at_risk(session, now, timedelta(hours=settings.deadline_warning_hours)),
             failed=failed(session),
+            channels=channel_counts(session),
         )

@@ -61,6 +61,7 @@ def test_plan_send_status_and_compliance(
         "uncertain": 0,
         "at_risk": [],
         "failed": [],
+        "channels": {"email": {"queued": 3, "sending": 0, "sent": 0, "failed": 0, "superseded": 0}},
     }
     freezer.move_to("2027-01-04T12:01:00Z")
     sent = run(db_url, tmp_path, "notices", "send", "--once")

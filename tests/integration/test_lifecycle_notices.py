@@ -162,6 +162,8 @@ def test_switching_reminders_off_supersedes_the_queued_ones(
     conf = settings_for(db_url, tmp_path, webhook_allow_private=True)
     setup(db, conf, receiver)
     plan_notices(db, T0, conf)
+    plan_notices(db, T0 + timedelta(minutes=1), conf)  # again: nothing new, nothing superseded
+    assert [r[3] for r in lifecycle_rows(db)] == ["queued", "queued"]
     endpoints.set_notice_options(db, T0, "acme", reminders=["none"], lifecycle_notices=None)
     plan_notices(db, T0 + timedelta(minutes=5), conf)
     assert [r[3] for r in lifecycle_rows(db)] == ["superseded", "superseded"]

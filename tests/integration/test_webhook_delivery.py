@@ -148,7 +148,9 @@ def test_429_waits_for_retry_after_and_410_fails_for_good(
     send_due(db, conf, lambda: NOW + timedelta(seconds=600))
     assert [(r["status"], r["attempts"], r["code"]) for r in rows(db)] == [("failed", 2, 410)]
     status = notices_status(db, NOW + timedelta(seconds=600), conf)
-    assert [(f.kind, f.email, f.last_error) for f in status.failed] == [("update", receiver.url, "410 HTTP 410 X")]
+    assert [(f.kind, f.email, f.last_error) for f in status.failed] == [
+        ("update", f"webhook endpoint 1 (http://127.0.0.1:{receiver.port}/...)", "410 HTTP 410 X")
+    ]
 
 
 def test_a_receiver_down_is_retried_and_a_slow_one_is_uncertain(
