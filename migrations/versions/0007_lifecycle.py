@@ -47,20 +47,19 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("endpoints", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_endpoints_customer_id"), ["customer_id"], unique=False)
-    with op.batch_alter_table("customers", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("reminders", sa.Text(), nullable=True))
-        batch_op.add_column(
-            sa.Column("lifecycle_notices", sa.Boolean(), server_default=sa.text("false"), nullable=False)
-        )
+    # Plain ALTER TABLE, never a rebuild: dropping the old customers table would cascade everywhere.
+    op.add_column("customers", sa.Column("reminders", sa.Text(), nullable=True))
+    op.add_column(
+        "customers", sa.Column("lifecycle_notices", sa.Boolean(), server_default=sa.text("false"), nullable=False)
+    )
     _rebuild_deliveries(_add_channels)
 
 
 def downgrade() -> None:
     op.execute("DELETE FROM deliveries WHERE contact_id IS NULL")
     _rebuild_deliveries(_drop_channels)
-    with op.batch_alter_table("customers", schema=None) as batch_op:
-        batch_op.drop_column("lifecycle_notices")
-        batch_op.drop_column("reminders")
+    for column in ("lifecycle_notices", "reminders"):  # ALTER TABLE ... DROP COLUMN (SQLite >= 3.35)
+        op.execute(f"ALTER TABLE customers DROP COLUMN {column}")
     with op.batch_alter_table("endpoints", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_endpoints_customer_id"))
     op.drop_table("endpoints")
