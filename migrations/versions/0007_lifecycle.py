@@ -52,13 +52,16 @@ def upgrade() -> None:
     op.add_column(
         "customers", sa.Column("lifecycle_notices", sa.Boolean(), server_default=sa.text("false"), nullable=False)
     )
+    op.add_column("products", sa.Column("notice_channels", sa.Text(), nullable=True))
     _rebuild_deliveries(_add_channels)
 
 
 def downgrade() -> None:
     op.execute("DELETE FROM deliveries WHERE contact_id IS NULL")
     _rebuild_deliveries(_drop_channels)
-    for column in ("lifecycle_notices", "reminders"):  # ALTER TABLE ... DROP COLUMN (SQLite >= 3.35)
+    # ALTER TABLE ... DROP COLUMN (SQLite >= 3.35), never a rebuild that would cascade.
+    op.execute("ALTER TABLE products DROP COLUMN notice_channels")
+    for column in ("lifecycle_notices", "reminders"):
         op.execute(f"ALTER TABLE customers DROP COLUMN {column}")
     with op.batch_alter_table("endpoints", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_endpoints_customer_id"))

@@ -83,6 +83,7 @@ def _plan_and_apply(session: Session, now: datetime, cat: Catalogue, prune: bool
             "public": spec.public,
             "reschedule_cutoff_hours": spec.reschedule_cutoff_hours,
             "reschedule_max_shift_days": spec.reschedule_max_shift_days,
+            "notice_channels": None if spec.notice_channels is None else json.dumps(list(spec.notice_channels)),
         }
         if product is None:
             product = Product(key=spec.key, created_at=now, updated_at=now, **values)

@@ -31,9 +31,11 @@ _PRODUCT_KEYS = {
     "reschedule_cutoff_hours",
     "reschedule_max_shift_days",
     "windows",
+    "notice_channels",
 }
 _WINDOW_KEYS = {"name", "days", "start", "end", "cron", "duration", "once_start", "once_end", "tz", "from", "until"}
 _WINDOW_KEYS |= {"label", "waive_notice"}
+NOTICE_CHANNELS = ("email", "webhook", "slack", "teams")
 _CUSTOMER_KEYS = {"key", "name", "tz", "contacts", "subscriptions", "reminders", "lifecycle_notices"}
 
 
@@ -52,6 +54,7 @@ class ProductSpec:
     reschedule_cutoff_hours: int
     reschedule_max_shift_days: int
     windows: list[WindowSpec]
+    notice_channels: tuple[str, ...] | None = None  # what compliance counts; None: email only
 
 
 @dataclass(frozen=True)
@@ -147,6 +150,14 @@ def _product(entry: dict[str, Any], problems: Problems, warnings: list[str]) -> 
     if not isinstance(public, bool):
         problems.add(f"product '{key}': public must be true or false", "public =")
         ok = False
+    channels = entry.get("notice_channels")
+    if channels is not None and (
+        not isinstance(channels, list) or not channels or not all(c in NOTICE_CHANNELS for c in channels)
+    ):
+        problems.add(
+            f"product '{key}': notice_channels must be a list of {', '.join(NOTICE_CHANNELS)}", "notice_channels ="
+        )
+        ok = False
     windows: list[WindowSpec] = []
     names: set[str | None] = set()
     raw_windows = entry.get("windows", [])
@@ -172,7 +183,8 @@ def _product(entry: dict[str, Any], problems: Problems, warnings: list[str]) -> 
     if not ok:
         return None
     assert isinstance(name, str)
-    return ProductSpec(key, name.strip(), public=public, windows=windows, **ints)
+    spec_channels = tuple(dict.fromkeys(channels)) if isinstance(channels, list) else None
+    return ProductSpec(key, name.strip(), public=public, windows=windows, notice_channels=spec_channels, **ints)
 
 
 def _window(product: str, index: int, raw: Any, problems: Problems, warnings: list[str]) -> WindowSpec | None:

@@ -8,6 +8,7 @@ history (who was nominated at each deadline) and what the outbox recorded.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,9 +18,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from notifications.content import PUBLISH
+from scheduler.notices.channels import endpoint_label
 from scheduler.occurrences.schedule import occurrences
 from scheduler.store.db import Database
 from scheduler.store.models import Customer, Product, Subscription, WindowRule
+from scheduler.store.models_endpoints import Endpoint
 from scheduler.store.models_outbox import SUPERSEDED, Delivery, DeliveryOccurrence
 from scheduler.store.repository import get_customer, get_product
 from windows.notice import VIOLATED, ContactPeriod, Dispatch, Verdict, assess
@@ -86,15 +89,27 @@ def assess_range(
         )
         query = query.where(Customer.id.in_(subscribers))
     waivers = _rule_waivers(session)
+    channels = {
+        key: tuple(json.loads(raw)) if raw else ("email",)
+        for key, raw in session.execute(select(Product.key, Product.notice_channels))
+    }
     result = []
     for cust in session.scalars(query):
         items = occurrences(session, start, end, product=product, customer=cust.key)
         if not items:
             continue
-        contacts = [ContactPeriod(c.email, c.nominated_at, c.removed_at) for c in cust.contacts]
+        # The contract's channels count (notice_channels, email by default); the others are courtesy.
+        periods = [("email", ContactPeriod(c.email, c.nominated_at, c.removed_at)) for c in cust.contacts]
+        periods += [
+            (e.kind, ContactPeriod(endpoint_label(e), e.created_at, e.removed_at))
+            for e in session.scalars(select(Endpoint).where(Endpoint.customer_id == cust.id).order_by(Endpoint.id))
+        ]
         dispatches = _dispatches(session, cust.id, {s.id for s in items}, start, end)
         for item in items:
-            verdict = assess(item, now, contacts, dispatches.get(item.id, []), waiver=_waiver(item, waivers))
+            counted = channels.get(item.occurrence.product, ("email",))
+            contacts = [period for channel, period in periods if channel in counted]
+            told = [d for channel, d in dispatches.get(item.id, []) if channel in counted]
+            verdict = assess(item, now, contacts, told, waiver=_waiver(item, waivers))
             result.append(ComplianceItem(item, cust.key, verdict))
     result.sort(key=lambda c: (c.item.start, c.item.id, c.customer))
     return result
@@ -106,7 +121,7 @@ def violations(items: list[ComplianceItem]) -> list[ComplianceItem]:
 
 def _dispatches(
     session: Session, customer_id: int, ids: set[str], start: datetime, end: datetime
-) -> dict[str, list[Dispatch]]:
+) -> dict[str, list[tuple[str, Dispatch]]]:
     """What the outbox did about these occurrences (only notices at times overlapping the range can match)."""
     rows = session.execute(
         select(
@@ -118,6 +133,7 @@ def _dispatches(
             Delivery.sent_at,
             Delivery.last_error,
             Delivery.attempts,
+            Delivery.channel,
         )
         .join(Delivery, Delivery.id == DeliveryOccurrence.delivery_id)
         .where(
@@ -129,10 +145,10 @@ def _dispatches(
         )
         .order_by(Delivery.id)
     )
-    found: dict[str, list[Dispatch]] = defaultdict(list)
-    for occurrence_id, start, end, email, status, sent_at, error, attempts in rows:
+    found: dict[str, list[tuple[str, Dispatch]]] = defaultdict(list)
+    for occurrence_id, start, end, email, status, sent_at, error, attempts, channel in rows:
         if occurrence_id in ids:
-            found[occurrence_id].append(Dispatch(email, start, end, status, sent_at, error, attempts))
+            found[occurrence_id].append((channel, Dispatch(email, start, end, status, sent_at, error, attempts)))
     return found
 
 

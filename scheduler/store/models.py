@@ -38,6 +38,7 @@ class Product(Base):
     reschedule_max_shift_days: Mapped[int] = mapped_column(Integer, default=14)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    notice_channels: Mapped[str | None] = mapped_column(Text)  # JSON list the contract names; NULL: ["email"]
     rules: Mapped[list[WindowRule]] = relationship(back_populates="product", order_by="WindowRule.id")
 
 

@@ -13,7 +13,8 @@ from scheduler.store.migrate import downgrade, upgrade
 _ROWS = [
     "INSERT INTO customers (id, key, name, timezone, created_at, updated_at)"
     " VALUES (1, 'acme', 'Acme', 'UTC', '2027-01-01 00:00:00', '2027-01-01 00:00:00')",
-    "INSERT INTO contacts (id, customer_id, email, nominated_at) VALUES (1, 1, 'a@acme.example', '2027-01-01 00:00:00')",
+    "INSERT INTO contacts (id, customer_id, email, nominated_at)"
+    " VALUES (1, 1, 'a@acme.example', '2027-01-01 00:00:00')",
     "INSERT INTO notices (id, kind, method, customer_id, note, created_at)"
     " VALUES (1, 'announce', 'PUBLISH', 1, NULL, '2027-01-01 00:00:00')",
     "INSERT INTO deliveries (id, notice_id, contact_id, email, message_id, mime, status, attempts, next_attempt_at,"
