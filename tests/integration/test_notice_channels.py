@@ -33,7 +33,7 @@ def receiver() -> Iterator[Receiver]:
         running.stop()
 
 
-def state_of_first(db: Database) -> tuple[str, list[str], list[str]]:
+def state_of_first(db: Database) -> tuple[str, list[str], list[str | None]]:
     [item] = [c for c in compliance(db, AFTER, NOW, AFTER) if c.item.id == FIRST]
     return item.verdict.state, list(item.verdict.notified), [r.contact for r in item.verdict.reasons]
 
