@@ -7,6 +7,9 @@
 2. Send: 5,000 of those deliveries to aiosmtpd (a separate process on loopback) through the outbox
    with 4 connections (claim with lease, send, record outcome and attempt), then the same prepared
    messages over 4 connections with a bare aiosmtplib loop. Prints messages/s and the ratio.
+3. Webhooks: 5,000 signed webhook deliveries (Standard Webhooks headers, one endpoint) through the
+   same outbox with 4 sending tasks to a receiver in a separate process on loopback (issue 15;
+   goal: at least 500 deliveries/s on PostgreSQL). Prints deliveries/s.
 
 Figures only, no assertions. Run: ``python benchmarks/notices.py [--db URL] [--customers N]``.
 """
@@ -22,6 +25,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
@@ -37,7 +41,8 @@ from scheduler.settings import Settings
 from scheduler.store.db import Database
 from scheduler.store.migrate import upgrade
 from scheduler.store.models import Contact, Customer, DataVersion, Product, Subscription, WindowRule
-from scheduler.store.models_outbox import Delivery, DeliveryAttempt
+from scheduler.store.models_endpoints import Endpoint
+from scheduler.store.models_outbox import Delivery, DeliveryAttempt, Notice
 
 NOW = datetime(2027, 1, 4, 12, 0, tzinfo=UTC)
 PRODUCTS = [  # key, days, start, end, zone: one weekly window each, on different days
@@ -48,6 +53,11 @@ PRODUCTS = [  # key, days, start, end, zone: one weekly window each, on differen
 ]
 ZONES = ["America/New_York", "Europe/London", "Australia/Sydney", "Asia/Kolkata", "America/Los_Angeles"]
 SEND = 5_000
+HOOKS = 5_000
+RECEIVER = (
+    "import sys, time; sys.path.insert(0, {root!r}); from tests.webhook_receiver import Receiver; "
+    "Receiver(port={port}).start(); time.sleep(3600)"
+)
 CONNECTIONS = 4
 T = TypeVar("T")
 
@@ -70,6 +80,7 @@ def populate(db: Database, customers: int) -> None:
                     start_time=start,
                     end_time=end,
                     valid_from=date(2027, 1, 1),
+                    effective_from=created,
                     created_at=created,
                     updated_at=created,
                 )
@@ -155,6 +166,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", help="database URL (default: a temporary SQLite file)")
     parser.add_argument("--customers", type=int, default=10_000)
+    parser.add_argument("--webhooks", type=int, default=HOOKS, help="webhook deliveries to send (step 3)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url = args.db or f"sqlite:///{Path(tmp) / 'bench.db'}"
@@ -204,7 +216,67 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(10)
+        webhooks(db, settings, args.webhooks)
         db.dispose()
+
+
+def webhooks(db: Database, settings: Settings, count: int) -> None:
+    """``count`` queued webhook deliveries to one endpoint, sent through the outbox to a local receiver."""
+    port = free_port()
+    with db.transaction() as session:
+        customer_id, notice_id = session.execute(select(Notice.customer_id, Notice.id).limit(1)).one()
+        endpoint = Endpoint(
+            customer_id=customer_id,
+            kind="webhook",
+            url=f"http://127.0.0.1:{port}/hook",
+            secret="whsec_" + "a" * 44,
+            created_at=NOW,
+        )
+        session.add(endpoint)
+        session.flush()
+        body = b'{"type":"occurrence.reminder","id":"%d","timestamp":"2027-01-04T12:00:00Z","data":{}}'
+        session.execute(
+            insert(Delivery),
+            [
+                {
+                    "notice_id": notice_id,
+                    "contact_id": None,
+                    "email": f"webhook endpoint {endpoint.id}",
+                    "message_id": f"msg_bench_{n}",
+                    "mime": body % n,
+                    "status": "queued",
+                    "attempts": 0,
+                    "next_attempt_at": NOW,
+                    "uncertain": False,
+                    "created_at": NOW,
+                    "channel": "webhook",
+                    "endpoint_id": endpoint.id,
+                    "event": "occurrence.reminder",
+                }
+                for n in range(count)
+            ],
+        )
+    root = str(Path(__file__).resolve().parents[1])
+    receiver = subprocess.Popen([sys.executable, "-c", RECEIVER.format(root=root, port=port)])
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        hooks = replace(settings, webhook_allow_private=True, smtp_connections=CONNECTIONS)
+        print(f"send {count} signed webhooks to a receiver (separate process) with {CONNECTIONS} sending tasks")
+        later = NOW + timedelta(days=3)
+        elapsed, stats = timed("outbox (claim, sign, POST, record)", lambda: send_due(db, hooks, lambda: later))
+        print(
+            f"    {stats.sent / elapsed:.0f} deliveries/s (goal: at least 500 on PostgreSQL); sent {stats.sent}, "
+            f"retried {stats.retried}, failed {stats.failed}"
+        )
+    finally:
+        receiver.terminate()
+        receiver.wait(10)
 
 
 if __name__ == "__main__":

@@ -68,5 +68,5 @@ def enqueue_change_notices(
         names = dict(session.execute(select(Product.key, Product.name).where(Product.key.in_(product_keys))).all())
         queued = write_notices(session, now, settings, kind, note, batches, names, event=event)
     # Reminders and started/finished notices for the new times (the old ones were superseded above).
-    plan_lifecycle(session, now, settings, by_customer)
+    plan_lifecycle(session, now, settings, lambda c: by_customer[c.key], by_customer)
     return queued

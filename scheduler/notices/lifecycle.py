@@ -12,18 +12,19 @@ switched off, a lead time dropped, an opt-out).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from scheduler.notices.channels import active_endpoints
 from scheduler.notices.enqueue import write_notices
 from scheduler.notices.supersede import supersede
 from scheduler.occurrences.schedule import occurrences
 from scheduler.settings import Settings
 from scheduler.store.models import Contact, Customer, Product, Unplanned
+from scheduler.store.models_endpoints import Endpoint
 from scheduler.store.models_outbox import QUEUED, Delivery, Notice
 from windows.lifecycle import FINISHED, REMINDER, STARTED, Due, human_duration, lifecycle_due, stored_leads
 from windows.parsing import parse_duration
@@ -36,70 +37,108 @@ def due_key(customer: str, item: Scheduled, due: Due) -> str:
     return "/".join((customer, due.kind, item.id, format_utc(item.start), format_utc(item.end), due.lead or "-"))
 
 
-def plan_lifecycle(session: Session, now: datetime, settings: Settings, customers: Iterable[str] | None = None) -> int:
+ItemsOf = Callable[[Customer], Iterable[Scheduled]]
+
+
+def plan_lifecycle(
+    session: Session,
+    now: datetime,
+    settings: Settings,
+    items_of: ItemsOf | None = None,
+    customers: Iterable[str] | None = None,
+) -> int:
     """Queue the lifecycle notices due within the next ``lifecycle_ahead_hours``; returns how many
-    deliveries were queued. ``customers``: only those (a change's); None: every customer."""
+    deliveries were queued.
+
+    ``items_of`` gives a customer's occurrences to consider (the planning run's views; a change's
+    items); without it each customer's view is read. ``customers``: only those (a change's): then
+    nothing else is superseded (the change superseded what it outdated). Every customer (the
+    planning run): queued ones no longer wanted are superseded too.
+    """
     ahead = timedelta(hours=settings.lifecycle_ahead_hours)
     query = select(Customer).options(selectinload(Customer.contacts)).order_by(Customer.key)
     if customers is not None:
         query = query.where(Customer.key.in_(sorted(set(customers))))
     names: dict[str, str] = {key: name for key, name in session.execute(select(Product.key, Product.name))}
-    queued = 0
+    endpoints_of: dict[int, list[int]] = defaultdict(list)
+    for endpoint_id, customer_id in session.execute(
+        select(Endpoint.id, Endpoint.customer_id).where(Endpoint.removed_at.is_(None)).order_by(Endpoint.id)
+    ):
+        endpoints_of[customer_id].append(endpoint_id)
+    queued_now = _queued(session, now) if customers is None else {}
+    wanted: dict[str, tuple[Customer, Scheduled, Due]] = {}
+    stale: list[int] = []
     for customer in session.scalars(query):
         leads = stored_leads(customer.reminders)
         longest = max((parse_duration(lead) for lead in leads), default=timedelta(0))
-        wanted: dict[str, tuple[Scheduled, Due]] = {}
-        for item in occurrences(session, now, now + ahead + longest, customer=customer.key):
+        items = (
+            items_of(customer)
+            if items_of is not None
+            else occurrences(session, now, now + ahead + longest, customer=customer.key)
+        )
+        mine: set[str] = set()
+        for item in items:
+            if item.start - longest > now + ahead:
+                continue
             for due in lifecycle_due(item, leads, planned_notices=customer.lifecycle_notices, now=now):
                 if due.at <= now + ahead:
-                    wanted[due_key(customer.key, item, due)] = (item, due)
-        supersede(session, now, _unwanted(session, customer.id, set(wanted), now))
-        if not wanted:
-            continue
-        contacts = [c for c in customer.contacts if c.removed_at is None]
-        endpoints = [e.id for e in active_endpoints(session, customer.id)]
-        targets = {key: [f"{key}/c{c.id}" for c in contacts] + [f"{key}/e{e}" for e in endpoints] for key in wanted}
-        existing = set(
-            session.scalars(
-                select(Delivery.due_key).where(Delivery.due_key.in_([t for ts in targets.values() for t in ts]))
-            )
+                    key = due_key(customer.key, item, due)
+                    wanted[key] = (customer, item, due)
+                    mine.add(key)
+        stale.extend(d for d, key in queued_now.get(customer.id, []) if key.rsplit("/", 1)[0] not in mine)
+    supersede(session, now, stale)
+    targets = {
+        key: [f"{key}/c{c.id}" for c in customer.contacts if c.removed_at is None]
+        + [f"{key}/e{e}" for e in endpoints_of[customer.id]]
+        for key, (customer, _, _) in wanted.items()
+    }
+    every = [t for ts in targets.values() for t in ts]
+    existing: set[str | None] = set()
+    for chunk in range(0, len(every), 500):
+        existing.update(
+            session.scalars(select(Delivery.due_key).where(Delivery.due_key.in_(every[chunk : chunk + 500])))
         )
-        for key, (item, due) in sorted(wanted.items(), key=lambda pair: (pair[1][1].at, pair[0])):
-            missing_contacts: list[Contact | None] = [c for c in contacts if f"{key}/c{c.id}" not in existing]
-            missing_endpoints = {e for e in endpoints if f"{key}/e{e}" not in existing}
-            if not missing_contacts and not missing_endpoints:
-                continue
-            digests = [(c, (item,)) for c in missing_contacts] or [(None, (item,))]
-            queued += write_notices(
-                session,
-                now,
-                settings,
-                due.kind,
-                _note(session, item, due),
-                [(customer, digests)],
-                names,
-                due_at=due.at,
-                due_key=key,
-                extra={"lead": due.lead} if due.lead else {},
-                endpoints=missing_endpoints,
-            )
+    queued = 0
+    for key, (customer, item, due) in sorted(wanted.items(), key=lambda pair: (pair[1][2].at, pair[0])):
+        contacts = [c for c in customer.contacts if c.removed_at is None]
+        missing_contacts: list[Contact | None] = [c for c in contacts if f"{key}/c{c.id}" not in existing]
+        missing_endpoints = {e for e in endpoints_of[customer.id] if f"{key}/e{e}" not in existing}
+        if not missing_contacts and not missing_endpoints:
+            continue
+        digests = [(c, (item,)) for c in missing_contacts] or [(None, (item,))]
+        queued += write_notices(
+            session,
+            now,
+            settings,
+            due.kind,
+            _note(session, item, due),
+            [(customer, digests)],
+            names,
+            due_at=due.at,
+            due_key=key,
+            extra={"lead": due.lead} if due.lead else {},
+            endpoints=missing_endpoints,
+        )
     return queued
 
 
-def _unwanted(session: Session, customer_id: int, wanted: set[str], now: datetime) -> list[int]:
-    """Queued lifecycle deliveries, never tried and not yet due, whose notice is no longer wanted."""
+def _queued(session: Session, now: datetime) -> dict[int, list[tuple[int, str]]]:
+    """Per customer, the queued lifecycle deliveries never tried and not yet due (id, due key)."""
     rows = session.execute(
-        select(Delivery.id, Delivery.due_key)
+        select(Notice.customer_id, Delivery.id, Delivery.due_key)
         .join(Notice, Notice.id == Delivery.notice_id)
         .where(
-            Notice.customer_id == customer_id,
             Delivery.status == QUEUED,
             Delivery.due_key.is_not(None),
             Delivery.attempts == 0,
             Delivery.next_attempt_at > now,
         )
     )
-    return [delivery for delivery, key in rows if key is not None and key.rsplit("/", 1)[0] not in wanted]
+    found: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for customer_id, delivery, key in rows:
+        if key is not None:
+            found[customer_id].append((delivery, key))
+    return found
 
 
 def _note(session: Session, item: Scheduled, due: Due) -> str:

@@ -8,8 +8,9 @@ whose times have changed are superseded. Nothing is sent here: the worker sends 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -23,7 +24,7 @@ from scheduler.notices.supersede import supersede
 from scheduler.occurrences.schedule import occurrences
 from scheduler.settings import Settings
 from scheduler.store.db import Database
-from scheduler.store.models import Contact, Customer, Override, Product, Subscription
+from scheduler.store.models import Contact, Customer, Override, Product, Subscription, Unplanned
 from scheduler.store.models_outbox import QUEUED, SUPERSEDED, Delivery, DeliveryOccurrence
 from windows.notice import CoverKey, due_for_announcement, horizon_end, plan_digests
 from windows.schedule import Scheduled
@@ -113,7 +114,7 @@ def _plan(session: Session, now: datetime, settings: Settings, dry_run: bool) ->
     if batches:
         names = {key: p.name for key, p in products.items()}
         write_notices(session, now, settings, ANNOUNCE, None, batches, names)
-    return PlanResult(planned, dry_run, plan_lifecycle(session, now, settings))
+    return PlanResult(planned, dry_run, plan_lifecycle(session, now, settings, views.with_unplanned(settings)))
 
 
 class _Views:
@@ -148,6 +149,29 @@ class _Views:
                     self.shared[key].append(item)
                 elif item.customer is not None:
                     self.local[(key, item.customer)].append(item)
+
+    def with_unplanned(self, settings: Settings) -> Callable[[Customer], list[Scheduled]]:
+        """``of`` plus the unplanned windows open or starting within ``lifecycle_ahead_hours`` (rare:
+        read per customer only for the products that have one)."""
+        ahead = self.now + timedelta(hours=settings.lifecycle_ahead_hours)
+        ids = set(
+            self.session.scalars(
+                select(Unplanned.product_id).where(Unplanned.end > self.now, Unplanned.start <= ahead).distinct()
+            )
+        )
+        keys = {self.key_of[i] for i in ids if i in self.key_of}
+
+        def items(customer: Customer) -> list[Scheduled]:
+            found = self.of(customer)
+            for key in keys & set(self.subscriptions.get(customer.id, [])):
+                found.extend(
+                    s
+                    for s in occurrences(self.session, self.now, ahead, product=key, customer=customer.key)
+                    if s.kind == "unplanned"
+                )
+            return found
+
+        return items
 
     def of(self, customer: Customer) -> list[Scheduled]:
         items: list[Scheduled] = []
