@@ -139,7 +139,9 @@ class HttpSender:
 
     async def _post(self, envelope: Envelope) -> Outcome:
         url = envelope.target or ""
-        problem = await asyncio.to_thread(target_problem, url, allow_private=self.allow_private)
+        problem = target_problem(url, allow_private=self.allow_private, resolve=False)  # no DNS: in this loop
+        if problem is None and not self.allow_private:  # a name: resolved in a thread (checked every time)
+            problem = await asyncio.to_thread(target_problem, url, allow_private=False)
         if problem is not None:
             return Outcome(FAILED, None, f"not sent: {problem}")
         headers = {"content-type": "application/json", "user-agent": USER_AGENT}
