@@ -49,8 +49,14 @@ def sign(secret: str, webhook_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(mac).decode()
 
 
-def target_problem(url: str, *, allow_private: bool, resolve: bool = True) -> str | None:
-    """Why ``url`` may not be posted to (None when it may): scheme, host, internal addresses."""
+def target_problem(
+    url: str, *, allow_private: bool, resolve: bool = True, unresolvable_ok: bool = False
+) -> str | None:
+    """Why ``url`` may not be posted to (None when it may): scheme, host, internal addresses.
+
+    ``unresolvable_ok``: a name that does not resolve (yet) passes; it is checked again, resolved,
+    before every request.
+    """
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
         return f"'{shown_url(url)}' is not an http(s) URL"
@@ -66,7 +72,7 @@ def target_problem(url: str, *, allow_private: bool, resolve: bool = True) -> st
         try:
             infos = socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
         except OSError as error:
-            return f"cannot resolve {parts.hostname}: {error}"
+            return None if unresolvable_ok else f"cannot resolve {parts.hostname}: {error}"
         addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
     for address in addresses:
         if not address.is_global or address.is_multicast:

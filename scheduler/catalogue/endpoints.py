@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from notifications.webhook import new_secret, target_problem
+from notifications.webhook import new_secret, shown_url, target_problem
 from scheduler.notices.channels import EVENTS
 from scheduler.settings import Settings
 from scheduler.store.db import Database
@@ -60,7 +60,7 @@ def add_endpoint(
     url = url.strip()
     if len(url) > MAX_URL or any(c.isspace() or ord(c) < 32 for c in url):
         raise InvalidInput("--url must be one URL without spaces, at most 2000 characters")
-    problem = target_problem(url, allow_private=settings.webhook_allow_private)
+    problem = target_problem(url, allow_private=settings.webhook_allow_private, unresolvable_ok=True)
     if problem is not None:
         raise InvalidInput(f"--url refused: {problem}")
     chosen = _events(events)
@@ -146,5 +146,7 @@ def _get(session: Session, key: str, endpoint_id: int) -> Endpoint:
 
 
 def _info(key: str, row: Endpoint, *, with_secret: bool = False) -> EndpointInfo:
+    """A Slack or Teams URL is itself a secret: only its scheme and host are shown."""
     events = None if row.events is None else list(json.loads(row.events))
-    return EndpointInfo(row.id, key, row.kind, row.url, events, row.secret if with_secret else None)
+    url = row.url if row.kind == WEBHOOK else shown_url(row.url)
+    return EndpointInfo(row.id, key, row.kind, url, events, row.secret if with_secret else None)

@@ -5,5 +5,7 @@ the immediate notices of changes, and ``notify`` is the one place ops' changes c
 ``enqueue`` writes notices and deliveries (with their MIME bytes) for both; ``supersede`` stops
 unsent notices whose times have changed; ``outbox`` is the deliveries table used as a queue (claims
 with a lease, outcomes, attempts) and ``outbox_status`` what it holds; ``worker`` drains it over
-SMTP or to a pickup directory.
+SMTP or to a pickup directory, and webhooks, Slack and Teams over HTTP. ``lifecycle`` queues
+reminders and started/finished notices ahead, due at their instants; ``channels`` writes a notice's
+deliveries to endpoints; ``deliveries_report`` says who was told what about one occurrence.
 """
