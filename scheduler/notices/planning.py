@@ -25,6 +25,7 @@ from scheduler.occurrences.schedule import occurrences
 from scheduler.settings import Settings
 from scheduler.store.db import Database
 from scheduler.store.models import Contact, Customer, Override, Product, Subscription, Unplanned
+from scheduler.store.models_endpoints import Endpoint
 from scheduler.store.models_outbox import QUEUED, SUPERSEDED, Delivery, DeliveryOccurrence
 from windows.notice import CoverKey, due_for_announcement, horizon_end, plan_digests
 from windows.schedule import Scheduled
@@ -90,6 +91,12 @@ def _plan(session: Session, now: datetime, settings: Settings, dry_run: bool) ->
     planned: list[PlannedDigest] = []
     batches: list[tuple[Customer, list[tuple[Contact | None, tuple[Scheduled, ...]]]]] = []
     stale: set[int] = set()
+    endpoints: dict[int, list[int]] = defaultdict(list)
+    for endpoint_id, customer_id in session.execute(
+        select(Endpoint.id, Endpoint.customer_id).where(Endpoint.removed_at.is_(None)).order_by(Endpoint.id)
+    ):
+        endpoints[customer_id].append(endpoint_id)
+    hooked = _announced_to_endpoints(session, now) if endpoints else set()
     for customer in customers:
         items = views.of(customer)
         # An unsent notice giving times that have changed since is never sent (DESIGN §3).
@@ -97,13 +104,18 @@ def _plan(session: Session, now: datetime, settings: Settings, dry_run: bool) ->
         outdated = {t.delivery for t in told[customer.id] if t.queued and current.get(t.occurrence, t.times) != t.times}
         stale |= outdated
         active = {c.email: c for c in customer.contacts if c.active_at(now)}
-        due = due_for_announcement(items, now, notice_days, settings.lead_days) if active else []
+        hooks = endpoints.get(customer.id, [])
+        due = due_for_announcement(items, now, notice_days, settings.lead_days) if active or hooks else []
         if not due:
             continue
         covered = {t.key for t in told[customer.id] if t.delivery not in outdated}
-        digests = plan_digests(due, active, covered)
-        if digests:
-            batches.append((customer, [(active[d.email], d.items) for d in digests]))
+        digests = plan_digests(due, active, covered) if active else []
+        # Endpoints are told each occurrence at its times once, like an address (channels.py).
+        fresh = tuple(s for s in due if any((f"endpoint:{e}", s.id, s.start, s.end) not in hooked for e in hooks))
+        if digests or fresh:
+            batches.append(
+                (customer, [(active[d.email], d.items) for d in digests] + ([(None, fresh)] if fresh else []))
+            )
             planned.extend(
                 PlannedDigest(customer.key, d.email, tuple(s.id for s in d.items), address_problem(d.email))
                 for d in digests
@@ -197,6 +209,25 @@ class _Told:
     @property
     def key(self) -> CoverKey:
         return (self.email, self.occurrence, *self.times)
+
+
+def _announced_to_endpoints(session: Session, now: datetime) -> set[tuple[str | None, str, datetime, datetime]]:
+    """(``endpoint:<id>``, occurrence, start, end) already announced to an endpoint, for windows not over."""
+    rows = session.execute(
+        select(
+            DeliveryOccurrence.announced_to,
+            DeliveryOccurrence.occurrence_id,
+            DeliveryOccurrence.start,
+            DeliveryOccurrence.end,
+        )
+        .join(Delivery, Delivery.id == DeliveryOccurrence.delivery_id)
+        .where(
+            DeliveryOccurrence.announced_to.like("endpoint:%"),
+            DeliveryOccurrence.end > now,
+            Delivery.status != SUPERSEDED,
+        )
+    )
+    return {(label, occurrence, start, end) for label, occurrence, start, end in rows}
 
 
 def _told(session: Session, now: datetime) -> dict[int, list[_Told]]:

@@ -12,15 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from scheduler.catalogue import endpoints
 from scheduler.notices.outbox_status import notices_status
+from scheduler.notices.planning import plan_notices
 from scheduler.notices.worker import send_all, send_due
 from scheduler.occurrences.changes import change_occurrence
 from scheduler.settings import Settings
 from scheduler.store.db import Database
-from scheduler.store.models_outbox import Delivery, DeliveryAttempt
+from scheduler.store.models_outbox import Delivery, DeliveryAttempt, Notice
 from tests.integration.notice_fixtures import FIRST, FIRST_END, FIRST_START, NOW, build, settings_for
 from tests.integration.test_lifecycle_notices import verify_all
 from tests.webhook_receiver import Receiver, free_port
@@ -215,3 +216,18 @@ def test_internal_targets_are_refused_unless_allowed(db: Database, db_url: str, 
     with db.transaction() as session:
         [error] = session.scalars(select(Delivery.last_error))
     assert error == "not sent: webhook URLs must use https"
+
+
+def test_an_endpoint_only_customer_is_announced_each_occurrence_once(
+    db: Database, db_url: str, tmp_path: Path, receiver: Receiver
+) -> None:
+    conf = conf_for(db_url, tmp_path)
+    build(db, contacts=())
+    endpoints.add_endpoint(db, NOW, conf, "acme", "webhook", receiver.url)
+    plan_notices(db, NOW, conf)
+    plan_notices(db, NOW + timedelta(minutes=5), conf)  # nothing new: no notice, no delivery
+    with db.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Notice)) == 1
+    send_due(db, conf, lambda: NOW + timedelta(minutes=5))
+    assert [json.loads(r.body)["data"]["occurrence"]["id"] for r in receiver.requests] == [FIRST]
+    assert json.loads(receiver.requests[0].body)["type"] == "occurrence.announced"
