@@ -29,7 +29,7 @@ def item(kind: str = "planned", status: str = "scheduled") -> Scheduled:
 @pytest.mark.parametrize(
     ("now", "leads", "opted_in", "expected"),
     [
-        (START - 8 * DAY, ("7d", "24h"), False, [Due("reminder", START - 7 * DAY, "7d"), Due("reminder", START - DAY, "24h")]),
+        (START - 8 * DAY, ("7d", "24h"), False, [Due("reminder", START - 7 * DAY, "7d"), Due("reminder", START - DAY, "24h")]),  # noqa: E501
         (START - timedelta(days=2), ("7d", "24h"), False, [Due("reminder", START - timedelta(hours=24), "24h")]),
         (START - timedelta(hours=24), ("24h",), False, [Due("reminder", START - timedelta(hours=24), "24h")]),
         (START - timedelta(hours=23), ("24h",), False, []),
