@@ -30,6 +30,10 @@ class Settings:
     retry_base_seconds: int = 60  # first retry after 30-60 s, doubling ...
     retry_cap_seconds: int = 3600  # ... up to 30-60 min
     deadline_warning_hours: int = 72  # unsent deliveries this close to their notice deadline: loud warning
+    # Customer portal (scheduler/portal/): None -> a secret generated once and kept in the database.
+    portal_session_secret: str | None = None
+    support_address: str = "support@example.com"  # named on the portal's contacts page, feed ORGANIZER
+    portal_idle_minutes: int = 60  # a portal session unused this long ends
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -50,13 +54,20 @@ class Settings:
             retry_base_seconds=int(_positive(env, "MAINTCAL_RETRY_BASE_SECONDS", cls.retry_base_seconds)),
             retry_cap_seconds=int(_positive(env, "MAINTCAL_RETRY_CAP_SECONDS", cls.retry_cap_seconds)),
             deadline_warning_hours=_int(env, "MAINTCAL_DEADLINE_WARNING_HOURS", cls.deadline_warning_hours),
+            portal_session_secret=env.get("MAINTCAL_PORTAL_SESSION_SECRET") or None,
+            support_address=env.get("MAINTCAL_SUPPORT_ADDRESS", cls.support_address),
+            portal_idle_minutes=int(_positive(env, "MAINTCAL_PORTAL_IDLE_MINUTES", cls.portal_idle_minutes)),
         )
         return settings
 
     def __repr__(self) -> str:  # the URLs may hold passwords
         from scheduler.redaction import redact
 
-        shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self))
+        secret = {"portal_session_secret"}  # shown as *** when set
+        shown = ", ".join(
+            f"{f.name}={'***' if f.name in secret and getattr(self, f.name) else repr(getattr(self, f.name))}"
+            for f in fields(self)
+        )
         return redact(f"Settings({shown})")
 
     def with_database(self, url: str | None) -> Settings:
