@@ -26,6 +26,7 @@ from tests.portal_helpers import (
     Clock,
     csrf,
     load_portal,
+    mails,
     portal_settings,
     sign_in_links,
     text,
@@ -100,6 +101,16 @@ def test_upcoming_shows_the_proof_of_notice(web: ApiClient, db: Database, settin
     rows = window_rows(web.call("GET", "/portal/").text)
     assert rows["pe.nightly.20270202"][5] == "Announced on Mon 4 Jan 2027 to 2 contacts"
     assert rows["pe.nightly.20270302"][5] == "Not announced yet"
+    announce = [m for m in mails(settings.pickup_dir) if m["X-Maintcal-Notice"] == "announce"]
+    assert sorted(m["To"] for m in announce) == [
+        "a@thames.example",
+        "b@thames.example",
+        "ops@harbour.example",
+        "ops@nile.example",
+    ]
+    for mail in announce:
+        plain = mail.get_body(("plain",))
+        assert plain is not None and "ask for a move: http://127.0.0.1:8000/portal/\r\n" in plain.get_content()
     detail = text(web.call("GET", "/portal/windows/pe.nightly.20270202").text)
     assert "announce, Mon 4 Jan 2027 12:00 GMT, to a@thames.example, b@thames.example" in detail
 
