@@ -8,6 +8,7 @@ cookie). Pages are never cached and never framed; nothing is loaded from elsewhe
 from __future__ import annotations
 
 import secrets
+import threading
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -17,6 +18,7 @@ from urllib.parse import parse_qs, quote
 import jinja2
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
 from scheduler.feeds.ical import CalendarInfo, FeedEvent, render_calendar
@@ -59,6 +61,9 @@ def portal_router(db: Database, settings: Settings, clock: Callable[[], datetime
     router = APIRouter(prefix="/portal", include_in_schema=False)
     secure = settings.base_url.startswith("https://")
     secret_box: list[bytes] = []
+    rows = views.RowCache()
+    fragments: dict[tuple[object, ...], Markup] = {}  # the rendered weeks of an upcoming page
+    fragments_lock = threading.Lock()
 
     def secret() -> bytes:
         if not secret_box:
@@ -164,8 +169,18 @@ def portal_router(db: Database, settings: Settings, clock: Callable[[], datetime
         viewer = viewer_of(request)
         if viewer is None:
             return to_sign_in(auth.COOKIE in request.cookies)
-        weeks = views.upcoming(db, clock(), viewer.customer)
-        return page("upcoming.html", viewer=viewer, weeks=weeks, utc_first=utc == "1", zone=viewer.timezone)
+        weeks, key = views.upcoming(db, clock(), viewer.customer, rows)
+        key = (*key, utc == "1")
+        with fragments_lock:
+            weeks_html = fragments.get(key)
+        if weeks_html is None:
+            template = _ENV.get_template("_weeks.html")
+            weeks_html = Markup(template.render(t=t, weeks=weeks, utc_first=utc == "1", zone=viewer.timezone))
+            with fragments_lock:
+                if len(fragments) >= 256:
+                    fragments.pop(next(iter(fragments)))
+                fragments[key] = weeks_html
+        return page("upcoming.html", viewer=viewer, weeks_html=weeks_html, utc_first=utc == "1", zone=viewer.timezone)
 
     @router.get("/month/{month}")
     def month(request: Request, month: str) -> Response:

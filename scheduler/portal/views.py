@@ -7,11 +7,12 @@ what was sent from the outbox records. Times are shown in the customer's zone wi
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from scheduler.occurrences.reschedule import RequestInfo, list_requests
@@ -21,7 +22,7 @@ from scheduler.store.db import Database
 from scheduler.store.models import Contact, Customer, Override, Product, Subscription, Unplanned
 from scheduler.store.models_outbox import SENT, SUPERSEDED, Delivery, DeliveryOccurrence, Notice
 from scheduler.store.models_portal import RequestedBy
-from scheduler.store.repository import get_customer, subscribed_product
+from scheduler.store.repository import data_version, get_customer, subscribed_product
 from windows.errors import MaintcalError
 from windows.schedule import Scheduled
 from windows.timezones import display_zone
@@ -193,17 +194,59 @@ def window_rows(session: Session, cust: Customer, items: list[Scheduled]) -> lis
     return rows
 
 
-def upcoming(db: Database, now: datetime, customer: str) -> list[Week]:
-    """The next 13 months of the customer's windows (cancelled ones too), grouped by local week."""
+class RowCache:
+    """The rows of a customer's upcoming page for one UTC day, kept while nothing they show changed.
+
+    The key holds the data version (bumped by every change that can alter a schedule, as for the
+    feed cache) and what the outbox has sent to the customer (the proof of notice); a few hundred
+    entries at most, the oldest dropped first.
+    """
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._rows: dict[tuple[object, ...], list[WindowRow]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[object, ...]) -> list[WindowRow] | None:
+        with self._lock:
+            return self._rows.get(key)
+
+    def put(self, key: tuple[object, ...], rows: list[WindowRow]) -> None:
+        with self._lock:
+            if len(self._rows) >= self.size:
+                self._rows.pop(next(iter(self._rows)))
+            self._rows[key] = rows
+
+
+def upcoming(
+    db: Database, now: datetime, customer: str, cache: RowCache | None = None
+) -> tuple[list[Week], tuple[object, ...]]:
+    """The next 13 months of the customer's windows (cancelled ones too), grouped by local week,
+    and a key that changes whenever they would (for caching what is made of them)."""
+    day = now.astimezone(UTC).date()
     with db.transaction() as session:
         cust = get_customer(session, customer)
-        items = occurrences(session, now, now + timedelta(days=HORIZON_DAYS), customer=customer, include_cancelled=True)
-        rows = window_rows(session, cust, items)
+        version, _ = data_version(session)
+        sent = session.execute(
+            select(func.count(Delivery.id), func.max(Delivery.sent_at))
+            .join(Notice, Notice.id == Delivery.notice_id)
+            .where(Notice.customer_id == cust.id, Delivery.status == SENT)
+        ).one()
+        key = (customer, version, day, sent[0], sent[1])
+        rows = cache.get(key) if cache is not None else None
+        if rows is None:
+            lo = datetime(day.year, day.month, day.day, tzinfo=UTC)
+            hi = lo + timedelta(days=HORIZON_DAYS + 1)
+            rows = window_rows(session, cust, occurrences(session, lo, hi, customer=customer, include_cancelled=True))
+            if cache is not None:
+                cache.put(key, rows)
+    end = now + timedelta(days=HORIZON_DAYS)
     weeks: dict[date, Week] = {}
-    for row in rows:
+    shown = [i for i, row in enumerate(rows) if row.end > now and row.start < end]
+    for row in (rows[i] for i in shown):
         monday = row.local_day - timedelta(days=row.local_day.weekday())
         weeks.setdefault(monday, Week(t.WEEK_OF.format(day=fmt_day(monday)))).windows.append(row)
-    return [weeks[k] for k in sorted(weeks)]
+    return [weeks[k] for k in sorted(weeks)], (*key, tuple(shown[:1] + shown[-1:]))
 
 
 def month_rows(db: Database, customer: str, first: date) -> tuple[list[WindowRow], str]:

@@ -59,7 +59,7 @@ def web(db: Database, settings: Settings, clock: Clock) -> Iterator[ApiClient]:
     client.close()
 
 
-def test_upcoming_shows_exact_local_and_utc_times(web: ApiClient) -> None:
+def test_upcoming_shows_exact_local_and_utc_times(web: ApiClient, clock: Clock) -> None:
     page = web.call("GET", "/portal/")
     assert page.status_code == 200
     rows = window_rows(page.text)
@@ -91,12 +91,22 @@ def test_upcoming_shows_exact_local_and_utc_times(web: ApiClient) -> None:
     assert week < page.text.index('data-occurrence="dst.sunday.20270328"') < page.text.index("Week of Mon 29 Mar 2027")
     assert 'data-occurrence="pe.nightly.20280201"' in page.text
     assert 'data-occurrence="pe.nightly.20280208"' not in page.text
+    for _ in range(23):  # to 2027-01-05 07:10Z, used every 50 minutes (the session stays alive)
+        clock.advance(minutes=50)
+        assert web.call("GET", "/portal/contacts").status_code == 200
+    assert "pe.nightly.20270105" in window_attrs(web.call("GET", "/portal/").text)  # 05:00-08:00Z: on now
+    clock.advance(minutes=50)  # 08:00Z: the same day's cached rows, without the window that ended
+    later = window_attrs(web.call("GET", "/portal/").text)
+    assert "pe.nightly.20270105" not in later and "pe.nightly.20280203" in later
     utc_first = window_rows(web.call("GET", "/portal/?utc=1").text)
     assert utc_first["dst.sunday.20270328"][:2] == night[::-1]
 
 
 def test_upcoming_shows_the_proof_of_notice(web: ApiClient, db: Database, settings: Settings, clock: Clock) -> None:
+    before = window_rows(web.call("GET", "/portal/").text)  # and cached: what is sent must show anyway
+    assert before["pe.nightly.20270202"][5] == "Not announced yet"
     plan_notices(db, clock.now, settings)
+    assert window_rows(web.call("GET", "/portal/").text) == before  # queued is not told
     send_due(db, settings, clock)
     rows = window_rows(web.call("GET", "/portal/").text)
     assert rows["pe.nightly.20270202"][5] == "Announced on Mon 4 Jan 2027 to 2 contacts"
