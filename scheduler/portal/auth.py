@@ -171,16 +171,6 @@ def end_session(db: Database, now: datetime, session_id: int) -> None:
         )
 
 
-def end_contact_sessions(db: Database, now: datetime, contact_ids: list[int]) -> None:
-    """End every session of these contacts (a removed contact is refused anyway at its next request)."""
-    with db.transaction() as session:
-        session.execute(
-            update(PortalSession)
-            .where(PortalSession.contact_id.in_(contact_ids), PortalSession.ended_at.is_(None))
-            .values(ended_at=now)
-        )
-
-
 # -- cookie and CSRF ------------------------------------------------------------------------------
 
 

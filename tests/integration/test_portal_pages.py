@@ -9,7 +9,7 @@ Customer ``thames`` (Europe/London) at 2027-01-04 12:00Z: ``pe`` is Tue & Thu 00
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,8 @@ import pytest
 from scheduler.http.app import create_app
 from scheduler.notices.planning import plan_notices
 from scheduler.notices.worker import send_due
-from scheduler.occurrences import reschedule
+from scheduler.occurrences import reschedule, unplanned
+from scheduler.occurrences.changes import change_occurrence
 from scheduler.portal import strings
 from scheduler.settings import Settings
 from scheduler.store.db import Database
@@ -244,3 +245,35 @@ def _feed_path(page: str) -> str:
 
 def _utc(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def test_cancelled_and_unplanned_windows(web: ApiClient, db: Database, settings: Settings, clock: Clock) -> None:
+    change_occurrence(
+        db, clock.now, settings, "pe.nightly.20270304", action="cancel", reason="no longer needed", waive_notice="t"
+    )
+    unplanned.declare(
+        db,
+        clock.now,
+        settings,
+        "pe",
+        customers=[],
+        start=_utc("2027-01-06T10:00"),
+        duration=timedelta(hours=1),
+        reason="disk replacement",
+    )
+    rows = window_rows(web.call("GET", "/portal/").text)
+    assert rows["pe.nightly.20270304"][2:5] == ["Premier Edition", "Planned", "Cancelled"]
+    assert rows["pe.unplanned-1"][:5] == [
+        "Wed 6 Jan 2027 10:00 GMT – 11:00 GMT",
+        "2027-01-06 10:00 – 11:00 UTC",
+        "Premier Edition",
+        "Unplanned",
+        "Scheduled",
+    ]
+    cancelled = web.call("GET", "/portal/windows/pe.nightly.20270304")
+    assert "Cancelled: no longer needed" in text(cancelled.text)
+    assert "This window cannot be moved: it is cancelled" in text(cancelled.text)
+    declared = text(web.call("GET", "/portal/windows/pe.unplanned-1").text)
+    assert "Declared as unplanned maintenance: disk replacement" in declared
+    assert "unplanned maintenance cannot be rescheduled" in declared
+    assert "unplanned, " in declared  # the notice sent at once, queued

@@ -189,5 +189,7 @@ def test_removing_a_contact_ends_its_sessions_and_links(
     ask_for_link(web, "a@thames.example")
     (unused,) = sign_in_links(db, settings, clock, "a@thames.example")[1:]
     catalogue.remove_contact(db, clock.now, "thames", "a@thames.example")
+    with db.transaction() as session:
+        assert session.scalars(select(PortalSession.ended_at)).all() == [clock.now]
     assert web.call("GET", "/portal/").status_code == 303
     assert web.call("GET", unused).status_code == 400
