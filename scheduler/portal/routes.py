@@ -7,6 +7,7 @@ cookie). Pages are never cached and never framed; nothing is loaded from elsewhe
 
 from __future__ import annotations
 
+import logging
 import secrets
 import threading
 from collections.abc import Callable
@@ -35,6 +36,7 @@ from windows.errors import InvalidInput, MaintcalError
 from windows.timezones import aware_utc, to_utc, zone_by_name
 
 HERE = Path(__file__).parent
+log = logging.getLogger("maintcal.portal")
 PRE_COOKIE = "maintcal_portal_pre"
 HEADERS = {
     "Cache-Control": "no-store",
@@ -307,6 +309,7 @@ def portal_router(db: Database, settings: Settings, clock: Callable[[], datetime
         if form.get("confirm") != "yes":
             return page("subscribe.html", 422, viewer, urls=None, error=t.RESET_NEEDS_CONFIRM)
         token = await run_in_threadpool(issue_feed_token, db, clock(), viewer.customer, rotate=True)
+        log.info("portal: %s of %s reset the feed address", viewer.email, viewer.customer)
         return page("subscribe.html", viewer=viewer, urls=_subscribe_urls(settings, token, viewer), error=None)
 
     @router.get("/availability/{month}")

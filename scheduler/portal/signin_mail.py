@@ -1,30 +1,33 @@
 """Asking for a sign-in link: one link per current contact with that address, mailed via the outbox.
 
 The answer is the same whatever the address (known, unknown, malformed): the caller shows one page.
+At most ``MAX_LINKS`` links per contact in ``LINK_MINUTES``: the page cannot be used to flood an inbox.
 The email is a notice of kind ``portal-sign-in`` with one delivery (no occurrence covered), so
 the worker sends it like any notice (SMTP, or the pickup directory under ``make run``).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from notifications.addresses import address_key, normalize_address
 from notifications.message import message_id, parse_mailbox
 from scheduler.portal import strings
-from scheduler.portal.auth import new_link, sign_in_url
+from scheduler.portal.auth import LINK_MINUTES, new_link, sign_in_url
 from scheduler.settings import Settings
 from scheduler.store.db import Database
 from scheduler.store.models import Contact, Customer
 from scheduler.store.models_outbox import QUEUED, Delivery, Notice
+from scheduler.store.models_portal import PortalLink
 from windows.errors import InvalidInput
 
 KIND = "portal-sign-in"
+MAX_LINKS = 3  # per contact and LINK_MINUTES: more requests get the same answer and no email
 
 
 def request_sign_in(db: Database, now: datetime, settings: Settings, email: str) -> int:
@@ -44,6 +47,9 @@ def request_sign_in(db: Database, now: datetime, settings: Settings, email: str)
             ).all()
             if address_key(contact.email) == wanted and contact.active_at(now)
         ]
+        since = now - timedelta(minutes=LINK_MINUTES)
+        recent = select(func.count(PortalLink.id)).where(PortalLink.created_at > since)
+        found = [f for f in found if (session.scalar(recent.where(PortalLink.contact_id == f[0])) or 0) < MAX_LINKS]
     for contact_id, address, customer_id, customer_name in found:
         token = new_link(db, now, contact_id)
         body = strings.MAIL_BODY.format(customer=customer_name, email=address, url=sign_in_url(settings, token))

@@ -193,3 +193,14 @@ def test_removing_a_contact_ends_its_sessions_and_links(
         assert session.scalars(select(PortalSession.ended_at)).all() == [clock.now]
     assert web.call("GET", "/portal/").status_code == 303
     assert web.call("GET", unused).status_code == 400
+
+
+def test_at_most_three_links_per_contact_in_15_minutes(
+    web: ApiClient, db: Database, settings: Settings, clock: Clock
+) -> None:
+    answers = {ask_for_link(web, "b@thames.example") for _ in range(5)}
+    assert len(answers) == 1  # the same page every time
+    assert len(sign_in_links(db, settings, clock, "b@thames.example")) == 3
+    clock.advance(minutes=15, seconds=1)
+    ask_for_link(web, "b@thames.example")
+    assert len(sign_in_links(db, settings, clock, "b@thames.example")) == 4
