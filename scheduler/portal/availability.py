@@ -96,6 +96,7 @@ def availability(db: Database, now: datetime, customer: str, zone: str, first: d
                 t.EXCLUDED_WHY if v.qualifies else t.COUNTED_WHY.format(why=v.reason),
             )
             for v in result.windows
+            if v.window.start < now  # a month in progress: the windows still ahead are not counted yet
         ]
         reports.append(
             ProductReport(

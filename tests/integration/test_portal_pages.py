@@ -277,3 +277,29 @@ def test_cancelled_and_unplanned_windows(web: ApiClient, db: Database, settings:
     assert "Declared as unplanned maintenance: disk replacement" in declared
     assert "unplanned maintenance cannot be rescheduled" in declared
     assert "unplanned, " in declared  # the notice sent at once, queued
+
+
+def test_availability_counts_unplanned_maintenance(
+    web: ApiClient, db: Database, settings: Settings, clock: Clock
+) -> None:
+    unplanned.declare(
+        db,
+        clock.now,
+        settings,
+        "pe",
+        customers=["thames"],
+        start=_utc("2027-01-04T10:00"),
+        duration=timedelta(hours=1),
+        reason="disk replacement",
+        record_past=True,
+    )
+    page = web.call("GET", "/portal/availability/2027-01")
+    section = page.text[page.text.index('data-product="pe"') :]
+    section = text(section[: section.index("</section>")])
+    # Jan 1 00:00 to now (Jan 4 12:00) is 84 h; 1 h of it counted: 1 - 1/84.
+    assert section == (
+        'data-product="pe"> Premier Edition Availability 98.8095 % (missed) Target 99.95 % Downtime counted 60 min '
+        "Maintenance excluded 0 min Credit 25 % "
+        "Mon 4 Jan 2027 10:00 GMT – 11:00 GMT: counted: unplanned maintenance counts as downtime Jan: 98.8095 % Jan"
+    )
+    assert '<svg class="chart" role="img" aria-label="Availability of Premier Edition by month' in page.text
