@@ -58,8 +58,10 @@ def chromium(profile: Path) -> webdriver.Chrome:
     return webdriver.Chrome(options=options, service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"))
 
 
-def shoot(driver: webdriver.Chrome, url: str, name: str) -> None:
-    driver.get(url)
+def shoot(driver: webdriver.Chrome, url: str | None, name: str) -> None:
+    """Photograph ``url`` (None: the page shown now) at each width."""
+    if url is not None:
+        driver.get(url)
     for label, width in WIDTHS.items():
         driver.set_window_size(width, 900)
         height = int(driver.execute_script("return document.documentElement.scrollHeight"))
@@ -110,6 +112,11 @@ def main() -> None:
             assert first is not None
             shoot(driver, first, "window")
             shoot(driver, f"{url}/portal/subscribe", "subscribe")
+            driver.set_window_size(1280, 900)
+            driver.find_element(By.ID, "confirm").click()
+            driver.find_element(By.CSS_SELECTOR, "form[action$='/subscribe/reset'] button").click()
+            driver.find_element(By.ID, "feed-url")
+            shoot(driver, None, "subscribe-new-address")
             shoot(driver, f"{url}/portal/requests", "requests")
             shoot(driver, f"{url}/portal/availability/{datetime.now(UTC):%Y-%m}", "availability")
             shoot(driver, f"{url}/portal/contacts", "contacts")
