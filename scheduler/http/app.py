@@ -27,8 +27,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from scheduler import redaction
-from scheduler.feeds.content import RenderedFeed
-from scheduler.feeds.service import FeedService
+from scheduler.feeds.fingerprint import Validator
+from scheduler.feeds.service import FeedRequest, FeedService
 from scheduler.http.api import ErrorBody, api_router
 from scheduler.http.body_limit import BodyLimit
 from scheduler.http.ratelimit import FailureLimiter, credential_failed, refuse_if_blocked
@@ -44,6 +44,7 @@ CALENDAR_TYPE = "text/calendar; charset=utf-8"
 SECRET_CACHE_CONTROL = "private, max-age=300"  # shared caches must not keep a secret feed
 PUBLIC_CACHE_CONTROL = "public, max-age=300"
 NOT_FOUND = {"error": "not found"}
+TRUNCATED_HEADER = "X-Maintcal-Feed-Truncated"  # the events a capped feed would hold (it holds the first N)
 
 
 class Health(BaseModel):
@@ -78,8 +79,9 @@ def create_app(
         raise
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(started: FastAPI) -> AsyncIterator[None]:
         yield
+        started.state.feeds.close()
         if database is None:
             db.dispose()
 
@@ -98,7 +100,8 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(BodyLimit)  # before routing and authentication: a huge body gets 413, unread
     app.include_router(health_router(db, gate))
-    app.include_router(feeds_router(FeedService(db, settings), clock))
+    feeds = app.state.feeds = FeedService(db, settings)
+    app.include_router(feeds_router(feeds, clock))
     app.include_router(api_router(db, settings, clock))
     return app
 
@@ -217,22 +220,23 @@ IfModifiedSince = Annotated[str | None, Header(description="HTTP date of the cop
 
 
 def feeds_router(feeds: FeedService, clock: Callable[[], datetime]) -> APIRouter:
+    """The feed routes: async, so a request waiting for a render holds no thread (``FeedService``)."""
     router = APIRouter(tags=["calendar feeds"], responses=_FEED_RESPONSES)
 
-    def customer_feed(
+    async def customer_feed(
         token: str, request: Request, if_none_match: IfNoneMatch = None, if_modified_since: IfModifiedSince = None
     ) -> Response:
         refuse_if_blocked(request)
-        feed = feeds.by_token(token, clock())
-        if feed is None:
+        found = await feeds.by_token(token, clock())
+        if found is None:
             credential_failed(request)
-        return feed_response(request, feed, if_none_match, if_modified_since, SECRET_CACHE_CONTROL)
+        return await feed_response(request, feeds, found, if_none_match, if_modified_since, SECRET_CACHE_CONTROL)
 
-    def product_feed(
+    async def product_feed(
         key: str, request: Request, if_none_match: IfNoneMatch = None, if_modified_since: IfModifiedSince = None
     ) -> Response:
-        feed = feeds.by_product(key, clock())
-        return feed_response(request, feed, if_none_match, if_modified_since, PUBLIC_CACHE_CONTROL)
+        found = await feeds.by_product(key, clock())
+        return await feed_response(request, feeds, found, if_none_match, if_modified_since, PUBLIC_CACHE_CONTROL)
 
     get_and_head(
         router,
@@ -256,24 +260,24 @@ def feeds_router(feeds: FeedService, clock: Callable[[], datetime]) -> APIRouter
     return router
 
 
-def feed_response(
+async def feed_response(
     request: Request,
-    feed: RenderedFeed | None,
+    feeds: FeedService,
+    found: FeedRequest | None,
     if_none_match: str | None,
     if_modified_since: str | None,
     cache_control: str,
 ) -> Response:
-    """200 with the calendar, 304 when the client's copy is current, 404 for any miss."""
-    if feed is None:
+    """200 with the calendar, 304 when the client's copy is current (decided before any rendering),
+    404 for any miss."""
+    if found is None:
         return not_found()
-    headers = {
-        "ETag": feed.etag,
-        "Last-Modified": format_datetime(feed.last_modified, usegmt=True),
-        "Cache-Control": cache_control,
-        "X-Content-Type-Options": "nosniff",
-    }
-    if not_modified(feed, if_none_match, if_modified_since):
+    if not_modified(found.validator, if_none_match, if_modified_since):
+        cached = feeds.cached(found)  # a 304 says 'truncated' when known, never renders to know
+        headers = feed_headers(found.validator, cache_control, cached.truncated if cached else None)
         return Response(status_code=304, headers=headers)
+    feed = await feeds.body(found)
+    headers = feed_headers(Validator(feed.etag, feed.last_modified), cache_control, feed.truncated)
     headers["Content-Disposition"] = f'inline; filename="{feed.filename}"'
     if request.method == "HEAD":
         headers["Content-Length"] = str(len(feed.body))
@@ -281,7 +285,19 @@ def feed_response(
     return Response(feed.body, media_type=CALENDAR_TYPE, headers=headers)
 
 
-def not_modified(feed: RenderedFeed, if_none_match: str | None, if_modified_since: str | None) -> bool:
+def feed_headers(validator: Validator, cache_control: str, truncated: int | None) -> dict[str, str]:
+    headers = {
+        "ETag": validator.etag,
+        "Last-Modified": format_datetime(validator.last_modified, usegmt=True),
+        "Cache-Control": cache_control,
+        "X-Content-Type-Options": "nosniff",
+    }
+    if truncated is not None:
+        headers[TRUNCATED_HEADER] = str(truncated)
+    return headers
+
+
+def not_modified(feed: Validator, if_none_match: str | None, if_modified_since: str | None) -> bool:
     """RFC 9110 §13.1: If-None-Match (weak comparison) wins; If-Modified-Since only without it.
 
     An unparseable If-Modified-Since is ignored (the client gets the feed).
