@@ -61,9 +61,12 @@ def feed_validator(
 ) -> Validator:
     """The ETag and Last-Modified of ``feed`` (kind, row id) at data ``version`` on horizon ``day``.
 
-    >>> v = feed_validator(Settings(), ("product", 3), 7, datetime(2027, 1, 4, 13, 5, 1, 5, tzinfo=UTC), date(2027, 1, 4))
-    >>> v.etag[:9], v.last_modified.isoformat()
-    ('"fp-3c8d0', '2027-01-04T13:05:01+00:00')
+    >>> changed = datetime(2027, 1, 4, 13, 5, 1, 5, tzinfo=UTC)
+    >>> v = feed_validator(Settings(), ("product", 3), 7, changed, date(2027, 1, 4))
+    >>> v.etag.startswith('"fp-'), len(v.etag), v.last_modified.isoformat()
+    (True, 45, '2027-01-04T13:05:01+00:00')
+    >>> feed_validator(Settings(), ("product", 3), 7, changed, date(2027, 1, 6)).last_modified.isoformat()
+    '2027-01-06T00:00:00+00:00'
     """
     kind, row_id = feed
     shaping = "\n".join(

@@ -37,14 +37,14 @@ def daily(db: Database) -> None:
     catalogue.add_window(db, added, rule)
 
 
-def app_client(db: Database, db_url: str, **options: int) -> AppClient:
-    settings = Settings(database_url=db_url, feed_render_processes=0, **options)
+def app_client(db: Database, db_url: str, max_events: int = Settings.feed_max_events) -> AppClient:
+    settings = Settings(database_url=db_url, feed_render_processes=0, feed_max_events=max_events)
     return AppClient(create_app(settings, database=db, clock=lambda: NOW))
 
 
 @pytest.fixture
 def capped(db: Database, db_url: str, daily: None) -> Iterator[AppClient]:
-    with app_client(db, db_url, feed_max_events=CAP) as client:
+    with app_client(db, db_url, CAP) as client:
         yield client
 
 
