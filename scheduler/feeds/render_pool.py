@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +22,8 @@ from scheduler.feeds.content import RenderedFeed, customer_feed, product_feed
 from scheduler.settings import Settings
 from scheduler.store.db import Database
 from scheduler.store.models import DataVersion
+
+RENDER_NICENESS = 10
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,7 @@ _child: tuple[Database, Settings] | None = None
 
 def _start_child(url: str, settings: Settings) -> None:
     global _child
+    os.nice(RENDER_NICENESS)  # the server process (its event loop, /healthz, 304s) comes first for the CPU
     _child = (Database.open(url), settings)
 
 

@@ -9,9 +9,10 @@ SQLite file was deleted or replaced, or its revision is wrong; every miss on a f
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
@@ -93,7 +94,7 @@ def create_app(
         docs_url=None,  # Swagger UI and ReDoc load JavaScript from a CDN: off (/openapi.json stays)
         redoc_url=None,
         lifespan=lifespan,
-        dependencies=[Depends(gate.require)],
+        dependencies=[Depends(schema_required(gate))],
     )
     app.state.settings, app.state.db, app.state.clock = settings, db, clock
     app.state.failures = failures if failures is not None else FailureLimiter()
@@ -104,6 +105,17 @@ def create_app(
     app.include_router(feeds_router(feeds, clock))
     app.include_router(api_router(db, settings, clock))
     return app
+
+
+def schema_required(gate: SchemaGate) -> Callable[[], Awaitable[None]]:
+    """``gate.require`` as an async dependency: once the check has passed, a request costs no thread hop
+    (a sync dependency would run in the thread pool for every request, 304s included)."""
+
+    async def require() -> None:
+        if not gate.passed:
+            await asyncio.to_thread(gate.require)
+
+    return require
 
 
 def create_app_from_env() -> FastAPI:
