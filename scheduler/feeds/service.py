@@ -39,7 +39,7 @@ _BY_PRODUCT = (
     .join(DataVersion, DataVersion.id == 1)
     .where(Product.key == bindparam("key"), Product.public.is_(True))
 )
-RETRIES = 5  # renders of a feed whose data keeps changing while it renders
+RETRIES = 2  # renders of a feed whose data changed while it rendered (then served, not cached)
 
 
 @dataclass(frozen=True)
