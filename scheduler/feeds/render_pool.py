@@ -9,9 +9,11 @@ spawned processes, each with its own database engine; with 0 it uses a worker th
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing
 import os
 from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,10 +22,11 @@ from sqlalchemy.orm import Session
 
 from scheduler.feeds.content import RenderedFeed, customer_feed, product_feed
 from scheduler.settings import Settings
-from scheduler.store.db import Database
+from scheduler.store.db import Database, sqlite_file
 from scheduler.store.models import DataVersion
 
 RENDER_NICENESS = 10
+log = logging.getLogger("maintcal.feeds")
 
 
 @dataclass(frozen=True)
@@ -78,10 +81,24 @@ class RenderPool:
         self.settings = settings
         self._executor: Executor | None = None
 
+    @property
+    def uses_processes(self) -> bool:
+        """Processes unless configured off, or the database lives in this process's memory only."""
+        in_memory = self.db.engine.dialect.name == "sqlite" and sqlite_file(self.db.engine) is None
+        return self.settings.feed_render_processes > 0 and not in_memory
+
     async def render(self, kind: str, key: str, start: datetime, end: datetime) -> Rendering:
-        loop = asyncio.get_running_loop()
-        if self.settings.feed_render_processes == 0:
+        if not self.uses_processes:
             return await asyncio.to_thread(render, self.db, self.settings, kind, key, start, end)
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._pool(), _render_in_child, kind, key, start, end)
+        except BrokenProcessPool:  # a render process died (killed, out of memory): start new ones, once
+            log.warning("a feed render process died; starting new ones")
+            self.close()
+            return await loop.run_in_executor(self._pool(), _render_in_child, kind, key, start, end)
+
+    def _pool(self) -> Executor:
         if self._executor is None:
             self._executor = ProcessPoolExecutor(
                 max_workers=self.settings.feed_render_processes,
@@ -89,7 +106,7 @@ class RenderPool:
                 initializer=_start_child,
                 initargs=(self.db.engine.url.render_as_string(hide_password=False), self.settings),
             )
-        return await loop.run_in_executor(self._executor, _render_in_child, kind, key, start, end)
+        return self._executor
 
     def close(self) -> None:
         if self._executor is not None:

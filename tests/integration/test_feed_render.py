@@ -6,7 +6,10 @@ The app here renders in its pool of processes (the default), on both databases.
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 
 import httpx
 import pytest
@@ -19,7 +22,7 @@ from scheduler.http.app import create_app
 from scheduler.settings import Settings
 from scheduler.store.db import Database
 from scheduler.store.models import Product
-from scheduler.store.repository import data_version
+from scheduler.store.repository import bump_version, data_version
 from tests.feed_helpers import NOW, load_dst_catalogue
 
 CLIENTS = 20
@@ -75,3 +78,20 @@ def test_a_304_never_renders(db: Database, app: FastAPI) -> None:
     assert (service.renders, len(service.cache)) == (0, 0)
     (full,) = asyncio.run(fetch_all(app, [("/products/ny.ics", {})]))
     assert (full.status_code, full.headers["etag"], service.renders) == (200, validator.etag, 1)
+
+
+def test_a_killed_render_process_is_replaced(db: Database, app: FastAPI) -> None:
+    service: FeedService = app.state.feeds
+    (first,) = asyncio.run(fetch_all(app, [("/products/ny.ics", {})]))
+    executor = service.pool._executor
+    assert isinstance(executor, ProcessPoolExecutor)
+    for process in list(executor._processes.values()):
+        assert process.pid is not None
+        os.kill(process.pid, signal.SIGKILL)
+        process.join()
+    with db.transaction() as session:
+        bump_version(session, NOW)
+    (again,) = asyncio.run(fetch_all(app, [("/products/ny.ics", {})]))
+    assert (again.status_code, again.content) == (200, first.content)
+    assert again.headers["etag"] != first.headers["etag"]
+    assert service.renders == 2 and service.pool._executor is not executor
