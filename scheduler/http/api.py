@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from scheduler.catalogue.apikeys import customer_for_key
-from scheduler.http.paging import DEFAULT_LIMIT, MAX_LIMIT, next_link, page
+from scheduler.http.paging import DEFAULT_LIMIT, MAX_LIMIT, collect_page, next_link
 from scheduler.http.ratelimit import credential_failed, refuse_if_blocked
 from scheduler.occurrences import reschedule
 from scheduler.occurrences.schedule import occurrences
@@ -107,8 +107,13 @@ def api_router(db: Database, settings: Settings, clock: Callable[[], datetime]) 
             # A product the customer does not buy answers like one that does not exist.
             if product is not None and subscribed_product(session, get_customer(session, customer), product) is None:
                 raise NotFound(f"no product '{product}'")
-            items = occurrences(session, start, end, product=product, customer=customer, include_cancelled=all)
-        shown, more = page(items, limit, after)
+            shown, more = collect_page(
+                lambda a, b: occurrences(session, a, b, product=product, customer=customer, include_cancelled=all),
+                start,
+                end,
+                limit,
+                after,
+            )
         if more:
             pinned = {"from": start_day.isoformat(), "to": end_day.isoformat()}
             response.headers["Link"] = next_link(request.url, shown[-1], limit, **pinned)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 
 from starlette.datastructures import URL
 
@@ -19,6 +20,7 @@ from windows.timezones import format_utc
 
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 5000
+FIRST_STEP = timedelta(days=7)
 
 
 def cursor_of(item: Scheduled) -> str:
@@ -41,18 +43,46 @@ def decode_cursor(cursor: str) -> tuple[str, str]:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise InvalidInput("after: not a cursor from a Link header of this API") from None
     start, sep, item_id = text.partition("|")
-    if not sep or len(start) != 20 or not start.endswith("Z") or not item_id:
+    try:
+        datetime.strptime(start, "%Y-%m-%dT%H:%M:%SZ")
+    except ValueError:
+        raise InvalidInput("after: not a cursor from a Link header of this API") from None
+    if not sep or len(start) != 20 or not item_id:
         raise InvalidInput("after: not a cursor from a Link header of this API")
     return start, item_id
 
 
-def page(items: Sequence[Scheduled], limit: int, after: str | None) -> tuple[list[Scheduled], bool]:
-    """Up to ``limit`` items following the cursor, and whether more remain."""
-    rest = list(items)
-    if after is not None:
-        mark = decode_cursor(after)
-        rest = [s for s in rest if (format_utc(s.start), s.id) > mark]
-    return rest[:limit], len(rest) > limit
+def collect_page(
+    fetch: Callable[[datetime, datetime], Sequence[Scheduled]],
+    start: datetime,
+    end: datetime,
+    limit: int,
+    after: str | None,
+) -> tuple[list[Scheduled], bool]:
+    """Up to ``limit`` items of [start, end) following the cursor, and whether more remain.
+
+    ``fetch(a, b)`` lists what overlaps [a, b). The work is proportional to the page: the listing is
+    read from the cursor's start on, a week first and then twice as much each time, until the page
+    is full (once the range is read up to B, every item that starts before B is known).
+    """
+    mark = decode_cursor(after) if after is not None else None
+    low = start
+    if mark is not None:
+        low = max(start, datetime.strptime(mark[0], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC))
+    found: dict[tuple[str, str | None], Scheduled] = {}
+    step, reached = FIRST_STEP, low
+    while reached < end:
+        following = min(reached + step, end)
+        for item in fetch(reached, following):
+            found.setdefault((item.id, item.customer), item)
+        reached, step = following, step * 2
+        ready = [s for s in found.values() if mark is None or (format_utc(s.start), s.id) > mark]
+        if reached < end:
+            ready = [s for s in ready if s.start < reached]
+        if len(ready) > limit or reached >= end:
+            ready.sort(key=lambda s: (s.start, s.id))
+            return ready[:limit], len(ready) > limit
+    return [], False
 
 
 def next_link(url: URL, last: Scheduled, limit: int, **pinned: str) -> str:

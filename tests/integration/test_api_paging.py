@@ -8,6 +8,7 @@ London): 2027-03-01 .. 2027-03-15 holds six occurrences.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -16,9 +17,11 @@ import pytest
 from scheduler.catalogue.apikeys import issue_api_key
 from scheduler.http.app import create_app
 from scheduler.http.paging import encode_cursor
+from scheduler.occurrences.schedule import occurrences
 from scheduler.store.db import Database
 from tests.http_client import ApiClient
 from tests.integration.changes_fixtures import NOW, load, settings
+from windows.timezones import format_utc
 
 RANGE = "from=2027-03-01&to=2027-03-15"
 ALL = [
@@ -82,3 +85,19 @@ def test_bad_paging_values_are_json_errors(api: tuple[ApiClient, str], query: st
     client, key = api
     response = client.call("GET", f"/api/v1/occurrences?{RANGE}&{query}", key)
     assert (response.status_code, response.json()) == (status, {"error": error})
+
+
+def test_small_pages_over_months_add_up_to_the_whole_listing(db: Database, api: tuple[ApiClient, str]) -> None:
+    client, key = api
+    with db.transaction() as session:
+        whole = occurrences(
+            session, datetime(2027, 3, 1, tzinfo=UTC), datetime(2027, 10, 1, tzinfo=UTC), customer="thames"
+        )
+    expected = [(s.id, format_utc(s.start)) for s in whole]
+    pages, path = [], "/api/v1/occurrences?from=2027-03-01&to=2027-10-01&limit=7"
+    while path:
+        response = client.call("GET", path, key)
+        pages.append(ids(response))
+        path = response.headers.get("link", "").partition(">")[0][1:]
+    assert [len(p) for p in pages] == [7] * (len(expected) // 7) + ([len(expected) % 7] if len(expected) % 7 else [])
+    assert [item for p in pages for item in p] == expected and len(expected) == 93
