@@ -27,6 +27,15 @@ def check_range(from_date: date, to_date: date) -> None:
         raise InvalidInput("list at most 10 years at a time")
 
 
+def refuse_long_listing(count: int, limit: int, from_date: date, to_date: date, hint: str = "") -> None:
+    """A listing of more than MAINTCAL_LIST_MAX_ROWS rows is refused (InvalidInput: exit 2)."""
+    if count > limit:
+        raise InvalidInput(
+            f"more than {limit} occurrences between {from_date} and {to_date} "
+            f"(MAINTCAL_LIST_MAX_ROWS): narrow --from/--to{hint}"
+        )
+
+
 def print_occurrences(items: list[Scheduled], uid_domain: str, as_json: bool) -> None:
     if as_json:
         print_json([occurrence_json(s, uid_domain) for s in items])
@@ -85,11 +94,7 @@ def occurrences(
                 include_cancelled=include_cancelled,
             ):
                 found.setdefault((item.id, item.customer), item)  # one overlapping two quarters: once
-            if len(found) > limit:
-                raise InvalidInput(
-                    f"more than {limit} occurrences between {from_date} and {to_date} "
-                    f"(MAINTCAL_LIST_MAX_ROWS): narrow --from/--to, or name --product or --customer"
-                )
+            refuse_long_listing(len(found), limit, from_date, to_date, ", or name --product or --customer")
             day = until
     items = sorted(found.values(), key=lambda s: (s.start, s.id))
     print_occurrences(items, app.settings.uid_domain, as_json)

@@ -49,3 +49,18 @@ def test_a_listing_over_the_limit_is_refused(db: Database, db_url: str, as_json:
         "narrow --from/--to, or name --product or --customer\n"
     )
     assert cli(db_url, *args[:4], "2027-02-01", *as_json, env={"MAINTCAL_LIST_MAX_ROWS": "100"}).exit_code == 0
+
+
+def test_a_preview_over_the_limit_is_refused(db_url: str) -> None:
+    rule = ["window", "preview", "--cron", "*/30 * * * *", "--duration", "15m", "--tz", "UTC"]
+    too_long = cli(db_url, *rule, "--from", "2027-01-01", "--to", "2027-01-04", env={"MAINTCAL_LIST_MAX_ROWS": "100"})
+    assert (too_long.exit_code, too_long.stdout) == (2, "")
+    assert too_long.stderr == (
+        "error: more than 100 occurrences between 2027-01-01 and 2027-01-04 (MAINTCAL_LIST_MAX_ROWS): "
+        "narrow --from/--to\n"
+    )
+    fits = cli(
+        db_url, *rule, "--from", "2027-01-01", "--to", "2027-01-03", "--json", env={"MAINTCAL_LIST_MAX_ROWS": "96"}
+    )
+    assert fits.exit_code == 0, fits.output
+    assert len(json.loads(fits.stdout)) == 96
