@@ -49,9 +49,7 @@ def sign(secret: str, webhook_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(mac).decode()
 
 
-def target_problem(
-    url: str, *, allow_private: bool, resolve: bool = True, unresolvable_ok: bool = False
-) -> str | None:
+def target_problem(url: str, *, allow_private: bool, resolve: bool = True, unresolvable_ok: bool = False) -> str | None:
     """Why ``url`` may not be posted to (None when it may): scheme, host, internal addresses.
 
     ``unresolvable_ok``: a name that does not resolve (yet) passes; it is checked again, resolved,

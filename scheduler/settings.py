@@ -30,6 +30,14 @@ class Settings:
     retry_base_seconds: int = 60  # first retry after 30-60 s, doubling ...
     retry_cap_seconds: int = 3600  # ... up to 30-60 min
     deadline_warning_hours: int = 72  # unsent deliveries this close to their notice deadline: loud warning
+    # Bounded work (issue 10 §2).
+    feed_max_events: int = 5000  # a feed keeps its earliest N events; more is logged and flagged in a header
+    feed_render_processes: int = 2  # processes rendering feeds off the event loop (0: a thread instead)
+    list_max_rows: int = 100_000  # 'maintcal occurrences' refuses a longer listing
+    # Customer portal (scheduler/portal/): None -> a secret generated once and kept in the database.
+    portal_session_secret: str | None = None
+    support_address: str = "support@example.com"  # named on the portal's contacts page, feed ORGANIZER
+    portal_idle_minutes: int = 60  # a portal session unused this long ends
     # Lifecycle notices and channels (issue 15).
     webhook_timeout: float = 10.0  # seconds for one webhook/Slack/Teams request; then retried (uncertain)
     webhook_allow_private: bool = False  # allow private/loopback endpoint targets (tests, on-premises only)
@@ -54,6 +62,12 @@ class Settings:
             retry_base_seconds=int(_positive(env, "MAINTCAL_RETRY_BASE_SECONDS", cls.retry_base_seconds)),
             retry_cap_seconds=int(_positive(env, "MAINTCAL_RETRY_CAP_SECONDS", cls.retry_cap_seconds)),
             deadline_warning_hours=_int(env, "MAINTCAL_DEADLINE_WARNING_HOURS", cls.deadline_warning_hours),
+            feed_max_events=int(_positive(env, "MAINTCAL_FEED_MAX_EVENTS", cls.feed_max_events)),
+            feed_render_processes=_at_least_zero(env, "MAINTCAL_FEED_RENDER_PROCESSES", cls.feed_render_processes),
+            list_max_rows=int(_positive(env, "MAINTCAL_LIST_MAX_ROWS", cls.list_max_rows)),
+            portal_session_secret=env.get("MAINTCAL_PORTAL_SESSION_SECRET") or None,
+            support_address=env.get("MAINTCAL_SUPPORT_ADDRESS", cls.support_address),
+            portal_idle_minutes=int(_positive(env, "MAINTCAL_PORTAL_IDLE_MINUTES", cls.portal_idle_minutes)),
             webhook_timeout=_positive(env, "MAINTCAL_WEBHOOK_TIMEOUT", cls.webhook_timeout),
             webhook_allow_private=env.get("MAINTCAL_WEBHOOK_ALLOW_PRIVATE", "").lower() in ("1", "true", "yes"),
             lifecycle_ahead_hours=int(_positive(env, "MAINTCAL_LIFECYCLE_AHEAD_HOURS", cls.lifecycle_ahead_hours)),
@@ -63,7 +77,11 @@ class Settings:
     def __repr__(self) -> str:  # the URLs may hold passwords
         from scheduler.redaction import redact
 
-        shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self))
+        secret = {"portal_session_secret"}  # shown as *** when set
+        shown = ", ".join(
+            f"{f.name}={'***' if f.name in secret and getattr(self, f.name) else repr(getattr(self, f.name))}"
+            for f in fields(self)
+        )
         return redact(f"Settings({shown})")
 
     def with_database(self, url: str | None) -> Settings:
@@ -91,4 +109,11 @@ def _positive(env: Mapping[str, str], key: str, default: float) -> float:
     if value <= 0 or (isinstance(default, int) and value != int(value)):
         kind = "a whole number above zero" if isinstance(default, int) else "above zero"
         raise InvalidInput(f"{key}={raw!r} must be {kind}")
+    return value
+
+
+def _at_least_zero(env: Mapping[str, str], key: str, default: int) -> int:
+    value = _int(env, key, default)
+    if value < 0:
+        raise InvalidInput(f"{key}={value} must be zero or more")
     return value
