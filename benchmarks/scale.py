@@ -61,23 +61,28 @@ def timed(action: Callable[[], Any]) -> float:
     return time.perf_counter() - begin
 
 
-def child(argv: list[str]) -> None:
-    """Run one CLI command at a pinned clock (``--child URL NOW PICKUP ARGS...``): a process to measure."""
-    from cli import maintcal
-    from commands.common import AppContext
+# One CLI command at a pinned clock in its own process, importing only what ``maintcal`` imports.
+CHILD = """
+import sys
+from datetime import datetime
+from pathlib import Path
 
-    url, now, pickup, *args = argv
-    instant = datetime.fromisoformat(now)
-    settings = Settings(database_url=url, pickup_dir=Path(pickup))
-    app = AppContext(settings, now=instant, clock=lambda: instant)
-    maintcal.main(args, obj=app, standalone_mode=False)
+from cli import maintcal
+from commands.common import AppContext
+from scheduler.settings import Settings
+
+url, now, pickup, *args = sys.argv[1:]
+instant = datetime.fromisoformat(now)
+app = AppContext(Settings(database_url=url, pickup_dir=Path(pickup)), now=instant, clock=lambda: instant)
+maintcal.main(args, obj=app, standalone_mode=False)
+"""
 
 
 def measured(url: str, now: datetime, pickup: Path, *args: str) -> tuple[float, float]:
     """(seconds, peak MiB) of one CLI command in its own process."""
     begin = time.perf_counter()
     process = subprocess.Popen(
-        [sys.executable, __file__, "--child", url, now.isoformat(), str(pickup), *args],
+        [sys.executable, "-c", CHILD, url, now.isoformat(), str(pickup), *args],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         cwd=ROOT,
@@ -146,9 +151,6 @@ def help_time() -> float:
 
 
 def main() -> None:
-    if sys.argv[1:2] == ["--child"]:
-        child(sys.argv[2:])
-        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", default="500,5000", help="comma-separated sizes (default 500,5000)")
     parser.add_argument("--big", action="store_true", help="add 50,000 customers")
