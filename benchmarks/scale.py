@@ -19,7 +19,7 @@ import argparse
 import gc
 import itertools
 import math
-import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -75,23 +75,27 @@ url, now, pickup, *args = sys.argv[1:]
 instant = datetime.fromisoformat(now)
 app = AppContext(Settings(database_url=url, pickup_dir=Path(pickup)), now=instant, clock=lambda: instant)
 maintcal.main(args, obj=app, standalone_mode=False)
+# VmHWM: this process's own peak (ru_maxrss would count the benchmark's memory, copied at fork).
+peak = next(line for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(peak.split()[1], file=sys.stderr)
 """
 
 
 def measured(url: str, now: datetime, pickup: Path, *args: str) -> tuple[float, float]:
     """(seconds, peak MiB) of one CLI command in its own process."""
     begin = time.perf_counter()
-    process = subprocess.Popen(
+    done = subprocess.run(
         [sys.executable, "-c", CHILD, url, now.isoformat(), str(pickup), *args],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
         cwd=ROOT,
+        check=False,
     )
-    _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - begin
-    if status != 0:
-        raise SystemExit(f"{' '.join(args)} failed (status {status})")
-    return elapsed, usage.ru_maxrss / 1024
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(args)} failed: {done.stderr[-2000:]}")
+    return elapsed, int(done.stderr.split()[-1]) / 1024
 
 
 def one_size(server: PgServer, customers: int) -> Figures:
@@ -157,6 +161,7 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(n) for n in args.customers.split(",")] + ([50_000] if args.big else [])
     server = PgServer.start()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop the cluster on kill too
     try:
         results = {n: one_size(server, n) for n in sizes}
     finally:
