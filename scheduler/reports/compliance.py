@@ -99,7 +99,7 @@ def assess_range(
     reader.know(customers)
     for first in range(0, len(customers), _BATCH):
         batch = customers[first : first + _BATCH]
-        dispatches = _dispatches(session, [c.id for c in batch], start, end)
+        dispatches = _dispatches(session, [c.id for c in batch], start, end, product)
         for cust in batch:
             items = occurrences(session, start, end, product=product, customer=cust.key, reader=reader)
             if not items:
@@ -118,7 +118,7 @@ def violations(items: list[ComplianceItem]) -> list[ComplianceItem]:
 
 
 def _dispatches(
-    session: Session, customer_ids: list[int], start: datetime, end: datetime
+    session: Session, customer_ids: list[int], start: datetime, end: datetime, product: str | None = None
 ) -> dict[int, dict[str, list[Dispatch]]]:
     """Per customer, what the outbox did about occurrences (only notices at times overlapping the range can match)."""
     rows = session.execute(
@@ -140,6 +140,7 @@ def _dispatches(
             Delivery.status != SUPERSEDED,
             DeliveryOccurrence.start < end,
             DeliveryOccurrence.end > start,
+            *([DeliveryOccurrence.product_key == product] if product else []),
         )
         .order_by(Delivery.id)
     )
