@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from notifications.content import PUBLISH
 from scheduler.notices.channels import endpoint_label
+from scheduler.occurrences.reader import ScheduleReader
 from scheduler.occurrences.schedule import occurrences
 from scheduler.store.db import Database
 from scheduler.store.models import Customer, Product, Subscription, WindowRule
@@ -28,6 +29,8 @@ from scheduler.store.repository import get_customer, get_product
 from windows.notice import VIOLATED, ContactPeriod, Dispatch, Verdict, assess
 from windows.schedule import Scheduled
 from windows.timezones import format_utc
+
+_BATCH = 500  # customers whose outbox records are read in one query
 
 
 @dataclass(frozen=True)
@@ -78,8 +81,12 @@ def assess_range(
     *,
     product: str | None = None,
     customer: str | None = None,
+    reader: ScheduleReader | None = None,
 ) -> list[ComplianceItem]:
-    """Like ``compliance`` inside an open session (for reports that need it, e.g. the SLA)."""
+    """Like ``compliance`` inside an open session (for reports that need it, e.g. the SLA).
+
+    Customers are assessed in batches of ``_BATCH``: one query reads what the outbox did for a batch.
+    """
     query = select(Customer).options(selectinload(Customer.contacts)).order_by(Customer.key)
     if customer:
         query = query.where(Customer.id == get_customer(session, customer).id)
@@ -93,24 +100,30 @@ def assess_range(
         key: tuple(json.loads(raw)) if raw else ("email",)
         for key, raw in session.execute(select(Product.key, Product.notice_channels))
     }
+    hooks: dict[int, list[Endpoint]] = defaultdict(list)
+    for endpoint in session.scalars(select(Endpoint).order_by(Endpoint.id)):
+        hooks[endpoint.customer_id].append(endpoint)
+    reader = reader or ScheduleReader(session)
     result = []
-    for cust in session.scalars(query):
-        items = occurrences(session, start, end, product=product, customer=cust.key)
-        if not items:
-            continue
-        # The contract's channels count (notice_channels, email by default); the others are courtesy.
-        periods = [("email", ContactPeriod(c.email, c.nominated_at, c.removed_at)) for c in cust.contacts]
-        periods += [
-            (e.kind, ContactPeriod(endpoint_label(e), e.created_at, e.removed_at))
-            for e in session.scalars(select(Endpoint).where(Endpoint.customer_id == cust.id).order_by(Endpoint.id))
-        ]
-        dispatches = _dispatches(session, cust.id, {s.id for s in items}, start, end)
-        for item in items:
-            counted = channels.get(item.occurrence.product, ("email",))
-            contacts = [period for channel, period in periods if channel in counted]
-            told = [d for channel, d in dispatches.get(item.id, []) if channel in counted]
-            verdict = assess(item, now, contacts, told, waiver=_waiver(item, waivers))
-            result.append(ComplianceItem(item, cust.key, verdict))
+    customers = list(session.scalars(query))
+    reader.know(customers)
+    for first in range(0, len(customers), _BATCH):
+        batch = customers[first : first + _BATCH]
+        dispatches = _dispatches(session, [c.id for c in batch], start, end, product)
+        for cust in batch:
+            items = occurrences(session, start, end, product=product, customer=cust.key, reader=reader)
+            if not items:
+                continue
+            # The contract's channels count (notice_channels, email by default); the others are courtesy.
+            periods = [("email", ContactPeriod(c.email, c.nominated_at, c.removed_at)) for c in cust.contacts]
+            periods += [(e.kind, ContactPeriod(endpoint_label(e), e.created_at, e.removed_at)) for e in hooks[cust.id]]
+            mine = dispatches[cust.id]
+            for item in items:
+                counted = channels.get(item.occurrence.product, ("email",))
+                contacts = [period for channel, period in periods if channel in counted]
+                told = [d for channel, d in mine.get(item.id, []) if channel in counted]
+                verdict = assess(item, now, contacts, told, waiver=_waiver(item, waivers))
+                result.append(ComplianceItem(item, cust.key, verdict))
     result.sort(key=lambda c: (c.item.start, c.item.id, c.customer))
     return result
 
@@ -120,11 +133,13 @@ def violations(items: list[ComplianceItem]) -> list[ComplianceItem]:
 
 
 def _dispatches(
-    session: Session, customer_id: int, ids: set[str], start: datetime, end: datetime
-) -> dict[str, list[tuple[str, Dispatch]]]:
-    """What the outbox did about these occurrences (only notices at times overlapping the range can match)."""
+    session: Session, customer_ids: list[int], start: datetime, end: datetime, product: str | None = None
+) -> dict[int, dict[str, list[tuple[str, Dispatch]]]]:
+    """Per customer, what the outbox did about occurrences (only notices at times overlapping the range
+    can match), each with its channel."""
     rows = session.execute(
         select(
+            DeliveryOccurrence.customer_id,
             DeliveryOccurrence.occurrence_id,
             DeliveryOccurrence.start,
             DeliveryOccurrence.end,
@@ -137,18 +152,20 @@ def _dispatches(
         )
         .join(Delivery, Delivery.id == DeliveryOccurrence.delivery_id)
         .where(
-            DeliveryOccurrence.customer_id == customer_id,
+            DeliveryOccurrence.customer_id.in_(customer_ids),
             DeliveryOccurrence.method == PUBLISH,
             Delivery.status != SUPERSEDED,
             DeliveryOccurrence.start < end,
             DeliveryOccurrence.end > start,
+            *([DeliveryOccurrence.product_key == product] if product else []),
         )
         .order_by(Delivery.id)
     )
-    found: dict[str, list[tuple[str, Dispatch]]] = defaultdict(list)
-    for occurrence_id, start, end, email, status, sent_at, error, attempts, channel in rows:
-        if occurrence_id in ids:
-            found[occurrence_id].append((channel, Dispatch(email, start, end, status, sent_at, error, attempts)))
+    found: dict[int, dict[str, list[tuple[str, Dispatch]]]] = defaultdict(lambda: defaultdict(list))
+    for customer_id, occurrence_id, start, end, email, status, sent_at, error, attempts, channel in rows:
+        found[customer_id][occurrence_id].append(
+            (channel, Dispatch(email, start, end, status, sent_at, error, attempts))
+        )
     return found
 
 
