@@ -41,7 +41,12 @@ LAZY: dict[str, Lazy] = {
         "commands.customers",
         "customer",
         "Customers, their nominated contacts and subscriptions.",
-        extended_by=("commands.changes", "commands.feeds"),
+        extended_by=("commands.changes", "commands.feeds", "commands.endpoints"),
+    ),
+    "deliveries": Lazy(
+        "commands.deliveries",
+        "deliveries",
+        "Every notice about one occurrence: recipient, channel, kind, status and when it was sent.",
     ),
     "db": Lazy("commands.db", "db", "Database schema management."),
     "feed": Lazy("commands.feeds", "feed", "Write an iCalendar feed: the same bytes the server serves today."),
