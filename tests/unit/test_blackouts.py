@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 import pytest
 
@@ -128,7 +129,7 @@ def test_next_moves_over_spring_forward_keeping_local_hours() -> None:
 
 def test_next_skips_when_the_slot_exists_and_jumps_other_blackouts() -> None:
     hit = Blocked("b1", z("2027-03-08T05:00Z"), z("2027-03-11T05:00Z"))  # until Thu 00:00 EST
-    args = {
+    args: dict[str, Any] = {
         "hit": hit,
         "local_start": _local("2027-03-09T05:00Z", "America/New_York"),
         "local_end": _local("2027-03-09T11:00Z", "America/New_York"),
