@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
-from scheduler.store import models, models_outbox
+from scheduler.store import models, models_blackouts, models_outbox
 from scheduler.store.base import Base
 
-MODEL_MODULES = (models, models_outbox)
+MODEL_MODULES = (models, models_outbox, models_blackouts)
 metadata: MetaData = Base.metadata
