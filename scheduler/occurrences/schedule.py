@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from scheduler.blackouts.effects import Blocks
 from scheduler.store.models import Customer, Override, Product, Subscription, Unplanned, UnplannedCustomer
 from scheduler.store.repository import get_customer, get_product, rule_to_domain
 from windows.expansion import Occurrence, expand
@@ -119,9 +121,13 @@ def _product_occurrences(
         else:
             views.append((rule, None))
     result = []
+    blocks = Blocks(session, prod, start, end, local=any(rule.is_local for rule in rules))
     for rule, viewer in views:
         key = viewer.key if viewer else None
         expanded = {o.id: o for o in _expand(rule, viewer, start, end)}
+        if rule.is_local:  # occurrences a blackout moves into the range (on_blackout = "next")
+            for lo, hi in blocks.lookback(viewer):
+                expanded.update({o.id: o for o in _expand(rule, viewer, lo, hi) if o.id not in expanded})
         # Occurrences moved into the range from elsewhere.
         for change in changes:
             if (
@@ -141,6 +147,7 @@ def _product_occurrences(
             if ids is not None and occ.id not in ids:
                 continue
             scheduled = apply_changes(occ, changes, key, prod.notice_days)
+            scheduled = blocks.apply(rule, scheduled, viewer, partial(_expand, rule, viewer))
             # Looked up by id: found wherever a move took it; listed: only if it overlaps the range.
             if ids is not None or (scheduled.start < end and scheduled.end > start):
                 result.append(scheduled)
