@@ -9,7 +9,7 @@ Customers: ``deccan`` (Asia/Kolkata; lc, pw), ``thames`` (Europe/London; lc, pw)
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from email import message_from_bytes
 from pathlib import Path
 
@@ -18,8 +18,6 @@ import pytest
 from scheduler.blackouts import declare
 from scheduler.blackouts.conflicts import list_conflicts, resolve_override
 from scheduler.blackouts.freezes import add_freeze, list_freezes
-from scheduler.blackouts.policy import set_policy
-from scheduler.catalogue import edits as catalogue
 from scheduler.feeds.content import customer_feed
 from scheduler.notices.worker import send_due
 from scheduler.occurrences.changes import change_occurrence
@@ -27,12 +25,10 @@ from scheduler.occurrences.schedule import find_occurrence, occurrences
 from scheduler.occurrences.unplanned import declare as declare_unplanned
 from scheduler.settings import Settings
 from scheduler.store.db import Database
+from tests.integration.blackout_fixtures import NOW, load
 from tests.smtp_server import FaultHandler, ServerThread
 from windows.blackouts import parse_once
 from windows.errors import Conflict, PolicyRefused
-from windows.rulespec import RuleOptions, build_rule
-
-NOW = datetime(2027, 1, 4, 12, 0, tzinfo=UTC)
 
 
 def z(text: str) -> datetime:
@@ -45,22 +41,7 @@ def settings(db_url: str, tmp_path: Path, smtp_url: str | None = None) -> Settin
 
 @pytest.fixture
 def loaded(db: Database) -> Database:
-    for key, name in (("lc", "Local Cloud"), ("ln", "Local Next"), ("pw", "Premier")):
-        catalogue.add_product(db, NOW, key, name, 30)
-    for options in (
-        RuleOptions("lc", "nightly", "local", days="tue,thu", start="00:00", end="06:00"),
-        RuleOptions("ln", "early", "local", days="tue", start="00:00", end="06:00"),
-        RuleOptions("pw", "nightly", "America/New_York", days="tue,thu", start="00:00", end="03:00"),
-    ):
-        rule, _ = build_rule(options)
-        catalogue.add_window(db, NOW, rule, waive_notice="test catalogue")
-    set_policy(db, NOW, "ln", on_blackout="next")
-    catalogue.add_customer(db, NOW, "deccan", "Deccan Retail", "Asia/Kolkata", ["ops@deccan.example"])
-    catalogue.add_customer(db, NOW, "thames", "Thames", "Europe/London", ["a@thames.example"])
-    catalogue.add_customer(db, NOW, "nyc", "NYC Bank", "America/New_York", ["ops@nyc.example"])
-    catalogue.subscribe(db, NOW, "deccan", ["lc", "pw"])
-    catalogue.subscribe(db, NOW, "thames", ["lc", "pw"])
-    catalogue.subscribe(db, NOW, "nyc", ["ln"])
+    load(db)
     return db
 
 
