@@ -13,6 +13,15 @@ from datetime import date, datetime
 from typing import Any
 
 from notifications.addresses import address_key, normalize_address
+from scheduler.catalogue.blackouts_file import (
+    POLICY_KEYS,
+    BlackoutDecl,
+    FreezeDecl,
+    collect,
+    parse_blackout,
+    parse_freeze,
+    policy_values,
+)
 from scheduler.catalogue.file_problems import Problems
 from scheduler.catalogue.products import check_name
 from windows.errors import InvalidInput, MaintcalError, ManyProblems
@@ -30,10 +39,10 @@ _PRODUCT_KEYS = {
     "reschedule_cutoff_hours",
     "reschedule_max_shift_days",
     "windows",
-}
+} | POLICY_KEYS
 _WINDOW_KEYS = {"name", "days", "start", "end", "cron", "duration", "once_start", "once_end", "tz", "from", "until"}
 _WINDOW_KEYS |= {"label", "waive_notice"}
-_CUSTOMER_KEYS = {"key", "name", "tz", "contacts", "subscriptions"}
+_CUSTOMER_KEYS = {"key", "name", "tz", "contacts", "subscriptions", "blackouts"}
 
 
 @dataclass(frozen=True)
@@ -51,6 +60,7 @@ class ProductSpec:
     reschedule_cutoff_hours: int
     reschedule_max_shift_days: int
     windows: list[WindowSpec]
+    policy: dict[str, Any] = field(default_factory=dict)  # on_blackout, blackout_lead_days, ...
 
 
 @dataclass(frozen=True)
@@ -60,6 +70,7 @@ class CustomerSpec:
     tz: str
     contacts: list[str]
     subscriptions: list[str]
+    blackouts: list[BlackoutDecl] | None = None  # None: the file does not say (keep the stored ones)
 
 
 @dataclass
@@ -67,6 +78,7 @@ class Catalogue:
     products: list[ProductSpec] = field(default_factory=list)
     customers: list[CustomerSpec] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    freezes: list[FreezeDecl] | None = None  # None: the file does not say (keep the stored ones)
 
 
 def parse_catalogue(text: str, filename: str = "catalogue.toml") -> Catalogue:
@@ -77,8 +89,11 @@ def parse_catalogue(text: str, filename: str = "catalogue.toml") -> Catalogue:
     except tomllib.TOMLDecodeError as error:
         raise InvalidInput(f"{filename}: not valid TOML: {error}") from None
     catalogue = Catalogue()
-    for unknown in set(data) - {"products", "customers"}:
-        problems.add(f"unknown top-level key '{unknown}' (expected products, customers)", unknown)
+    for unknown in set(data) - {"products", "customers", "freezes"}:
+        problems.add(f"unknown top-level key '{unknown}' (expected products, customers, freezes)", unknown)
+    if "freezes" in data:
+        found = [collect(problems, parse_freeze, raw) for raw in _tables(data, "freezes", problems)]
+        catalogue.freezes = [f for f in found if f is not None]
     seen: set[str] = set()
     entries = _tables(data, "products", problems)
     for entry, span in zip(entries, problems.spans("products", len(entries)), strict=True):
@@ -166,10 +181,11 @@ def _product(entry: dict[str, Any], problems: Problems, warnings: list[str]) -> 
         else:
             windows.append(spec)
     warnings.extend(rules_overlap_warning([w.rule for w in windows]))
-    if not ok:
+    policy = collect(problems, policy_values, entry, key)
+    if not ok or policy is None:
         return None
     assert isinstance(name, str)
-    return ProductSpec(key, name.strip(), public=public, windows=windows, **ints)
+    return ProductSpec(key, name.strip(), public=public, windows=windows, policy=policy, **ints)
 
 
 def _window(product: str, index: int, raw: Any, problems: Problems, warnings: list[str]) -> WindowSpec | None:
@@ -267,10 +283,22 @@ def _customer(entry: dict[str, Any], problems: Problems, warnings: list[str]) ->
             # The line that holds the address, or (written with escapes) the line of 'contacts ='.
             problems.add(f"customer '{key}': {error.message}", email if problems.line_of(email) else "contacts =")
             ok = False
+    blackouts = None
+    if "blackouts" in entry:
+        raw_blackouts = entry["blackouts"] if isinstance(entry["blackouts"], list) else [entry["blackouts"]]
+        blackouts = [collect(problems, parse_blackout, raw, key) for raw in raw_blackouts]
+        ok &= all(b is not None for b in blackouts)
     if not ok or zone is None:
         return None
     assert isinstance(name, str)
-    return CustomerSpec(key, name.strip(), zone.name, list(emails.values()), list(dict.fromkeys(subscriptions)))
+    return CustomerSpec(
+        key,
+        name.strip(),
+        zone.name,
+        list(emails.values()),
+        list(dict.fromkeys(subscriptions)),
+        [b for b in blackouts if b is not None] if blackouts is not None else None,
+    )
 
 
 def _check_keys(entry: dict[str, Any], allowed: set[str], what: str, problems: Problems, near: str) -> bool:
