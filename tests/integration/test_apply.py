@@ -331,7 +331,8 @@ def test_an_invalid_file_is_refused_as_a_whole_with_every_problem_and_its_line(d
         parse_catalogue(BAD, "bad.toml")
     assert error.value.problems == [
         "bad.toml:63: unknown top-level key 'settings' (expected products, customers, freezes)",
-        "bad.toml:4: product 'pe': unknown key 'colour' (allowed: blackout_lead_days, blackout_overridden_counts_as, key, name, "
+        "bad.toml:4: product 'pe': unknown key 'colour' (allowed: blackout_lead_days, "
+        "blackout_overridden_counts_as, key, name, "
         "notice_days, on_blackout, public, "
         "reschedule_cutoff_hours, reschedule_max_shift_days, windows)",
         "bad.toml:9: window 'pe.nightly': invalid time '24:00': use 00:00 (a window ending at midnight ends at 00:00)",
