@@ -109,10 +109,15 @@ def reject(db: Database, now: datetime, blackout_id: int, reason: str) -> Blacko
         return _info(row, cust)
 
 
-def remove(db: Database, now: datetime, settings: Settings, blackout_id: int) -> BlackoutInfo:
-    """Delete a blackout; occurrences it skipped or moved come back (with update notices)."""
+def remove(
+    db: Database, now: datetime, settings: Settings, blackout_id: int, customer: str | None = None
+) -> BlackoutInfo:
+    """Delete a blackout (only ``customer``'s, when given); occurrences it skipped or moved come
+    back (with update notices)."""
     with db.transaction() as session:
         row, cust = _load(session, blackout_id)
+        if customer is not None and cust.key != customer:
+            raise NotFound(f"no blackout {blackout_id}")
         info = _info(row, cust)
         deliveries = apply_and_notify(
             session, now, settings, [cust], lambda: session.delete(row), f"customer blackout removed: {row.label}"

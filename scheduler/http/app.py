@@ -30,6 +30,7 @@ from scheduler import redaction
 from scheduler.feeds.content import RenderedFeed
 from scheduler.feeds.service import FeedService
 from scheduler.http.api import ErrorBody, api_router
+from scheduler.http.api_blackouts import blackouts_router
 from scheduler.http.body_limit import BodyLimit
 from scheduler.http.ratelimit import FailureLimiter, credential_failed, refuse_if_blocked
 from scheduler.settings import Settings
@@ -100,6 +101,7 @@ def create_app(
     app.include_router(health_router(db, gate))
     app.include_router(feeds_router(FeedService(db, settings), clock))
     app.include_router(api_router(db, settings, clock))
+    app.include_router(blackouts_router(db, settings, clock))
     return app
 
 
