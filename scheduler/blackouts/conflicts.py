@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import defaultdict
-from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -34,15 +34,17 @@ from windows.text import clean_text
 SKIPPED, MOVED, UNRESOLVED, OVERRIDDEN = "skipped", "moved", "unresolved", "overridden"
 
 
-@dataclass(frozen=True)
-class ConflictItem:
+class ConflictItem(NamedTuple):
+    """One occurrence x customer x blackout: a tuple (a year of thousands of customers is a million
+    of them) whose first fields are the listing's order."""
+
+    start: datetime  # as the rule expands it (before any resolution)
     occurrence: str
-    product: str
     customer: str
     blackout: int
+    product: str
     label: str
     resolution: str  # skipped | moved | unresolved | overridden
-    start: datetime  # as the rule expands it (before any resolution)
     end: datetime
     deadline: datetime | None
 
@@ -87,20 +89,55 @@ def _conflicts(session: Session, start: datetime, end: datetime) -> list[Conflic
     found: list[ConflictItem] = []
     for cust_id, blackouts in by_customer.items():
         cust = customers[cust_id]
+        cust_key = cust.key
         index = BlockedIndex(blackout_blocks(blackouts, cust.timezone, start, end))
         subscribed = subscriptions[cust_id]
+        seen: set[tuple[str, int]] = set()
         for block in index.items:
-            for item, prod in shared.overlapping(block, subscribed):
+            blackout = int(block.ident[1:])
+            label = labels[blackout]
+            for hit in shared.overlapping(block.start, block.end):
+                item, occ_id, prod_id, prod_key, twice = hit
+                if prod_id not in subscribed:
+                    continue
+                if twice:  # listed at its original and its new time: count it once
+                    if (occ_id, blackout) in seen:
+                        continue
+                    seen.add((occ_id, blackout))
                 view = item
-                if (cust_id, prod.id) in own_changes:
-                    view = find_occurrence(session, item.id, cust.key) or item
-                resolution = _shared_resolution(view, index, (item.id, cust_id) in overridden)
-                found.append(_item(view, prod, cust, block, labels, resolution))
+                if (cust_id, prod_id) in own_changes:
+                    view = find_occurrence(session, occ_id, cust_key) or item
+                status = view.status
+                if status == "scheduled":
+                    resolution = OVERRIDDEN if (occ_id, cust_id) in overridden else UNRESOLVED
+                elif status == "cancelled":
+                    resolution = SKIPPED
+                elif index.first_overlap(view.start, view.end) is None:
+                    resolution = MOVED
+                else:
+                    resolution = OVERRIDDEN if (occ_id, cust_id) in overridden else UNRESOLVED
+                occ = view.occurrence
+                found.append(
+                    ConflictItem(
+                        occ.start,
+                        occ_id,
+                        cust_key,
+                        blackout,
+                        prod_key,
+                        label,
+                        resolution,
+                        occ.end,
+                        view.notice_deadline,
+                    )
+                )
         for prod in products:
             if prod.id in subscribed and prod.id in shared.local_products:
                 found.extend(_local_conflicts(session, prod, cust, index, labels, start, end))
-    unique = {(c.occurrence, c.customer, c.blackout): c for c in found}
-    return sorted(unique.values(), key=lambda c: (c.start, c.occurrence, c.customer, c.blackout))
+    found.sort()  # by start, occurrence, customer, blackout (unique: later fields never compared)
+    return found
+
+
+_Hit = tuple[Scheduled, str, int, str, bool]
 
 
 class _SharedSchedule:
@@ -108,38 +145,42 @@ class _SharedSchedule:
 
     def __init__(self, session: Session, products: list[Product], start: datetime, end: datetime) -> None:
         self.local_products = {p.id for p in products if any(r.timezone == "local" for r in p.rules)}
-        entries: list[tuple[datetime, datetime, Scheduled, Product]] = []
+        entries: list[tuple[datetime, datetime, Scheduled, int, str]] = []
         for prod in products:
             if not any(r.timezone != "local" for r in prod.rules):
                 continue
-            for item in occurrences(session, start, end, product=prod.key, include_cancelled=True):
+            prod_id, prod_key = prod.id, prod.key
+            for item in occurrences(session, start, end, product=prod_key, include_cancelled=True):
                 if item.kind != "planned" or item.occurrence.customer is not None:
                     continue
-                entries.append((item.occurrence.start, item.occurrence.end, item, prod))
-                if (item.start, item.end) != (item.occurrence.start, item.occurrence.end):
-                    entries.append((item.start, item.end, item, prod))
+                occ = item.occurrence
+                entries.append((occ.start, occ.end, item, prod_id, prod_key))
+                if (item.start, item.end) != (occ.start, occ.end):
+                    entries.append((item.start, item.end, item, prod_id, prod_key))
         entries.sort(key=lambda e: (e[0], e[2].id))
         self._entries = entries
         self._starts = [e[0] for e in entries]
         self._reach = max((e[1] - e[0] for e in entries), default=timedelta(0))
+        self._cache: dict[tuple[datetime, datetime], list[_Hit]] = {}
 
-    def overlapping(self, block: Blocked, subscribed: set[int]) -> list[tuple[Scheduled, Product]]:
-        i = bisect_left(self._starts, block.start - self._reach)
-        result: list[tuple[Scheduled, Product]] = []
-        while i < len(self._entries) and self._entries[i][0] < block.end:
-            _lo, hi, item, prod = self._entries[i]
-            if hi > block.start and prod.id in subscribed:
-                result.append((item, prod))
-            i += 1
-        return result
-
-
-def _shared_resolution(view: Scheduled, index: BlockedIndex, overridden: bool) -> str:
-    if view.status == "cancelled":
-        return SKIPPED
-    if index.first_overlap(view.start, view.end) is None:
-        return MOVED
-    return OVERRIDDEN if overridden else UNRESOLVED
+    def overlapping(self, lo: datetime, hi: datetime) -> list[_Hit]:
+        """(occurrence, its id, product id, product key, listed twice) overlapping [lo, hi); cached
+        (customers in one zone share their yearly and monthly blackouts)."""
+        cached = self._cache.get((lo, hi))
+        if cached is None:
+            i = bisect_left(self._starts, lo - self._reach)
+            cached = []
+            entries = self._entries
+            while i < len(entries) and entries[i][0] < hi:
+                entry = entries[i]
+                if entry[1] > lo:
+                    item = entry[2]
+                    occ = item.occurrence
+                    twice = (item.start, item.end) != (occ.start, occ.end)
+                    cached.append((item, occ.id, entry[3], entry[4], twice))
+                i += 1
+            self._cache[(lo, hi)] = cached
+        return cached
 
 
 def _local_conflicts(
@@ -215,4 +256,4 @@ def resolve_override(db: Database, now: datetime, occurrence_id: str, customer: 
             session.flush()
         except IntegrityError:
             raise Conflict(f"'{occurrence_id}' was already overridden for '{customer}'") from None
-        return replace(match[0], resolution=OVERRIDDEN)
+        return match[0]._replace(resolution=OVERRIDDEN)
