@@ -109,7 +109,8 @@ def main() -> None:
         started = time.perf_counter()
         load(db, args.customers)
         print(
-            f"loaded {args.customers} customers x 3 blackouts x {PRODUCTS} products in {time.perf_counter() - started:.1f} s"
+            f"loaded {args.customers} customers x 3 blackouts x {PRODUCTS} products "
+            f"in {time.perf_counter() - started:.1f} s"
         )
         start, end = datetime(2027, 1, 4, tzinfo=UTC), datetime(2028, 1, 4, tzinfo=UTC)
         for label in ("cold", "warm"):
