@@ -18,11 +18,14 @@ import pytest
 from scheduler.blackouts import declare
 from scheduler.blackouts.conflicts import list_conflicts, resolve_override
 from scheduler.blackouts.freezes import add_freeze, list_freezes
+from scheduler.blackouts.policy import set_policy
+from scheduler.blackouts.sla_policy import OVERRIDDEN_REASON
 from scheduler.feeds.content import customer_feed
 from scheduler.notices.worker import send_due
 from scheduler.occurrences.changes import change_occurrence
 from scheduler.occurrences.schedule import find_occurrence, occurrences
 from scheduler.occurrences.unplanned import declare as declare_unplanned
+from scheduler.reports.sla_report import sla_report
 from scheduler.settings import Settings
 from scheduler.store.db import Database
 from tests.integration.blackout_fixtures import NOW, load
@@ -229,3 +232,18 @@ def test_freeze_suppresses_and_refuses_moves_into_it(loaded: Database, db_url: s
             duration=timedelta(hours=1),
             reason="disk",
         )
+
+
+@pytest.mark.parametrize(("counts_as", "expected"), [("downtime", False), ("maintenance", True)])
+def test_an_overridden_occurrence_follows_the_sla_policy(
+    loaded: Database, db_url: str, tmp_path: Path, counts_as: str, expected: bool
+) -> None:
+    set_policy(loaded, NOW, "pw", counts_as=counts_as)
+    pongal(loaded, settings(db_url, tmp_path))
+    resolve_override(loaded, NOW, "pw.nightly.20270211", "deccan", "security patch cannot wait")
+    [row] = sla_report(loaded, NOW, product="pw", month="2027-02", customer="deccan")
+    verdicts = {v.window.id: (v.qualifies, v.reason) for v in row.result.windows}
+    assert verdicts["pw.nightly.20270211"][0] is expected
+    assert verdicts["pw.nightly.20270209"][0] is True  # the other one, not overridden: notice pending
+    if not expected:
+        assert verdicts["pw.nightly.20270211"][1] == OVERRIDDEN_REASON
