@@ -53,6 +53,16 @@ class ConflictItem(NamedTuple):
         return self.resolution == UNRESOLVED and self.deadline is not None and self.deadline <= now < self.end
 
 
+def open_conflicts(db: Database, now: datetime) -> list[ConflictItem]:
+    """Unresolved conflicts already inside their notice period (what the worker warns about)."""
+    with db.transaction() as session:
+        days = max(session.scalars(select(Product.notice_days)).all(), default=0)
+        if not session.scalar(select(Blackout.id).where(Blackout.status == ACTIVE).limit(1)):
+            return []
+        found = _conflicts(session, now - timedelta(days=8), now + timedelta(days=days + 1))
+    return [c for c in found if c.open_at(now)]
+
+
 def list_conflicts(db: Database, start: datetime, end: datetime) -> list[ConflictItem]:
     """Every collision of an occurrence overlapping [start, end) with a customer's active blackout."""
     with db.transaction() as session:

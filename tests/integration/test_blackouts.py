@@ -9,6 +9,7 @@ Customers: ``deccan`` (Asia/Kolkata; lc, pw), ``thames`` (Europe/London; lc, pw)
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from email import message_from_bytes
 from pathlib import Path
@@ -21,7 +22,7 @@ from scheduler.blackouts.freezes import add_freeze, list_freezes
 from scheduler.blackouts.policy import set_policy
 from scheduler.blackouts.sla_policy import OVERRIDDEN_REASON
 from scheduler.feeds.content import customer_feed
-from scheduler.notices.worker import send_due
+from scheduler.notices.worker import send_due, warn_conflicts
 from scheduler.occurrences.changes import change_occurrence
 from scheduler.occurrences.schedule import find_occurrence, occurrences
 from scheduler.occurrences.unplanned import declare as declare_unplanned
@@ -247,3 +248,17 @@ def test_an_overridden_occurrence_follows_the_sla_policy(
     assert verdicts["pw.nightly.20270209"][0] is True  # the other one, not overridden: notice pending
     if not expected:
         assert verdicts["pw.nightly.20270211"][1] == OVERRIDDEN_REASON
+
+
+def test_the_worker_warns_about_open_conflicts(
+    loaded: Database, db_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    pongal(loaded, settings(db_url, tmp_path))
+    assert warn_conflicts(loaded, NOW) == 0  # deadlines still ahead
+    with caplog.at_level(logging.WARNING, logger="maintcal.worker"):
+        assert warn_conflicts(loaded, z("2027-01-11T00:00Z")) == 1
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
+        "UNRESOLVED CONFLICT: pw.nightly.20270209 (2027-02-09T05:00:00Z) falls in blackout 1 'Stock audit' of "
+        "deccan, notice deadline 2027-01-10T05:00:00Z passed: move or cancel it, or "
+        "'maintcal conflicts resolve pw.nightly.20270209 --customer deccan --override'"
+    ]
