@@ -21,8 +21,10 @@ from scheduler.blackouts.conflicts import list_conflicts, resolve_override
 from scheduler.blackouts.freezes import add_freeze, list_freezes
 from scheduler.blackouts.policy import set_policy
 from scheduler.blackouts.sla_policy import OVERRIDDEN_REASON
+from scheduler.catalogue import edits as catalogue
 from scheduler.feeds.content import customer_feed
 from scheduler.notices.worker import send_due, warn_conflicts
+from scheduler.occurrences import reschedule
 from scheduler.occurrences.changes import change_occurrence
 from scheduler.occurrences.schedule import find_occurrence, occurrences
 from scheduler.occurrences.unplanned import declare as declare_unplanned
@@ -33,6 +35,7 @@ from tests.integration.blackout_fixtures import NOW, load
 from tests.smtp_server import FaultHandler, ServerThread
 from windows.blackouts import parse_once
 from windows.errors import Conflict, PolicyRefused
+from windows.rulespec import RuleOptions, build_rule
 
 
 def z(text: str) -> datetime:
@@ -262,3 +265,15 @@ def test_the_worker_warns_about_open_conflicts(
         "deccan, notice deadline 2027-01-10T05:00:00Z passed: move or cancel it, or "
         "'maintcal conflicts resolve pw.nightly.20270209 --customer deccan --override'"
     ]
+
+
+def test_a_freeze_refuses_requests_and_one_off_windows_into_it(loaded: Database, db_url: str, tmp_path: Path) -> None:
+    s = settings(db_url, tmp_path)
+    add_freeze(loaded, NOW, s, product=None, start="2027-03-15T00:00", end="2027-03-20T00:00", tz="UTC", reason="x")
+    with pytest.raises(PolicyRefused, match=r"the proposed time 2027-03-17T05:00:00Z .* change freeze 1 over all"):
+        reschedule.request(
+            loaded, NOW, customer="thames", occurrence_id="pw.nightly.20270323", proposed_start=z("2027-03-17T05:00Z")
+        )
+    rule, _ = build_rule(RuleOptions("pw", "patch", "UTC", once_start="2027-03-16T01:00", once_end="2027-03-16T02:00"))
+    with pytest.raises(PolicyRefused, match="the one-off window 2027-03-16T01:00:00Z"):
+        catalogue.add_window(loaded, NOW, rule)
