@@ -81,7 +81,16 @@ def freeze_rows(session: Session, product_id: int, start: datetime, end: datetim
 class Blocks:
     """Freezes of one product and the active blackouts of its customers, over a query range."""
 
-    def __init__(self, session: Session, product: Product, start: datetime, end: datetime, local: bool) -> None:
+    def __init__(
+        self,
+        session: Session,
+        product: Product,
+        start: datetime,
+        end: datetime,
+        local: bool,
+        customer: Customer | None = None,
+    ) -> None:
+        """``local``: the product has ``local`` rules (blackouts matter); ``customer``: only its view."""
         lo, hi = start - _MARGIN, end + _MARGIN
         self.policy = product.on_blackout
         self.notice_days = product.notice_days
@@ -91,7 +100,10 @@ class Blocks:
         self._start, self._end = start, end
         self._rows: dict[int, list[Blackout]] = {}
         if local:
-            for row in session.scalars(select(Blackout).where(Blackout.status == ACTIVE).order_by(Blackout.id)):
+            query = select(Blackout).where(Blackout.status == ACTIVE).order_by(Blackout.id)
+            if customer is not None:
+                query = query.where(Blackout.customer_id == customer.id)
+            for row in session.scalars(query):
                 self._rows.setdefault(row.customer_id, []).append(row)
         self._indexes: dict[int, BlockedIndex] = {}
 

@@ -121,7 +121,7 @@ def _product_occurrences(
         else:
             views.append((rule, None))
     result = []
-    blocks = Blocks(session, prod, start, end, local=any(rule.is_local for rule in rules))
+    blocks = Blocks(session, prod, start, end, local=any(rule.is_local for rule in rules), customer=cust)
     for rule, viewer in views:
         key = viewer.key if viewer else None
         expanded = {o.id: o for o in _expand(rule, viewer, start, end)}
