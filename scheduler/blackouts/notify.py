@@ -2,7 +2,8 @@
 and after, in the same transaction, and queue an update (or a CANCEL) for what changed.
 
 Only the announcement horizon (notice days + lead days) is compared: later occurrences are
-announced in their new state by the planning run.
+announced in their new state by the planning run. The rows behind each changed occurrence are
+stamped (``updated_at``), so its DTSTAMP/LAST-MODIFIED move with its SEQUENCE.
 """
 
 from __future__ import annotations
@@ -61,9 +62,24 @@ def apply_and_notify(
         if item.end <= now:
             continue
         (cancelled if item.status == "cancelled" else updated).append(item)
+    _touch(session, now, customers, [*cancelled, *updated])
     deliveries = 0
     if cancelled:
         deliveries += queue_notices(session, now, settings, cancelled, "cancel", note)
     if updated:
         deliveries += queue_notices(session, now, settings, updated, "update", note)
     return deliveries
+
+
+def _touch(session: Session, now: datetime, customers: list[Customer], items: list[Scheduled]) -> None:
+    """Stamp the rows the feeds date changed events by (DTSTAMP/LAST-MODIFIED): the customer for
+    its ``local`` occurrences, the product for product-wide ones."""
+    by_key = {c.key: c for c in customers}
+    products: set[str] = set()
+    for item in items:
+        if item.occurrence.customer is not None and item.occurrence.customer in by_key:
+            by_key[item.occurrence.customer].updated_at = now
+        else:
+            products.add(item.occurrence.product)
+    for product in session.query(Product).filter(Product.key.in_(products)) if products else []:
+        product.updated_at = now
