@@ -59,6 +59,11 @@ def feed(
             if not get_product(session, product_key).public:
                 warn(f"product '{product_key}' is not public: the server does not serve its feed")
             rendered = product_feed(session, app.settings, product_key, start, end)
+    if rendered.truncated is not None:
+        warn(
+            f"the feed holds {rendered.truncated} events, more than MAINTCAL_FEED_MAX_EVENTS="
+            f"{app.settings.feed_max_events}: only the earliest {rendered.events} are written"
+        )
     if output is None:
         sys.stdout.flush()
         sys.stdout.buffer.write(rendered.body)

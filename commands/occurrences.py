@@ -14,6 +14,7 @@ from windows.schedule import Scheduled
 
 FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2199, 12, 31)
 MAX_RANGE = timedelta(days=3660)
+CHUNK = timedelta(days=91)  # a long listing is gathered a quarter at a time, to stop early when too long
 
 
 def check_range(from_date: date, to_date: date) -> None:
@@ -24,6 +25,15 @@ def check_range(from_date: date, to_date: date) -> None:
         raise InvalidInput(f"dates must lie between {FIRST_DAY} and {LAST_DAY}")
     if to_date - from_date > MAX_RANGE:
         raise InvalidInput("list at most 10 years at a time")
+
+
+def refuse_long_listing(count: int, limit: int, from_date: date, to_date: date, hint: str = "") -> None:
+    """A listing of more than MAINTCAL_LIST_MAX_ROWS rows is refused (InvalidInput: exit 2)."""
+    if count > limit:
+        raise InvalidInput(
+            f"more than {limit} occurrences between {from_date} and {to_date} "
+            f"(MAINTCAL_LIST_MAX_ROWS): narrow --from/--to{hint}"
+        )
 
 
 def print_occurrences(items: list[Scheduled], uid_domain: str, as_json: bool) -> None:
@@ -69,15 +79,24 @@ def occurrences(
 ) -> None:
     """List occurrences overlapping [--from 00:00Z, --to 00:00Z)."""
     check_range(from_date, to_date)
+    limit = app.settings.list_max_rows
+    found: dict[tuple[str, str | None], Scheduled] = {}
     with app.db().transaction() as session:
-        items = list_occurrences(
-            session,
-            day_start(from_date),
-            day_start(to_date),
-            product=product,
-            customer=customer,
-            include_cancelled=include_cancelled,
-        )
+        day = from_date
+        while day < to_date:
+            until = min(day + CHUNK, to_date)
+            for item in list_occurrences(
+                session,
+                day_start(day),
+                day_start(until),
+                product=product,
+                customer=customer,
+                include_cancelled=include_cancelled,
+            ):
+                found.setdefault((item.id, item.customer), item)  # one overlapping two quarters: once
+            refuse_long_listing(len(found), limit, from_date, to_date, ", or name --product or --customer")
+            day = until
+    items = sorted(found.values(), key=lambda s: (s.start, s.id))
     print_occurrences(items, app.settings.uid_domain, as_json)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from commands.common import DATE, DURATION, AppContext, day_start, pass_app, print_json, print_table, warn
-from commands.occurrences import check_range, print_occurrences
+from commands.occurrences import check_range, print_occurrences, refuse_long_listing
 from scheduler.catalogue import edits as catalogue
 from windows.errors import InvalidInput
 from windows.expansion import expand
@@ -175,6 +175,7 @@ def window_preview(
         local_tz = resolve_zone(local_tz).name
         customer = "preview"
     occurrences = expand(rule, day_start(from_date), day_start(to_date), local_tz=local_tz, customer=customer)
+    refuse_long_listing(len(occurrences), app.settings.list_max_rows, from_date, to_date)
     print_occurrences([apply_changes(o, [], None, 30) for o in occurrences], app.settings.uid_domain, as_json)
 
 

@@ -30,6 +30,10 @@ class Settings:
     retry_base_seconds: int = 60  # first retry after 30-60 s, doubling ...
     retry_cap_seconds: int = 3600  # ... up to 30-60 min
     deadline_warning_hours: int = 72  # unsent deliveries this close to their notice deadline: loud warning
+    # Bounded work (issue 10 §2).
+    feed_max_events: int = 5000  # a feed keeps its earliest N events; more is logged and flagged in a header
+    feed_render_processes: int = 2  # processes rendering feeds off the event loop (0: a thread instead)
+    list_max_rows: int = 100_000  # 'maintcal occurrences' refuses a longer listing
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -50,6 +54,9 @@ class Settings:
             retry_base_seconds=int(_positive(env, "MAINTCAL_RETRY_BASE_SECONDS", cls.retry_base_seconds)),
             retry_cap_seconds=int(_positive(env, "MAINTCAL_RETRY_CAP_SECONDS", cls.retry_cap_seconds)),
             deadline_warning_hours=_int(env, "MAINTCAL_DEADLINE_WARNING_HOURS", cls.deadline_warning_hours),
+            feed_max_events=int(_positive(env, "MAINTCAL_FEED_MAX_EVENTS", cls.feed_max_events)),
+            feed_render_processes=_at_least_zero(env, "MAINTCAL_FEED_RENDER_PROCESSES", cls.feed_render_processes),
+            list_max_rows=int(_positive(env, "MAINTCAL_LIST_MAX_ROWS", cls.list_max_rows)),
         )
         return settings
 
@@ -84,4 +91,11 @@ def _positive(env: Mapping[str, str], key: str, default: float) -> float:
     if value <= 0 or (isinstance(default, int) and value != int(value)):
         kind = "a whole number above zero" if isinstance(default, int) else "above zero"
         raise InvalidInput(f"{key}={raw!r} must be {kind}")
+    return value
+
+
+def _at_least_zero(env: Mapping[str, str], key: str, default: int) -> int:
+    value = _int(env, key, default)
+    if value < 0:
+        raise InvalidInput(f"{key}={value} must be zero or more")
     return value

@@ -22,7 +22,6 @@ class FeedCache:
         self._items: OrderedDict[tuple[Hashable, ...], RenderedFeed] = OrderedDict()
         self._size = 0
         self._lock = threading.Lock()
-        self._renders: dict[tuple[Hashable, ...], threading.Lock] = {}
 
     def get(self, key: tuple[Hashable, ...]) -> RenderedFeed | None:
         with self._lock:
@@ -42,11 +41,6 @@ class FeedCache:
             while self._size > self.max_bytes:
                 _, dropped = self._items.popitem(last=False)
                 self._size -= len(dropped.body)
-
-    def render_lock(self, key: tuple[Hashable, ...]) -> threading.Lock:
-        """One lock per feed, so concurrent misses render it once."""
-        with self._lock:
-            return self._renders.setdefault(key[:2], threading.Lock())
 
     def __len__(self) -> int:
         return len(self._items)

@@ -9,6 +9,7 @@ Both cover the horizon: 31 days back and 13 months ahead of today (UTC), cancell
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -26,6 +27,8 @@ from windows.schedule import Scheduled
 DAYS_BACK = 31
 MONTHS_AHEAD = 13
 
+log = logging.getLogger("maintcal.feeds")
+
 
 @dataclass(frozen=True)
 class RenderedFeed:
@@ -36,6 +39,7 @@ class RenderedFeed:
     last_modified: datetime  # aware UTC, whole seconds
     events: int
     filename: str
+    truncated: int | None = None  # the events the window held when more than the cap: the first N are kept
 
 
 # -- horizon ------------------------------------------------------------------------------------
@@ -147,11 +151,23 @@ def _finish(
     filename: str,
     viewer_zone: str | None = None,
 ) -> RenderedFeed:
+    total = len(items)
+    truncated = None
+    if total > settings.feed_max_events:  # items come sorted by start: keep the earliest
+        items = items[: settings.feed_max_events]
+        truncated = total
+        log.warning(
+            "feed %s holds %d events, more than MAINTCAL_FEED_MAX_EVENTS=%d: the earliest %d are kept",
+            filename,
+            total,
+            settings.feed_max_events,
+            settings.feed_max_events,
+        )
     events = feed_events(session, items, settings, viewer_zone=viewer_zone)
     body = render_calendar(events, info, settings=settings)
     _, changed_at = data_version(session)
     modified = max([changed_at, *(e.modified for e in events)]).replace(microsecond=0)
-    return RenderedFeed(body, etag_of(body), modified, len(events), filename)
+    return RenderedFeed(body, etag_of(body), modified, len(events), filename, truncated)
 
 
 def etag_of(body: bytes) -> str:

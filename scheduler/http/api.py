@@ -10,11 +10,12 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from scheduler.catalogue.apikeys import customer_for_key
+from scheduler.http.paging import DEFAULT_LIMIT, MAX_LIMIT, collect_page, next_link
 from scheduler.http.ratelimit import credential_failed, refuse_if_blocked
 from scheduler.occurrences import reschedule
 from scheduler.occurrences.schedule import occurrences
@@ -73,13 +74,26 @@ def api_router(db: Database, settings: Settings, clock: Callable[[], datetime]) 
     """The /api/v1 routes bound to one database; ``clock`` gives "now" once per request."""
     router = APIRouter(prefix="/api/v1", tags=["customer API"], responses=_ERRORS)
 
-    @router.get("/occurrences", summary="Your occurrences in a date range")
+    @router.get(
+        "/occurrences",
+        summary="Your occurrences in a date range",
+        description=(
+            f"At most `limit` items (default {DEFAULT_LIMIT}, at most {MAX_LIMIT}), ordered by start then id. "
+            'While more remain, a `Link: <...>; rel="next"` header (RFC 8288) gives the next page.'
+        ),
+    )
     def list_occurrences(
         customer: CustomerKey,
+        request: Request,
+        response: Response,
         from_: Annotated[date | None, Query(alias="from", description="YYYY-MM-DD, default today")] = None,
         to: Annotated[date | None, Query(description="YYYY-MM-DD (exclusive), default from + 90 days")] = None,
         all: Annotated[bool, Query(description="Include cancelled occurrences")] = False,
         product: Annotated[str | None, Query(description="Only this product (one you subscribe to)")] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page")] = DEFAULT_LIMIT,
+        after: Annotated[
+            str | None, Query(max_length=400, description="The cursor of a Link header's next page")
+        ] = None,
     ) -> list[dict[str, Any]]:
         start_day = check_date(from_, "'from'") if from_ is not None else clock().date()
         end_day = check_date(to, "'to'") if to is not None else min(start_day + timedelta(days=90), END_DAY)
@@ -93,8 +107,17 @@ def api_router(db: Database, settings: Settings, clock: Callable[[], datetime]) 
             # A product the customer does not buy answers like one that does not exist.
             if product is not None and subscribed_product(session, get_customer(session, customer), product) is None:
                 raise NotFound(f"no product '{product}'")
-            items = occurrences(session, start, end, product=product, customer=customer, include_cancelled=all)
-        return [occurrence_json(s, settings.uid_domain) for s in items]
+            shown, more = collect_page(
+                lambda a, b: occurrences(session, a, b, product=product, customer=customer, include_cancelled=all),
+                start,
+                end,
+                limit,
+                after,
+            )
+        if more:
+            pinned = {"from": start_day.isoformat(), "to": end_day.isoformat()}
+            response.headers["Link"] = next_link(request.url, shown[-1], limit, **pinned)
+        return [occurrence_json(s, settings.uid_domain) for s in shown]
 
     @router.post("/reschedule-requests", status_code=201, summary="Ask to move one of your occurrences")
     def create_request(customer: CustomerKey, body: RescheduleBody) -> JSONResponse:

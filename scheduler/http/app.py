@@ -9,16 +9,17 @@ SQLite file was deleted or replaced, or its revision is wrong; every miss on a f
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from http import HTTPStatus
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
@@ -27,8 +28,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from scheduler import redaction
-from scheduler.feeds.content import RenderedFeed
-from scheduler.feeds.service import FeedService
+from scheduler.feeds.fingerprint import Validator
+from scheduler.feeds.service import FeedRequest, FeedService
 from scheduler.http.api import ErrorBody, api_router
 from scheduler.http.api_blackouts import blackouts_router
 from scheduler.http.body_limit import BodyLimit
@@ -45,6 +46,7 @@ CALENDAR_TYPE = "text/calendar; charset=utf-8"
 SECRET_CACHE_CONTROL = "private, max-age=300"  # shared caches must not keep a secret feed
 PUBLIC_CACHE_CONTROL = "public, max-age=300"
 NOT_FOUND = {"error": "not found"}
+TRUNCATED_HEADER = "X-Maintcal-Feed-Truncated"  # the events a capped feed would hold (it holds the first N)
 
 
 class Health(BaseModel):
@@ -79,8 +81,9 @@ def create_app(
         raise
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(started: FastAPI) -> AsyncIterator[None]:
         yield
+        started.state.feeds.close()
         if database is None:
             db.dispose()
 
@@ -92,17 +95,29 @@ def create_app(
         docs_url=None,  # Swagger UI and ReDoc load JavaScript from a CDN: off (/openapi.json stays)
         redoc_url=None,
         lifespan=lifespan,
-        dependencies=[Depends(gate.require)],
+        dependencies=[Depends(schema_required(gate))],
     )
     app.state.settings, app.state.db, app.state.clock = settings, db, clock
     app.state.failures = failures if failures is not None else FailureLimiter()
     install_error_handlers(app)
     app.add_middleware(BodyLimit)  # before routing and authentication: a huge body gets 413, unread
     app.include_router(health_router(db, gate))
-    app.include_router(feeds_router(FeedService(db, settings), clock))
+    feeds = app.state.feeds = FeedService(db, settings)
+    app.include_router(feeds_router(feeds, clock))
     app.include_router(api_router(db, settings, clock))
     app.include_router(blackouts_router(db, settings, clock))
     return app
+
+
+def schema_required(gate: SchemaGate) -> Callable[[], Awaitable[None]]:
+    """``gate.require`` as an async dependency: once the check has passed, a request costs no thread hop
+    (a sync dependency would run in the thread pool for every request, 304s included)."""
+
+    async def require() -> None:
+        if not gate.passed:
+            await asyncio.to_thread(gate.require)
+
+    return require
 
 
 def create_app_from_env() -> FastAPI:
@@ -214,27 +229,39 @@ _FEED_RESPONSES: dict[int | str, dict[str, Any]] = {
     503: {"description": "The database is unavailable", "model": ErrorBody},
 }
 
-IfNoneMatch = Annotated[str | None, Header(description="ETag(s) of the copy you hold")]
-IfModifiedSince = Annotated[str | None, Header(description="HTTP date of the copy you hold")]
+CONDITIONAL_HEADERS: dict[str, Any] = {
+    "parameters": [
+        {
+            "name": name,
+            "in": "header",
+            "required": False,
+            "schema": {"anyOf": [{"type": "string"}, {"type": "null"}], "title": title},
+            "description": description,
+        }
+        for name, title, description in (
+            ("if-none-match", "If-None-Match", "ETag(s) of the copy you hold"),
+            ("if-modified-since", "If-Modified-Since", "HTTP date of the copy you hold"),
+        )
+    ]
+}
 
 
 def feeds_router(feeds: FeedService, clock: Callable[[], datetime]) -> APIRouter:
+    """The feed routes: async, so a request waiting for a render holds no thread (``FeedService``)."""
     router = APIRouter(tags=["calendar feeds"], responses=_FEED_RESPONSES)
 
-    def customer_feed(
-        token: str, request: Request, if_none_match: IfNoneMatch = None, if_modified_since: IfModifiedSince = None
-    ) -> Response:
+    # The conditional headers are read from the request (documented in CONDITIONAL_HEADERS): parsing
+    # them as parameters costs a 304 more than the rest of its work.
+    async def customer_feed(token: str, request: Request) -> Response:
         refuse_if_blocked(request)
-        feed = feeds.by_token(token, clock())
-        if feed is None:
+        found = await feeds.by_token(token, clock())
+        if found is None:
             credential_failed(request)
-        return feed_response(request, feed, if_none_match, if_modified_since, SECRET_CACHE_CONTROL)
+        return await feed_response(request, feeds, found, SECRET_CACHE_CONTROL)
 
-    def product_feed(
-        key: str, request: Request, if_none_match: IfNoneMatch = None, if_modified_since: IfModifiedSince = None
-    ) -> Response:
-        feed = feeds.by_product(key, clock())
-        return feed_response(request, feed, if_none_match, if_modified_since, PUBLIC_CACHE_CONTROL)
+    async def product_feed(key: str, request: Request) -> Response:
+        found = await feeds.by_product(key, clock())
+        return await feed_response(request, feeds, found, PUBLIC_CACHE_CONTROL)
 
     get_and_head(
         router,
@@ -242,6 +269,7 @@ def feeds_router(feeds: FeedService, clock: Callable[[], datetime]) -> APIRouter
         customer_feed,
         "customer_feed",
         response_class=Response,
+        openapi_extra=CONDITIONAL_HEADERS,
         responses={
             429: {"description": "Too many wrong credentials from your address (Retry-After)", "model": ErrorBody}
         },
@@ -253,29 +281,29 @@ def feeds_router(feeds: FeedService, clock: Callable[[], datetime]) -> APIRouter
         product_feed,
         "product_feed",
         response_class=Response,
+        openapi_extra=CONDITIONAL_HEADERS,
         summary="A public product's feed",
     )
     return router
 
 
-def feed_response(
+async def feed_response(
     request: Request,
-    feed: RenderedFeed | None,
-    if_none_match: str | None,
-    if_modified_since: str | None,
+    feeds: FeedService,
+    found: FeedRequest | None,
     cache_control: str,
 ) -> Response:
-    """200 with the calendar, 304 when the client's copy is current, 404 for any miss."""
-    if feed is None:
+    """200 with the calendar, 304 when the client's copy is current (decided before any rendering),
+    404 for any miss."""
+    if found is None:
         return not_found()
-    headers = {
-        "ETag": feed.etag,
-        "Last-Modified": format_datetime(feed.last_modified, usegmt=True),
-        "Cache-Control": cache_control,
-        "X-Content-Type-Options": "nosniff",
-    }
-    if not_modified(feed, if_none_match, if_modified_since):
+    conditions = request.headers
+    if not_modified(found.validator, conditions.get("if-none-match"), conditions.get("if-modified-since")):
+        cached = feeds.cached(found)  # a 304 says 'truncated' when known, never renders to know
+        headers = feed_headers(found.validator, cache_control, cached.truncated if cached else None)
         return Response(status_code=304, headers=headers)
+    feed = await feeds.body(found)
+    headers = feed_headers(Validator(feed.etag, feed.last_modified), cache_control, feed.truncated)
     headers["Content-Disposition"] = f'inline; filename="{feed.filename}"'
     if request.method == "HEAD":
         headers["Content-Length"] = str(len(feed.body))
@@ -283,7 +311,19 @@ def feed_response(
     return Response(feed.body, media_type=CALENDAR_TYPE, headers=headers)
 
 
-def not_modified(feed: RenderedFeed, if_none_match: str | None, if_modified_since: str | None) -> bool:
+def feed_headers(validator: Validator, cache_control: str, truncated: int | None) -> dict[str, str]:
+    headers = {
+        "ETag": validator.etag,
+        "Last-Modified": format_datetime(validator.last_modified, usegmt=True),
+        "Cache-Control": cache_control,
+        "X-Content-Type-Options": "nosniff",
+    }
+    if truncated is not None:
+        headers[TRUNCATED_HEADER] = str(truncated)
+    return headers
+
+
+def not_modified(feed: Validator, if_none_match: str | None, if_modified_since: str | None) -> bool:
     """RFC 9110 §13.1: If-None-Match (weak comparison) wins; If-Modified-Since only without it.
 
     An unparseable If-Modified-Since is ignored (the client gets the feed).

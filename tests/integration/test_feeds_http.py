@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
+import asyncio
 import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -10,14 +10,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi import APIRouter
 from httpx import Response
+from sqlalchemy import select
 
 from scheduler.catalogue import edits as catalogue
-from scheduler.feeds.content import customer_feed, horizon
+from scheduler.feeds.content import RenderedFeed, customer_feed, horizon
+from scheduler.feeds.fingerprint import Validator, feed_validator
 from scheduler.feeds.service import FeedService
 from scheduler.feeds.tokens import issue_feed_token
 from scheduler.http.app import create_app
 from scheduler.settings import Settings
 from scheduler.store.db import Database
+from scheduler.store.models import Customer, Product
 from scheduler.store.repository import bump_version, data_version
 from tests.feed_helpers import NOW, AppClient, load_dst_catalogue
 from windows.errors import Conflict, InvalidInput, NotFound
@@ -37,7 +40,13 @@ class Clock:
 
 @pytest.fixture
 def settings(db_url: str) -> Settings:
-    return Settings(database_url=db_url, base_url="https://maint.example.com", uid_domain="maintcal.example.com")
+    # Renders in a thread here; tests/integration/test_feed_render.py covers the render processes.
+    return Settings(
+        database_url=db_url,
+        base_url="https://maint.example.com",
+        uid_domain="maintcal.example.com",
+        feed_render_processes=0,
+    )
 
 
 @pytest.fixture
@@ -62,6 +71,15 @@ def expected_body(db: Database, settings: Settings, key: str = "koala", now: dat
         return customer_feed(session, settings, key, *horizon(now)).body
 
 
+def validator_now(db: Database, settings: Settings, kind: str, key: str) -> Validator:
+    """The validator of a feed from the rows, as the server knows it before rendering."""
+    with db.transaction() as session:
+        model = Customer if kind == "customer" else Product
+        row_id = session.scalars(select(model.id).where(model.key == key)).one()
+        version, changed_at = data_version(session)
+    return feed_validator(settings, (kind, row_id), version, changed_at, NOW.date())
+
+
 def assert_not_found(response: Response) -> None:
     assert (response.status_code, response.content) == (404, NOT_FOUND_BODY)
     assert dict(response.headers) == {"content-length": "21", "content-type": "application/json"}
@@ -76,7 +94,7 @@ def test_customer_feed(db: Database, settings: Settings, client: AppClient, toke
     assert dict(response.headers) == {
         "content-type": "text/calendar; charset=utf-8",
         "content-length": str(len(body)),
-        "etag": '"' + hashlib.sha256(body).hexdigest() + '"',
+        "etag": validator_now(db, settings, "customer", "koala").etag,
         "last-modified": CHANGED,
         "cache-control": "private, max-age=300",
         "x-content-type-options": "nosniff",
@@ -202,18 +220,25 @@ def test_a_cached_feed_is_reused_until_the_data_or_the_day_changes(db: Database,
     load_dst_catalogue(db)
     token = issue_feed_token(db, NOW, "koala")
     service = FeedService(db, settings)
-    first = service.by_token(token, NOW)
-    assert first is not None
-    assert service.by_token(token, NOW + timedelta(hours=11)) is first  # same data, same day: no render
-    later_day = service.by_token(token, NOW + timedelta(days=3))
-    assert later_day is not None and later_day is not first
+
+    def fetch(now: datetime) -> RenderedFeed:
+        found = service.find_by_token(token, now)
+        assert found is not None
+        return asyncio.run(service.body(found))
+
+    first = fetch(NOW)
+    assert fetch(NOW + timedelta(hours=11)) is first  # same data, same day: no render
+    assert service.renders == 1
+    later_day = fetch(NOW + timedelta(days=3))
+    assert later_day is not first and later_day.etag != first.etag
     assert later_day.body == expected_body(db, settings, now=NOW + timedelta(days=3)) != first.body
     assert later_day.last_modified == datetime(2027, 1, 7, tzinfo=UTC)  # the horizon moved at 00:00Z
     with db.transaction() as session:
         bump_version(session, NOW + timedelta(days=3, hours=1))
-    again = service.by_token(token, NOW + timedelta(days=3))
-    assert again is not None and again is not later_day and again.body == later_day.body
+    again = fetch(NOW + timedelta(days=3))
+    assert again is not later_day and again.body == later_day.body and again.etag != later_day.etag
     assert len(service.cache) == 1  # older renderings of the same feed are dropped
+    assert service.renders == 3
 
 
 def test_healthz_and_openapi(db: Database, client: AppClient) -> None:

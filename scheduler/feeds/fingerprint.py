@@ -1,0 +1,89 @@
+"""The validator of a feed, known without rendering it (issue 10 §2, issue 11).
+
+A feed's bytes are a function of the rows of ``FEED_SHAPING_TABLES`` (every change to them raises
+the data version, ``repository.bump_version``), the horizon day, the settings that appear in the
+calendar and this module's ``FORMAT``. The ETag hashes exactly those, so a poll is answered 304
+from one small query, and the same fingerprint always stands for the same bytes (a strong ETag).
+Last-Modified is the data version's ``changed_at``, or 00:00Z of the horizon day when later (the
+horizon moves then, even without data changes).
+
+A new table must be listed in one of the two sets below (a test checks): in the first when its rows
+change what a feed holds, and then every change to it must bump the data version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from scheduler.settings import Settings
+
+FORMAT = "1"  # raise when the rendered bytes change for the same data (a new property, a new layout)
+
+FEED_SHAPING_TABLES = frozenset(
+    {
+        "data_version",
+        "products",
+        "window_rules",
+        "customers",
+        "subscriptions",
+        "overrides",
+        "unplanned",
+        "unplanned_customers",
+        "blackouts",  # an active one skips or moves a customer's 'local' occurrences (issue 14)
+        "freezes",  # cancels every occurrence in it
+    }
+)
+NOT_FEED_SHAPING_TABLES = frozenset(
+    {
+        "feed_tokens",  # which feed a token opens: looked up on every request, never cached
+        "api_keys",
+        "contacts",
+        "reschedule_requests",  # an approval writes an override, which shapes feeds
+        "outages",
+        "notices",
+        "deliveries",
+        "delivery_occurrences",
+        "delivery_attempts",
+        "conflict_resolutions",  # ops proceed with an occurrence: the schedule stays as it was
+    }
+)
+
+
+@dataclass(frozen=True)
+class Validator:
+    """What HTTP says about a feed before (and without) rendering it."""
+
+    etag: str
+    last_modified: datetime  # aware UTC, whole seconds
+
+
+def feed_validator(
+    settings: Settings, feed: tuple[str, int], version: int, changed_at: datetime, day: date
+) -> Validator:
+    """The ETag and Last-Modified of ``feed`` (kind, row id) at data ``version`` on horizon ``day``.
+
+    >>> changed = datetime(2027, 1, 4, 13, 5, 1, 5, tzinfo=UTC)
+    >>> v = feed_validator(Settings(), ("product", 3), 7, changed, date(2027, 1, 4))
+    >>> v.etag.startswith('"fp-'), len(v.etag), v.last_modified.isoformat()
+    (True, 45, '2027-01-04T13:05:01+00:00')
+    >>> feed_validator(Settings(), ("product", 3), 7, changed, date(2027, 1, 6)).last_modified.isoformat()
+    '2027-01-06T00:00:00+00:00'
+    """
+    kind, row_id = feed
+    shaping = "\n".join(
+        [
+            FORMAT,
+            kind,
+            str(row_id),
+            str(version),
+            day.isoformat(),
+            settings.base_url,
+            settings.uid_domain,
+            str(settings.feed_max_events),
+        ]
+    )
+    digest = hashlib.sha256(shaping.encode()).hexdigest()[:40]
+    midnight = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    return Validator(f'"fp-{digest}"', max(changed_at.astimezone(UTC).replace(microsecond=0), midnight))
