@@ -277,3 +277,23 @@ def test_a_freeze_refuses_requests_and_one_off_windows_into_it(loaded: Database,
     rule, _ = build_rule(RuleOptions("pw", "patch", "UTC", once_start="2027-03-16T01:00", once_end="2027-03-16T02:00"))
     with pytest.raises(PolicyRefused, match="the one-off window 2027-03-16T01:00:00Z"):
         catalogue.add_window(loaded, NOW, rule)
+
+
+def test_a_local_occurrence_cannot_be_moved_into_its_customers_blackout(
+    loaded: Database, db_url: str, tmp_path: Path
+) -> None:
+    s = settings(db_url, tmp_path)
+    pongal(loaded, s)
+    with pytest.raises(PolicyRefused) as refused:
+        change_occurrence(
+            loaded, NOW, s, "lc.nightly.20270216.deccan", action="move", reason="x", new_start=z("2027-02-09T20:00Z")
+        )
+    assert refused.value.message == (
+        "the new time 2027-02-09T20:00:00Z - 2027-02-10T02:00:00Z falls in blackout 1 'Stock audit' of deccan "
+        "(2027-02-07T18:30:00Z - 2027-02-11T18:30:00Z); choose a time outside it"
+    )
+    # Another customer's occurrence of the same rule may go there.
+    moved = change_occurrence(
+        loaded, NOW, s, "lc.nightly.20270216.thames", action="move", reason="x", new_start=z("2027-02-09T20:00Z")
+    )
+    assert [i.status for i in moved.items] == ["moved"]
