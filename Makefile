@@ -31,6 +31,7 @@ run: venv
 	@echo "public product feed: $$MAINTCAL_BASE_URL/products/premier-edition.ics"
 	@$(BIN)/maintcal customer feed-url thames-telecom 2>/dev/null \
 	  || echo "thames-telecom's feed URL was issued by an earlier run (shown once); new one: $(BIN)/maintcal customer feed-url thames-telecom --rotate"
+	@echo "portal sign-in for noc@thames.example.com (one use, 15 minutes): $$($(BIN)/maintcal customer portal-link thames-telecom --contact noc@thames.example.com)"
 	$(BIN)/maintcal worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	  $(BIN)/maintcal serve --host '$(HOST)' --port '$(PORT)'
 

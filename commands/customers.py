@@ -1,4 +1,4 @@
-"""``maintcal customer add|list|contact|subscribe|unsubscribe``."""
+"""``maintcal customer add|list|contact|subscribe|unsubscribe|portal-link``."""
 
 from __future__ import annotations
 
@@ -86,6 +86,17 @@ def customer_list(app: AppContext, as_json: bool) -> None:
         ["KEY", "NAME", "TIME ZONE", "CONTACTS", "PRODUCTS"],
         [(c.key, c.name, c.timezone, ", ".join(c.contacts), ", ".join(c.subscriptions)) for c in customers],
     )
+
+
+@customer.command("portal-link")
+@click.argument("key")
+@click.option("--contact", "email", required=True, help="A current contact of the customer.")
+@pass_app
+def customer_portal_link(app: AppContext, key: str, email: str) -> None:
+    """Print a one-time portal sign-in link (15 minutes) for contact EMAIL of customer KEY."""
+    from scheduler.portal.auth import portal_link
+
+    click.echo(portal_link(app.db(), app.now, app.settings, key, email))
 
 
 COMMANDS = [customer]

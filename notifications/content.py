@@ -65,6 +65,7 @@ class Notice:
     entries: tuple[Entry, ...]
     created_at: datetime
     note: str | None = None
+    portal_url: str | None = None  # the customer portal, linked from the email
 
     def __post_init__(self) -> None:
         check_kind(self.kind)

@@ -138,6 +138,7 @@ def render(notice: Notice, *, sender: str, ics: bytes | None = None) -> Rendered
         "entries": [_entry_view(e) for e in notice.entries],
         "method": notice.method,
         "attachment": ATTACHMENT_NAME,
+        "portal_url": notice.portal_url,
     }
     env = _environment()
     return Rendered(

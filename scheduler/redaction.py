@@ -3,6 +3,7 @@
 ``redact(text)`` rewrites every secret it recognises:
 
 - a feed path ``/feeds/<token>.ics`` (any token, valid, rotated or made up) -> ``/feeds/<redacted>.ics``;
+- a portal sign-in link ``/portal/auth/<token>`` -> ``/portal/auth/<redacted>``;
 - an API key ``mcak_...`` -> ``mcak_<redacted>``;
 - the password of a URL ``scheme://user:password@host`` -> ``scheme://user:***@host``.
 
@@ -27,6 +28,8 @@ REDACTED = "<redacted>"
 
 # A feed path: the token is everything up to the next '/', '?', '#', quote or space.
 _FEED = re.compile(r"(/feeds/)[^/?#\s\"']+?(\.ics)?(?=[/?#\s\"']|$)", re.IGNORECASE)
+# A portal sign-in link: /portal/auth/<token>.
+_PORTAL_LINK = re.compile(r"(/portal/auth/)[^/?#\s\"']+", re.IGNORECASE)
 _API_KEY = re.compile(r"mcak_[A-Za-z0-9_\-]+")
 # scheme://user:password@ -- greedy up to the last '@' before a space or quote: masks too much
 # rather than too little when a password holds an unencoded '@'.
@@ -42,10 +45,13 @@ def redact(text: str) -> str:
     'cannot connect to postgresql://maintcal:***@db.internal/maintcal'
     >>> redact("Bearer mcak_abc-DEF_123 refused")
     'Bearer mcak_<redacted> refused'
+    >>> redact('"GET /portal/auth/q5Xy-Z_0 HTTP/1.1" 303')
+    '"GET /portal/auth/<redacted> HTTP/1.1" 303'
     """
     if "/" not in text and "mcak_" not in text:
         return text
     text = _FEED.sub(lambda m: f"{m.group(1)}{REDACTED}{m.group(2) or ''}", text)
+    text = _PORTAL_LINK.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
     text = _API_KEY.sub(f"mcak_{REDACTED}", text)
     return _URL_PASSWORD.sub(r"\1***@", text)
 

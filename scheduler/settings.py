@@ -34,6 +34,10 @@ class Settings:
     feed_max_events: int = 5000  # a feed keeps its earliest N events; more is logged and flagged in a header
     feed_render_processes: int = 2  # processes rendering feeds off the event loop (0: a thread instead)
     list_max_rows: int = 100_000  # 'maintcal occurrences' refuses a longer listing
+    # Customer portal (scheduler/portal/): None -> a secret generated once and kept in the database.
+    portal_session_secret: str | None = None
+    support_address: str = "support@example.com"  # named on the portal's contacts page, feed ORGANIZER
+    portal_idle_minutes: int = 60  # a portal session unused this long ends
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -57,13 +61,20 @@ class Settings:
             feed_max_events=int(_positive(env, "MAINTCAL_FEED_MAX_EVENTS", cls.feed_max_events)),
             feed_render_processes=_at_least_zero(env, "MAINTCAL_FEED_RENDER_PROCESSES", cls.feed_render_processes),
             list_max_rows=int(_positive(env, "MAINTCAL_LIST_MAX_ROWS", cls.list_max_rows)),
+            portal_session_secret=env.get("MAINTCAL_PORTAL_SESSION_SECRET") or None,
+            support_address=env.get("MAINTCAL_SUPPORT_ADDRESS", cls.support_address),
+            portal_idle_minutes=int(_positive(env, "MAINTCAL_PORTAL_IDLE_MINUTES", cls.portal_idle_minutes)),
         )
         return settings
 
     def __repr__(self) -> str:  # the URLs may hold passwords
         from scheduler.redaction import redact
 
-        shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self))
+        secret = {"portal_session_secret"}  # shown as *** when set
+        shown = ", ".join(
+            f"{f.name}={'***' if f.name in secret and getattr(self, f.name) else repr(getattr(self, f.name))}"
+            for f in fields(self)
+        )
         return redact(f"Settings({shown})")
 
     def with_database(self, url: str | None) -> Settings:

@@ -8,12 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from notifications.addresses import address_key, normalize_address
 from scheduler.catalogue.products import check_name
 from scheduler.store.db import Database
 from scheduler.store.models import Contact, Customer, Subscription
+from scheduler.store.models_portal import PortalSession
 from scheduler.store.repository import bump_version, get_customer, get_product
 from windows.errors import Conflict, InvalidInput
 from windows.parsing import check_slug
@@ -80,6 +81,12 @@ def remove_contact(db: Database, now: datetime, key: str, email: str) -> str:
             raise InvalidInput(f"{email} is not a contact of '{key}'")
         for contact in active:
             contact.removed_at = now
+        # Their portal sessions end now (a session of a removed contact is refused anyway).
+        session.execute(
+            update(PortalSession)
+            .where(PortalSession.contact_id.in_([c.id for c in active]), PortalSession.ended_at.is_(None))
+            .values(ended_at=now)
+        )
         return active[0].email
 
 

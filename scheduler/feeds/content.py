@@ -138,7 +138,11 @@ def feed_events(
             for viewer in {None, item.customer}:
                 if (occ.base_id, viewer) in changed:
                     stamps.append(changed[(occ.base_id, viewer)])
-        url = f"{settings.base_url}/products/{product.key}.ics" if settings.base_url and product.public else None
+        url = None
+        if settings.base_url and item.customer:  # a customer's feed: the window's page in its portal
+            url = f"{settings.base_url}/portal/windows/{item.id}"
+        elif settings.base_url and product.public:
+            url = f"{settings.base_url}/products/{product.key}.ics"
         events.append(FeedEvent(item, product.name, max(stamps), label, url, viewer_zone))
     return events
 

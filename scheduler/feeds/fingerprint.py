@@ -19,7 +19,9 @@ from datetime import UTC, date, datetime
 
 from scheduler.settings import Settings
 
-FORMAT = "1"  # raise when the rendered bytes change for the same data (a new property, a new layout)
+# Raise when the rendered bytes change for the same data (a new property, a new layout).
+# 2: each event of a customer's feed links to its page in the customer portal (URL).
+FORMAT = "2"
 
 FEED_SHAPING_TABLES = frozenset(
     {
@@ -47,6 +49,10 @@ NOT_FEED_SHAPING_TABLES = frozenset(
         "delivery_occurrences",
         "delivery_attempts",
         "conflict_resolutions",  # ops proceed with an occurrence: the schedule stays as it was
+        "portal_links",  # the customer portal (scheduler/portal/): sign-in, sessions, who asked
+        "portal_sessions",
+        "portal_settings",
+        "reschedule_requesters",
     }
 )
 

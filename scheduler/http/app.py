@@ -34,6 +34,7 @@ from scheduler.http.api import ErrorBody, api_router
 from scheduler.http.api_blackouts import blackouts_router
 from scheduler.http.body_limit import BodyLimit
 from scheduler.http.ratelimit import FailureLimiter, credential_failed, refuse_if_blocked
+from scheduler.portal.routes import portal_router
 from scheduler.settings import Settings
 from scheduler.store.db import Database
 from scheduler.store.migrate import SchemaGate, SchemaNotCurrent
@@ -106,6 +107,7 @@ def create_app(
     app.include_router(feeds_router(feeds, clock))
     app.include_router(api_router(db, settings, clock))
     app.include_router(blackouts_router(db, settings, clock))
+    app.include_router(portal_router(db, settings, clock))
     return app
 
 

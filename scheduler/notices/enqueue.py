@@ -143,7 +143,8 @@ def _content(
         )
         for s in items
     )
-    return Notice(kind, customer.key, customer.name, customer.timezone, entries, now, note)
+    portal = f"{settings.base_url.rstrip('/')}/portal/" if settings.base_url else None
+    return Notice(kind, customer.key, customer.name, customer.timezone, entries, now, note, portal)
 
 
 def _attachment(

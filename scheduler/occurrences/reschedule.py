@@ -26,6 +26,7 @@ from scheduler.occurrences.schedule import find_occurrence
 from scheduler.settings import Settings
 from scheduler.store.db import Database
 from scheduler.store.models import ONE_PENDING, Customer, Override, Product, RescheduleRequest
+from scheduler.store.models_portal import RequestedBy
 from scheduler.store.repository import bump_version, get_customer
 from windows.errors import Conflict, InvalidInput, NotFound
 from windows.text import clean_text, optional_text
@@ -58,8 +59,11 @@ def request(
     proposed_start: datetime,
     proposed_end: datetime | None = None,
     reason: str | None = None,
+    requested_by: int | None = None,
 ) -> RequestInfo:
     """Record a customer's request to move one of its occurrences (checked against the policy).
+
+    ``requested_by`` is the contact who asked (through the portal), recorded with the request.
 
     The customer must subscribe to the occurrence's product: otherwise the answer is the same
     ``NotFound`` as for an id that does not exist, so a customer cannot probe other products.
@@ -89,6 +93,8 @@ def request(
             )
             session.add(row)
             session.flush()
+            if requested_by is not None:
+                session.add(RequestedBy(request_id=row.id, contact_id=requested_by))
             return _info(row, product, cust, current.occurrence.start)
     except IntegrityError as error:
         if not _is_second_pending(error):

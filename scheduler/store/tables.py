@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
-from scheduler.store import models, models_blackouts, models_outbox
+from scheduler.store import models, models_blackouts, models_outbox, models_portal
 from scheduler.store.base import Base
 
-MODEL_MODULES = (models, models_outbox, models_blackouts)
+MODEL_MODULES = (models, models_outbox, models_portal, models_blackouts)
 metadata: MetaData = Base.metadata

@@ -144,7 +144,9 @@ def test_feed_events_carry_sequence_status_and_stamps_from_the_data(db: Database
         "CONFIRMED",
         "Everywhere maintenance",
     )
-    assert str(untouched["URL"]) == "https://maint.example.com/products/everywhere.ics"
+    # A customer's feed links each event to that window's page in the customer's portal.
+    assert str(untouched["URL"]) == "https://maint.example.com/portal/windows/everywhere.local.20270309.koala"
+    assert str(unplanned["URL"]) == "https://maint.example.com/portal/windows/sydney.unplanned-1"
     assert str(moved["DESCRIPTION"]) == (
         "Planned maintenance window of Everywhere.\n"
         "Local time: Thu 2027-03-04 01:00 to Thu 2027-03-04 07:00 Australia/Sydney (UTC+11:00)\n"
@@ -165,8 +167,9 @@ def test_feed_events_carry_sequence_status_and_stamps_from_the_data(db: Database
         "Occurrence: ny.sunday.20271107 (revision 0)"
     )
     private = Calendar.from_ical(render_customer(db, "acme-ny"))
-    urls = {str(e["UID"]).split(".")[0]: e.get("URL") for e in private.walk("VEVENT")}
-    assert (str(urls["ny"]), urls["lord-howe"]) == ("https://maint.example.com/products/ny.ics", None)
+    urls = {str(e["UID"]).split("@")[0]: str(e.get("URL")) for e in private.walk("VEVENT")}
+    assert {"ny", "lord-howe"} <= {uid.split(".")[0] for uid in urls}
+    assert urls == {uid: f"https://maint.example.com/portal/windows/{uid}" for uid in urls}
 
 
 def test_calendar_properties(db: Database) -> None:

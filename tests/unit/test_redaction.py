@@ -18,6 +18,11 @@ from scheduler.redaction import display_url, redact
             '1.2.3.4:5 - "GET /feeds/<redacted>.ics HTTP/1.1" 200',
         ),
         ("GET /feeds/abc.ics?x=1#y", "GET /feeds/<redacted>.ics?x=1#y"),
+        (
+            '1.2.3.4:5 - "GET /portal/auth/q5Xy-Z_0AbC HTTP/1.1" 303',
+            '1.2.3.4:5 - "GET /portal/auth/<redacted> HTTP/1.1" 303',
+        ),
+        ("https://cal.example.com/portal/auth/TOKEN?x=1", "https://cal.example.com/portal/auth/<redacted>?x=1"),
         ("GET /feeds/abc.ics.ics", "GET /feeds/<redacted>.ics"),
         ("GET /feeds/abc/more", "GET /feeds/<redacted>/more"),
         ("GET /Feeds/abc%2Fdef.ICS", "GET /Feeds/<redacted>.ICS"),

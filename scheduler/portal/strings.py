@@ -1,0 +1,146 @@
+"""Every word the portal shows, in one place (ready for translation).
+
+Templates read them as ``t.NAME``; code formats the ones with ``{placeholders}``.
+"""
+
+from __future__ import annotations
+
+PRODUCT = "maintcal"
+TITLE = "Maintenance portal"
+SKIP = "Skip to content"
+NAV_LABEL = "Portal"
+NAV_UPCOMING = "Upcoming"
+NAV_MONTH = "Month"
+NAV_SUBSCRIBE = "Subscribe"
+NAV_REQUESTS = "Requests"
+NAV_AVAILABILITY = "Availability"
+NAV_CONTACTS = "Contacts"
+SIGN_OUT = "Sign out"
+SIGNED_IN_AS = "Signed in as {email} ({customer})"
+
+SIGN_IN_TITLE = "Sign in"
+SIGN_IN_INTRO = "Type the address at which you receive maintenance notices. We email you a link to sign in."
+SIGN_IN_EMAIL = "Email address"
+SIGN_IN_BUTTON = "Email me a sign-in link"
+SIGN_IN_SENT = (
+    "If {email} is a nominated contact, a sign-in link is on its way. It works once, for 15 minutes. "
+    "Nothing arrived? Ask your organisation's nominated contact to check the address."
+)
+SIGN_IN_INVALID = "That link does not work: it is wrong, used already or expired. Ask for a new one below."
+SIGN_IN_EXPIRED = "Your session ended. Sign in again."
+SIGNED_OUT = "You are signed out."
+MAIL_SUBJECT = "Your sign-in link for the maintenance portal"
+MAIL_BODY = (
+    "Hello,\n\nsomeone (we hope you) asked to sign in to the maintenance portal of {customer} as {email}.\n\n"
+    "Sign in: {url}\n\nThe link works once, within 15 minutes. If you did not ask, ignore this email.\n"
+)
+
+UPCOMING_TITLE = "Upcoming maintenance"
+UPCOMING_INTRO = "The next 13 months, in {zone}. The UTC time is beside each window."
+UPCOMING_NONE = "No maintenance is planned in the next 13 months."
+SHOW_UTC = "Show UTC first"
+SHOW_LOCAL = "Show {zone} first"
+WEEK_OF = "Week of {day}"
+COL_WHEN = "When ({zone})"
+COL_UTC = "UTC"
+COL_PRODUCT = "Product"
+COL_KIND = "Kind"
+COL_STATUS = "Status"
+COL_NOTICE = "Notice"
+PLANNED = "Planned"
+UNPLANNED = "Unplanned"
+STATUS_SCHEDULED = "Scheduled"
+STATUS_MOVED = "Moved from {when}"
+STATUS_CANCELLED = "Cancelled"
+ANNOUNCED = "Announced on {day} to {count} contacts"
+ANNOUNCED_ONE = "Announced on {day} to 1 contact"
+NOT_ANNOUNCED = "Not announced yet"
+DETAILS = "Details"
+
+MONTH_TITLE = "Maintenance in {month}"
+PREVIOUS = "Previous month"
+NEXT = "Next month"
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+WINDOW_TITLE = "{product}: {when}"
+WINDOW_UTC = "In UTC: {start} to {end}"
+WINDOW_LOCAL = "In {zone}: {start} to {end}"
+HISTORY = "History"
+HISTORY_CREATED = "Planned by the window rule {rule}"
+HISTORY_UNPLANNED = "Declared as unplanned maintenance: {reason}"
+HISTORY_MOVED = "Moved to {start}: {reason}"
+HISTORY_CANCELLED = "Cancelled: {reason}"
+NOTICES = "Notices sent"
+NOTICES_NONE = "No notice has been sent for this window yet."
+NOTICE_ROW = "{kind}, {when}, to {recipients}"
+NOTICE_QUEUED = "{kind}, queued {when}, to {recipients} (not sent yet)"
+DOWNLOAD_ICS = "Download this window (.ics)"
+
+MOVE_TITLE = "Ask to move this window"
+MOVE_RANGE = "A new start between {earliest} and {latest} ({zone}); the window keeps its length of {minutes} minutes."
+MOVE_NOT_ALLOWED = "This window cannot be moved: {reason}"
+MOVE_START = "New start ({zone})"
+MOVE_START_HINT = "Date and time in {zone}, e.g. {example}"
+MOVE_REASON = "Reason (optional)"
+MOVE_BUTTON = "Send the request"
+MOVE_SENT = "Your request {id} is pending. Operations will approve or reject it; you get an email either way."
+MOVE_BAD_START = "Give the new start as a date and time, e.g. {example}."
+MOVE_PENDING = "Request {id} to move this window to {when} is pending."
+
+REQUESTS_TITLE = "Reschedule requests"
+REQUESTS_NONE = "Your organisation has not asked to move a window."
+COL_REQUEST = "Request"
+COL_WINDOW = "Window"
+COL_PROPOSED = "Proposed start"
+COL_ASKED = "Asked by, on"
+COL_DECISION = "Decision"
+REQUEST_STATUS = {"pending": "Pending", "approved": "Approved", "rejected": "Rejected"}
+
+SUBSCRIBE_TITLE = "Subscribe to your calendar"
+SUBSCRIBE_INTRO = (
+    "Your calendar feed holds every window of your products, with your own moves. Its address is a secret: "
+    "anyone who has it sees your schedule."
+)
+SUBSCRIBE_HIDDEN = (
+    "Your feed address is stored only as a fingerprint, so it cannot be shown again. "
+    "Get a new address below: the old one stops working, so update any calendar that uses it."
+)
+SUBSCRIBE_NEW = "Your new feed address. Copy it now: it is not shown again."
+FEED_URL = "Feed address"
+COPY = "Copy"
+COPIED = "Copied"
+APPLE_OUTLOOK = "Apple Calendar / Outlook desktop"
+GOOGLE = "Google Calendar"
+OUTLOOK_COM = "Outlook.com"
+RESET_TITLE = "Get a new feed address"
+RESET_CONFIRM = "I understand that the current feed address stops working."
+RESET_BUTTON = "Get a new address"
+RESET_NEEDS_CONFIRM = "Tick the box to confirm: the current address stops working."
+
+AVAILABILITY_TITLE = "Availability in {month}"
+AVAILABILITY_INTRO = (
+    "Planned maintenance announced in time is excluded from the measured time; unannounced or unplanned "
+    "maintenance counts as downtime."
+)
+COL_AVAILABILITY = "Availability"
+COL_TARGET = "Target"
+COL_DOWNTIME = "Downtime counted"
+COL_EXCLUDED = "Maintenance excluded"
+COL_CREDIT = "Credit"
+MET = "met"
+MISSED = "missed"
+EXCLUDED_WHY = "excluded: announced in time"
+COUNTED_WHY = "counted: {why}"
+NOT_IN_SERVICE = "Not in service: {note}"
+CHART_LABEL = "Availability of {product} by month, last 6 months"
+MINUTES = "{n} min"
+
+CONTACTS_TITLE = "Nominated contacts"
+CONTACTS_INTRO = "These addresses receive maintenance notices for {customer} and can sign in here."
+CONTACTS_CHANGE = "To change them, write to {support}."
+
+NOT_FOUND = "Not found"
+NOT_FOUND_TEXT = "There is no such page for your organisation."
+FORBIDDEN = "Refused"
+FORBIDDEN_TEXT = "The form was sent without its security token, or from an old page. Go back, reload and try again."
+ERROR_SUMMARY = "Please correct the following:"
