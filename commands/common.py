@@ -12,8 +12,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, NoReturn
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from scheduler.settings import Settings
 from windows.errors import InvalidInput, MaintcalError
@@ -94,6 +92,12 @@ def fail(error: MaintcalError) -> NoReturn:
     sys.exit(error.exit_code)
 
 
+def _is_database_error(error: Exception) -> bool:
+    """A SQLAlchemy error, checked without importing SQLAlchemy (a command that raised one has loaded it)."""
+    module = sys.modules.get("sqlalchemy.exc")
+    return module is not None and isinstance(error, module.SQLAlchemyError)
+
+
 class MaintcalGroup(click.Group):
     """A group whose errors are one ``error: ...`` line on stderr and a DESIGN §5 exit code."""
 
@@ -107,8 +111,6 @@ class MaintcalGroup(click.Group):
     ) -> Any:
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
-        from sqlalchemy.exc import SQLAlchemyError
-
         try:
             super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except MaintcalError as error:
@@ -123,19 +125,19 @@ class MaintcalGroup(click.Group):
         except click.Abort:
             error_line("aborted")
             sys.exit(1)
-        except SQLAlchemyError as error:
-            first = str(getattr(error, "orig", None) or error).splitlines()[0]
-            hint = (
-                " (has 'maintcal db upgrade' been run?)"
-                if "no such table" in first or "does not exist" in first
-                else ""
-            )
-            error_line(f"database: {first}{hint}")
-            sys.exit(1)
         except OSError as error:
             error_line(str(error))
             sys.exit(1)
         except Exception as error:  # a bug: still one line for the operator; details with MAINTCAL_DEBUG=1
+            if _is_database_error(error):
+                first = str(getattr(error, "orig", None) or error).splitlines()[0]
+                hint = (
+                    " (has 'maintcal db upgrade' been run?)"
+                    if "no such table" in first or "does not exist" in first
+                    else ""
+                )
+                error_line(f"database: {first}{hint}")
+                sys.exit(1)
             if os.environ.get("MAINTCAL_DEBUG"):
                 raise
             error_line(f"internal error ({type(error).__name__}: {error}); rerun with MAINTCAL_DEBUG=1")
@@ -222,6 +224,9 @@ def warn(message: str) -> None:
 
 
 def print_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None) -> None:
+    from rich.console import Console  # loaded by the commands that print a table, not by --help
+    from rich.table import Table
+
     table = Table(*columns, title=title, box=None, header_style="bold", pad_edge=False)
     for row in rows:
         table.add_row(*("" if cell is None else str(cell) for cell in row))

@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from commands.common import AppContext, pass_app, print_json, print_table, warn
 from notifications.drain import DrainStats
-from scheduler.notices.outbox_status import DeliveryInfo, notices_status
+from scheduler.notices.outbox_status import DeliveryInfo, next_due, notices_status
 from scheduler.notices.planning import plan_notices
 from scheduler.notices.worker import describe_transport, send_all, send_due
 from windows.errors import CheckFailed
@@ -83,8 +83,7 @@ def send(app: AppContext, once: bool) -> None:
     """Send the outbox; without --once, wait for retries until nothing is left to send."""
     db, settings = app.db(), app.settings
     transport = describe_transport(settings)
-    status = notices_status(db, app.now, settings)
-    with _progress(status.due_now) as progress:
+    with _progress(due_now(db, app.now)) as progress:
         if once:
             stats = send_due(db, settings, app.clock, progress=progress)
         else:
@@ -92,6 +91,12 @@ def send(app: AppContext, once: bool) -> None:
     _summary(stats, transport)
     if stats.failed:
         raise CheckFailed(f"{stats.failed} delivery(ies) failed permanently (see 'maintcal notices status')")
+
+
+def due_now(db: Any, now: datetime) -> int:
+    """How many deliveries are due (sizes the progress bar: a count, never the messages)."""
+    with db.transaction() as session:
+        return next_due(session, now)[0]
 
 
 def _summary(stats: DrainStats, transport: str) -> None:
@@ -135,6 +140,7 @@ def status(app: AppContext, as_json: bool) -> None:
                 ],
                 "failed": [_delivery_json(d) for d in s.failed],
             }
+            | ({"at_risk_more": s.at_risk_total - len(s.at_risk)} if s.at_risk_total > len(s.at_risk) else {})
         )
         return
     counts = ", ".join(f"{name} {count}" for name, count in s.counts.items())
@@ -145,12 +151,15 @@ def status(app: AppContext, as_json: bool) -> None:
         click.echo(f"{s.uncertain} unsent delivery(ies) may already have been delivered once (uncertain)")
     if s.at_risk:
         click.secho(
-            f"WARNING: {len(s.at_risk)} delivery(ies) unsent close to or past their notice deadline",
+            f"WARNING: {max(s.at_risk_total, len(s.at_risk))} delivery(ies) unsent close to or past their notice "
+            "deadline",
             fg="red",
             bold=True,
             err=True,
         )
         _table(s.at_risk, app.now)
+        if s.at_risk_total > len(s.at_risk):
+            click.echo(f"... and {s.at_risk_total - len(s.at_risk)} more (the soonest deadlines are listed)")
     if s.failed:
         click.secho(f"{len(s.failed)} delivery(ies) failed permanently:", fg="red", err=True)
         _table(s.failed, app.now)

@@ -15,12 +15,17 @@ Both ``windows.schedule`` (each scheduled occurrence carries its deadline) and `
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from windows.timezones import offset_at, to_utc, zone_by_name
 
 
+@lru_cache(maxsize=1 << 16)  # every customer's view of a shared occurrence asks the same (issue 11)
 def notice_deadline(start: datetime, zone_name: str, notice_days: int) -> datetime:
-    """The last instant a notice for an occurrence starting at ``start`` may be accepted."""
+    """The last instant a notice for an occurrence starting at ``start`` may be accepted.
+
+    Depends only on the instant ``start`` names (equal instants in other zones hash alike).
+    """
     zone = zone_by_name(zone_name)
     naive = start.astimezone(UTC).replace(tzinfo=None)
     local = naive + offset_at(naive, zone)

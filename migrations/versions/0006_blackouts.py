@@ -1,7 +1,7 @@
 """blackouts, freezes, conflict resolutions; products' blackout policy (issue 14)
 
 Revision ID: 0006
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-02
 
 The product columns are added with plain ``ADD COLUMN`` (server defaults fill existing rows), not
@@ -19,7 +19,7 @@ from alembic import op
 import scheduler.store.db
 
 revision: str = "0006"
-down_revision: str | Sequence[str] | None = "0008"
+down_revision: str | Sequence[str] | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -8,6 +8,7 @@ The file itself is parsed and validated by ``scheduler.catalogue.catalogue_file`
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -97,8 +98,25 @@ def _plan_and_apply(session: Session, now: datetime, cat: Catalogue, prune: bool
                 plan.append(PlanItem("change", f"product {spec.key}", changed))
     customers = {c.key: c for c in session.scalars(select(Customer))}
     # Windows after customers exist, so that 'local' rules are checked against their subscribers.
-    for customer_spec in cat.customers:
-        plan.extend(_apply_customer(session, now, customer_spec, customers, products))
+    # Customers first (one flush gives the new ones their ids), then every customer's contacts and
+    # subscriptions from two queries: no query or flush per customer (issue 11: a flush scans every
+    # loaded row, so one per customer made a large file quadratic).
+    per_customer = [_apply_customer(session, now, customer_spec, customers) for customer_spec in cat.customers]
+    session.flush()
+    contacts: dict[int, list[Contact]] = defaultdict(list)
+    for contact in session.scalars(select(Contact).where(Contact.removed_at.is_(None)).order_by(Contact.id)):
+        contacts[contact.customer_id].append(contact)
+    subscriptions: dict[int, list[Subscription]] = defaultdict(list)
+    for subscription in session.scalars(select(Subscription).order_by(Subscription.id)):
+        subscriptions[subscription.customer_id].append(subscription)
+    with session.no_autoflush:
+        for customer_spec, items in zip(cat.customers, per_customer, strict=True):
+            customer = customers[customer_spec.key]
+            items += _apply_contacts(session, now, customer_spec, customer, contacts[customer.id])
+            mine = subscriptions[customer.id]
+            items += _apply_subscriptions(session, now, customer_spec, customer, mine, products)
+            plan.extend(items)
+    session.flush()
     refused: list[str] = []
     for spec in cat.products:
         plan.extend(_apply_windows(session, now, products[spec.key], spec, refused))
@@ -241,28 +259,26 @@ def _may_add_past(row: WindowRule, differs: dict[str, object]) -> bool:
 
 
 def _apply_customer(
-    session: Session, now: datetime, spec: CustomerSpec, customers: dict[str, Customer], products: dict[str, Product]
+    session: Session, now: datetime, spec: CustomerSpec, customers: dict[str, Customer]
 ) -> list[PlanItem]:
-    plan = []
+    """Add or update the customer row (flushed by the caller)."""
     customer = customers.get(spec.key)
     values = {"name": spec.name, "timezone": spec.tz}
     if customer is None:
-        customer = Customer(key=spec.key, created_at=now, updated_at=now, **values)
-        session.add(customer)
-        session.flush()
-        customers[spec.key] = customer
-        plan.append(PlanItem("add", f"customer {spec.key}", f"{spec.name} ({spec.tz})"))
-    else:
-        changed = _update(customer, values, now)
-        if changed:
-            plan.append(PlanItem("change", f"customer {spec.key}", changed))
+        customers[spec.key] = Customer(key=spec.key, created_at=now, updated_at=now, **values)
+        session.add(customers[spec.key])
+        return [PlanItem("add", f"customer {spec.key}", f"{spec.name} ({spec.tz})")]
+    changed = _update(customer, values, now)
+    return [PlanItem("change", f"customer {spec.key}", changed)] if changed else []
+
+
+def _apply_contacts(
+    session: Session, now: datetime, spec: CustomerSpec, customer: Customer, current: list[Contact]
+) -> list[PlanItem]:
+    plan = []
     # Addresses that differ only in case are the same contact (notifications.addresses): a file that
     # writes 'Jane.Doe@x' for a stored 'jane.doe@x' keeps the contact and its nomination history.
-    active = {
-        address_key(c.email): c
-        for c in session.scalars(select(Contact).where(Contact.customer_id == customer.id))
-        if c.removed_at is None
-    }
+    active = {address_key(c.email): c for c in current if c.removed_at is None}
     wanted_contacts = {address_key(email) for email in spec.contacts}
     for email in spec.contacts:
         if address_key(email) not in active:
@@ -272,9 +288,19 @@ def _apply_customer(
         if contact_key not in wanted_contacts:
             contact.removed_at = now
             plan.append(PlanItem("remove", f"contact {spec.key} {contact.email}"))
-    subscribed = {
-        s.product_id: s for s in session.scalars(select(Subscription).where(Subscription.customer_id == customer.id))
-    }
+    return plan
+
+
+def _apply_subscriptions(
+    session: Session,
+    now: datetime,
+    spec: CustomerSpec,
+    customer: Customer,
+    current: list[Subscription],
+    products: dict[str, Product],
+) -> list[PlanItem]:
+    plan = []
+    subscribed = {s.product_id: s for s in current}
     wanted = {products[key].id: key for key in spec.subscriptions}
     for product_id, key in wanted.items():
         if product_id not in subscribed:
@@ -285,5 +311,4 @@ def _apply_customer(
         if product_id not in wanted:
             session.delete(subscription)
             plan.append(PlanItem("remove", f"subscription {spec.key} -> {by_id.get(product_id, product_id)}"))
-    session.flush()
     return plan

@@ -29,8 +29,15 @@ class Problems:
         for index, (number, header) in enumerate(self._headers):
             if header != name or (within and not within[0] <= number <= within[1]):
                 continue
-            following = [n for n, h in self._headers[index + 1 :] if not h.startswith(f"{name}.")]
-            found.append((number, (following[0] - 1) if following else len(self.lines)))
+            # The next header that is not one of this table's own sub-tables (a scan, not a copy:
+            # the parser stays linear in the number of tables, issue 11).
+            following = (
+                self._headers[i][0]
+                for i in range(index + 1, len(self._headers))
+                if not self._headers[i][1].startswith(f"{name}.")
+            )
+            after = next(following, None)
+            found.append((number, (after - 1) if after is not None else len(self.lines)))
         return found if len(found) == count else [None] * count
 
     def line_of(self, needle: str) -> int | None:

@@ -16,6 +16,8 @@ from scheduler.store.db import Database
 from scheduler.store.models import Customer
 from scheduler.store.models_outbox import FAILED, QUEUED, SENDING, SUPERSEDED, Delivery, Notice
 
+AT_RISK_SHOWN = 100  # deliveries listed; the rest are counted (memory stays flat whatever the backlog)
+
 
 @dataclass(frozen=True)
 class DeliveryInfo:
@@ -34,8 +36,22 @@ class DeliveryInfo:
 
 
 def _info(session: Session, *criteria: Any, limit: int | None = None) -> list[DeliveryInfo]:
+    """The deliveries matching ``criteria``, soonest deadline first: columns only, never the MIME body."""
     query = (
-        select(Delivery, Notice.kind, Customer.key)
+        select(
+            Delivery.id,
+            Customer.key,
+            Notice.kind,
+            Delivery.email,
+            Delivery.message_id,
+            Delivery.status,
+            Delivery.attempts,
+            Delivery.uncertain,
+            Delivery.deadline,
+            Delivery.next_attempt_at,
+            Delivery.sent_at,
+            Delivery.last_error,
+        )
         .join(Notice, Notice.id == Delivery.notice_id)
         .join(Customer, Customer.id == Notice.customer_id)
         .where(*criteria)
@@ -43,32 +59,26 @@ def _info(session: Session, *criteria: Any, limit: int | None = None) -> list[De
         .limit(limit)
     )
     return [
-        DeliveryInfo(
-            d.id,
-            key,
-            kind,
-            d.email,
-            d.message_id,
-            d.status,
-            d.attempts,
-            d.uncertain,
-            d.deadline,
-            d.next_attempt_at,
-            d.sent_at,
-            d.last_error,
+        DeliveryInfo(key, customer, kind, email, message_id, status, attempts, uncertain, deadline, due, sent, error)
+        for key, customer, kind, email, message_id, status, attempts, uncertain, deadline, due, sent, error in (
+            session.execute(query)
         )
-        for d, kind, key in session.execute(query)
     ]
 
 
-def at_risk(session: Session, now: datetime, warning: timedelta) -> list[DeliveryInfo]:
-    """Unsent deliveries whose notice deadline is past or within ``warning`` of ``now``."""
-    return _info(
-        session,
-        Delivery.status.in_([QUEUED, SENDING]),
-        Delivery.deadline.is_not(None),
-        Delivery.deadline <= now + warning,
-    )
+def _at_risk_criteria(now: datetime, warning: timedelta) -> tuple[Any, ...]:
+    return (Delivery.status.in_([QUEUED, SENDING]), Delivery.deadline.is_not(None), Delivery.deadline <= now + warning)
+
+
+def at_risk(session: Session, now: datetime, warning: timedelta, limit: int = AT_RISK_SHOWN) -> list[DeliveryInfo]:
+    """Unsent deliveries whose notice deadline is past or within ``warning`` of ``now`` (the ``limit`` soonest)."""
+    return _info(session, *_at_risk_criteria(now, warning), limit=limit)
+
+
+def at_risk_count(session: Session, now: datetime, warning: timedelta) -> int:
+    """How many unsent deliveries are at risk (``at_risk`` lists at most ``AT_RISK_SHOWN`` of them)."""
+    found = session.scalar(select(func.count()).select_from(Delivery).where(*_at_risk_criteria(now, warning)))
+    return int(found or 0)
 
 
 def failed(session: Session, limit: int = 50) -> list[DeliveryInfo]:
@@ -106,8 +116,9 @@ class OutboxStatus:
     due_now: int
     next_attempt_at: datetime | None
     uncertain: int
-    at_risk: list[DeliveryInfo]
+    at_risk: list[DeliveryInfo]  # the AT_RISK_SHOWN soonest deadlines
     failed: list[DeliveryInfo]
+    at_risk_total: int = 0  # every delivery at risk, listed or not
 
 
 def notices_status(db: Database, now: datetime, settings: Settings) -> OutboxStatus:
@@ -117,11 +128,13 @@ def notices_status(db: Database, now: datetime, settings: Settings) -> OutboxSta
         uncertain = session.scalar(
             select(func.count()).select_from(Delivery).where(Delivery.uncertain.is_(True), Delivery.status != "sent")
         )
+        warning = timedelta(hours=settings.deadline_warning_hours)
         return OutboxStatus(
             counts=counts(session),
             due_now=due_now,
             next_attempt_at=later,
             uncertain=int(uncertain or 0),
-            at_risk=at_risk(session, now, timedelta(hours=settings.deadline_warning_hours)),
+            at_risk=at_risk(session, now, warning),
             failed=failed(session),
+            at_risk_total=at_risk_count(session, now, warning),
         )

@@ -19,6 +19,7 @@ from notifications.addresses import address_problem
 from notifications.content import ANNOUNCE, PUBLISH
 from scheduler.notices.enqueue import write_notices
 from scheduler.notices.supersede import supersede
+from scheduler.occurrences.reader import ScheduleReader
 from scheduler.occurrences.schedule import occurrences
 from scheduler.settings import Settings
 from scheduler.store.db import Database
@@ -123,6 +124,7 @@ class _Views:
 
     def __init__(self, session: Session, now: datetime, end: datetime, products: dict[str, Product]) -> None:
         self.session, self.now, self.end = session, now, end
+        self.reader = ScheduleReader(session)
         self.key_of = {p.id: key for key, p in products.items()}
         self.subscriptions: dict[int, list[str]] = defaultdict(list)
         for customer_id, product_id in session.execute(
@@ -138,7 +140,7 @@ class _Views:
         self.shared: dict[str, list[Scheduled]] = defaultdict(list)
         self.local: dict[tuple[str, str], list[Scheduled]] = defaultdict(list)
         for key in products:
-            for item in occurrences(session, now, end, product=key):
+            for item in occurrences(session, now, end, product=key, reader=self.reader):
                 if item.kind != "planned":
                     continue
                 if item.occurrence.customer is None:
@@ -150,7 +152,12 @@ class _Views:
         items: list[Scheduled] = []
         for key in self.subscriptions.get(customer.id, []):
             if (customer.id, key) in self.own_changes:
-                items.extend(occurrences(self.session, self.now, self.end, product=key, customer=customer.key))
+                self.reader.know([customer])
+                items.extend(
+                    occurrences(
+                        self.session, self.now, self.end, product=key, customer=customer.key, reader=self.reader
+                    )
+                )
             else:
                 items.extend(self.shared[key])
                 items.extend(self.local[(key, customer.key)])

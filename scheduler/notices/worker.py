@@ -119,9 +119,11 @@ def send_all(
 
 
 def warn_at_risk(db: Database, now: datetime, settings: Settings) -> int:
-    """Log every unsent delivery near (or past) its notice deadline; returns how many."""
+    """Log unsent deliveries near (or past) their notice deadline (the soonest ``AT_RISK_SHOWN``); returns how many."""
+    warning = timedelta(hours=settings.deadline_warning_hours)
     with db.transaction() as session:
-        risky = outbox_status.at_risk(session, now, timedelta(hours=settings.deadline_warning_hours))
+        risky = outbox_status.at_risk(session, now, warning)
+        total = outbox_status.at_risk_count(session, now, warning) if len(risky) == outbox_status.AT_RISK_SHOWN else 0
     for d in risky:
         assert d.deadline is not None
         when = "PAST its notice deadline" if d.deadline < now else "close to its notice deadline"
@@ -136,7 +138,9 @@ def warn_at_risk(db: Database, now: datetime, settings: Settings) -> int:
             d.attempts,
             f", last: {d.last_error}" if d.last_error else "",
         )
-    return len(risky)
+    if total > len(risky):
+        log.warning("NOT SENT: %d more delivery(ies) near or past their notice deadline", total - len(risky))
+    return max(total, len(risky))
 
 
 def warn_conflicts(db: Database, now: datetime) -> int:

@@ -7,7 +7,6 @@ subscribes to, with ``local`` rules in its own zone and its own changes applied.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
@@ -16,12 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from scheduler.blackouts.effects import Blocks
-from scheduler.store.models import Customer, Override, Product, Subscription, Unplanned, UnplannedCustomer
-from scheduler.store.repository import get_customer, get_product, rule_to_domain
+from scheduler.occurrences.reader import ScheduleReader
+from scheduler.store.models import Customer, Product, Subscription, Unplanned, UnplannedCustomer
+from scheduler.store.repository import get_customer, get_product
 from windows.expansion import Occurrence, expand
 from windows.parsing import check_date
 from windows.rules import Rule
-from windows.schedule import Change, Scheduled, apply_changes
+from windows.schedule import Scheduled, apply_changes
 from windows.timezones import to_local, zone_by_name
 
 _UTC = UTC
@@ -35,18 +35,24 @@ def occurrences(
     product: str | None = None,
     customer: str | None = None,
     include_cancelled: bool = False,
+    reader: ScheduleReader | None = None,
 ) -> list[Scheduled]:
-    """Every occurrence overlapping [start, end) in the requested view, ordered by start then id."""
-    products = (
-        [get_product(session, product)] if product else list(session.scalars(select(Product).order_by(Product.key)))
-    )
-    cust = get_customer(session, customer) if customer else None
+    """Every occurrence overlapping [start, end) in the requested view, ordered by start then id.
+
+    ``reader`` shares what was read between many calls in one transaction (``ScheduleReader``).
+    """
+    if reader is None:
+        cust = get_customer(session, customer) if customer else None
+        reader = ScheduleReader(session, only_customer=cust)
+    else:
+        cust = reader.customer(customer) if customer else None
+    products = reader.products(product)
     result: list[Scheduled] = []
     if cust is not None:
-        subscribed = set(session.scalars(select(Subscription.product_id).where(Subscription.customer_id == cust.id)))
+        subscribed = reader.subscribed(cust)
         products = [p for p in products if p.id in subscribed]
     for prod in products:
-        result.extend(_product_occurrences(session, prod, cust, start, end))
+        result.extend(_product_occurrences(reader, prod, cust, start, end))
     if not include_cancelled:
         result = [s for s in result if s.status != "cancelled"]
     result.sort(key=lambda s: (s.start, s.id))
@@ -71,10 +77,11 @@ def find_occurrence(session: Session, occurrence_id: str, customer: str | None =
     if day is None:
         return None
     lo = datetime(day.year, day.month, day.day, tzinfo=_UTC) - timedelta(days=2)
+    cust = get_customer(session, customer) if customer else None
     found = _product_occurrences(
-        session,
+        ScheduleReader(session, only_customer=cust),
         product,
-        get_customer(session, customer) if customer else None,
+        cust,
         lo,
         lo + timedelta(days=5),
         ids={occurrence_id},
@@ -108,33 +115,36 @@ def _date_of(base_id: str) -> date | None:
 
 
 def _product_occurrences(
-    session: Session, prod: Product, cust: Customer | None, start: datetime, end: datetime, ids: set[str] | None = None
+    reader: ScheduleReader,
+    prod: Product,
+    cust: Customer | None,
+    start: datetime,
+    end: datetime,
+    ids: set[str] | None = None,
 ) -> list[Scheduled]:
-    rules = [rule_to_domain(row, prod.key) for row in prod.rules]
-    changes = _changes(session, prod)
+    book = reader.changes(prod)
     views: list[tuple[Rule, Customer | None]] = []
-    for rule in rules:
+    for rule in reader.rules(prod):
         if cust is not None:
             views.append((rule, cust))
         elif rule.is_local:
-            views.extend((rule, c) for c in _subscribers(session, prod))
+            views.extend((rule, c) for c in reader.subscribers(prod))
         else:
             views.append((rule, None))
     result = []
-    blocks = Blocks(session, prod, start, end, local=any(rule.is_local for rule in rules), customer=cust)
+    local = any(rule.is_local for rule in reader.rules(prod))
+    blocks = Blocks(reader.session, prod, start, end, local=local, customer=cust)
     for rule, viewer in views:
         key = viewer.key if viewer else None
-        expanded = {o.id: o for o in _expand(rule, viewer, start, end)}
+        changes, by_base = book.view(key)  # the product-wide changes and ``key``'s own
+        expanded = {o.id: o for o in reader.expand(prod, rule, viewer, start, end)}
         if rule.is_local:  # occurrences a blackout moves into the range (on_blackout = "next")
             for lo, hi in blocks.lookback(viewer):
                 expanded.update({o.id: o for o in _expand(rule, viewer, lo, hi) if o.id not in expanded})
         # Occurrences moved into the range from elsewhere.
+        prefix = f"{prod.key}.{rule.name}."
         for change in changes:
-            if (
-                change.action == "move"
-                and change.base_id.startswith(f"{prod.key}.{rule.name}.")
-                and (change.customer in (None, key))
-            ):
+            if change.action == "move" and change.base_id.startswith(prefix):
                 assert change.new_start and change.new_end
                 if change.new_start < end and change.new_end > start:
                     day = _date_of(change.base_id)
@@ -146,12 +156,12 @@ def _product_occurrences(
         for occ in expanded.values():
             if ids is not None and occ.id not in ids:
                 continue
-            scheduled = apply_changes(occ, changes, key, prod.notice_days)
+            scheduled = apply_changes(occ, by_base.get(occ.base_id, []), key, prod.notice_days)
             scheduled = blocks.apply(rule, scheduled, viewer, partial(_expand, rule, viewer))
             # Looked up by id: found wherever a move took it; listed: only if it overlaps the range.
             if ids is not None or (scheduled.start < end and scheduled.end > start):
                 result.append(scheduled)
-    result.extend(_unplanned(session, prod, cust, start, end))
+    result.extend(_unplanned(reader, prod, cust, start, end))
     return result
 
 
@@ -170,42 +180,12 @@ def _subscribers(session: Session, prod: Product) -> list[Customer]:
     )
 
 
-def _changes(session: Session, prod: Product) -> list[Change]:
-    rows = session.execute(
-        select(Override, Customer.key)
-        .outerjoin(Customer, Customer.id == Override.customer_id)
-        .where(Override.product_id == prod.id)
-        .order_by(Override.occurrence_id, Override.decision)
-    ).all()
-    return [
-        Change(
-            base_id=o.occurrence_id,
-            customer=key,
-            action=o.action,
-            new_start=o.new_start,
-            new_end=o.new_end,
-            decision=o.decision,
-            customer_consent=o.customer_consent,
-            waived=o.waived_reason,
-        )
-        for o, key in rows
-    ]
-
-
 def _unplanned(
-    session: Session, prod: Product, cust: Customer | None, start: datetime, end: datetime
+    reader: ScheduleReader, prod: Product, cust: Customer | None, start: datetime, end: datetime
 ) -> list[Scheduled]:
-    rows = session.scalars(
-        select(Unplanned)
-        .options(selectinload(Unplanned.customers))
-        .where(Unplanned.product_id == prod.id, Unplanned.start < end, Unplanned.end > start)
-    ).all()
-    restricted: dict[int, set[int]] = defaultdict(set)
-    for row in rows:
-        restricted[row.id] = {link.customer_id for link in row.customers}
     result = []
-    for row in rows:
-        if cust is not None and restricted[row.id] and cust.id not in restricted[row.id]:
+    for row, restricted in reader.unplanned(prod, start, end):
+        if cust is not None and restricted and cust.id not in restricted:
             continue
         result.append(unplanned_scheduled(row, prod.key, cust))
     return result

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from notifications.content import PUBLISH
+from scheduler.occurrences.reader import ScheduleReader
 from scheduler.occurrences.schedule import occurrences
 from scheduler.store.db import Database
 from scheduler.store.models import Customer, Product, Subscription, WindowRule
@@ -25,6 +26,8 @@ from scheduler.store.repository import get_customer, get_product
 from windows.notice import VIOLATED, ContactPeriod, Dispatch, Verdict, assess
 from windows.schedule import Scheduled
 from windows.timezones import format_utc
+
+_BATCH = 500  # customers whose outbox records are read in one query
 
 
 @dataclass(frozen=True)
@@ -75,8 +78,12 @@ def assess_range(
     *,
     product: str | None = None,
     customer: str | None = None,
+    reader: ScheduleReader | None = None,
 ) -> list[ComplianceItem]:
-    """Like ``compliance`` inside an open session (for reports that need it, e.g. the SLA)."""
+    """Like ``compliance`` inside an open session (for reports that need it, e.g. the SLA).
+
+    Customers are assessed in batches of ``_BATCH``: one query reads what the outbox did for a batch.
+    """
     query = select(Customer).options(selectinload(Customer.contacts)).order_by(Customer.key)
     if customer:
         query = query.where(Customer.id == get_customer(session, customer).id)
@@ -86,16 +93,22 @@ def assess_range(
         )
         query = query.where(Customer.id.in_(subscribers))
     waivers = _rule_waivers(session)
+    reader = reader or ScheduleReader(session)
     result = []
-    for cust in session.scalars(query):
-        items = occurrences(session, start, end, product=product, customer=cust.key)
-        if not items:
-            continue
-        contacts = [ContactPeriod(c.email, c.nominated_at, c.removed_at) for c in cust.contacts]
-        dispatches = _dispatches(session, cust.id, {s.id for s in items}, start, end)
-        for item in items:
-            verdict = assess(item, now, contacts, dispatches.get(item.id, []), waiver=_waiver(item, waivers))
-            result.append(ComplianceItem(item, cust.key, verdict))
+    customers = list(session.scalars(query))
+    reader.know(customers)
+    for first in range(0, len(customers), _BATCH):
+        batch = customers[first : first + _BATCH]
+        dispatches = _dispatches(session, [c.id for c in batch], start, end, product)
+        for cust in batch:
+            items = occurrences(session, start, end, product=product, customer=cust.key, reader=reader)
+            if not items:
+                continue
+            contacts = [ContactPeriod(c.email, c.nominated_at, c.removed_at) for c in cust.contacts]
+            mine = dispatches[cust.id]
+            for item in items:
+                verdict = assess(item, now, contacts, mine.get(item.id, []), waiver=_waiver(item, waivers))
+                result.append(ComplianceItem(item, cust.key, verdict))
     result.sort(key=lambda c: (c.item.start, c.item.id, c.customer))
     return result
 
@@ -105,11 +118,12 @@ def violations(items: list[ComplianceItem]) -> list[ComplianceItem]:
 
 
 def _dispatches(
-    session: Session, customer_id: int, ids: set[str], start: datetime, end: datetime
-) -> dict[str, list[Dispatch]]:
-    """What the outbox did about these occurrences (only notices at times overlapping the range can match)."""
+    session: Session, customer_ids: list[int], start: datetime, end: datetime, product: str | None = None
+) -> dict[int, dict[str, list[Dispatch]]]:
+    """Per customer, what the outbox did about occurrences (only notices at times overlapping the range can match)."""
     rows = session.execute(
         select(
+            DeliveryOccurrence.customer_id,
             DeliveryOccurrence.occurrence_id,
             DeliveryOccurrence.start,
             DeliveryOccurrence.end,
@@ -121,18 +135,18 @@ def _dispatches(
         )
         .join(Delivery, Delivery.id == DeliveryOccurrence.delivery_id)
         .where(
-            DeliveryOccurrence.customer_id == customer_id,
+            DeliveryOccurrence.customer_id.in_(customer_ids),
             DeliveryOccurrence.method == PUBLISH,
             Delivery.status != SUPERSEDED,
             DeliveryOccurrence.start < end,
             DeliveryOccurrence.end > start,
+            *([DeliveryOccurrence.product_key == product] if product else []),
         )
         .order_by(Delivery.id)
     )
-    found: dict[str, list[Dispatch]] = defaultdict(list)
-    for occurrence_id, start, end, email, status, sent_at, error, attempts in rows:
-        if occurrence_id in ids:
-            found[occurrence_id].append(Dispatch(email, start, end, status, sent_at, error, attempts))
+    found: dict[int, dict[str, list[Dispatch]]] = defaultdict(lambda: defaultdict(list))
+    for customer_id, occurrence_id, start, end, email, status, sent_at, error, attempts in rows:
+        found[customer_id][occurrence_id].append(Dispatch(email, start, end, status, sent_at, error, attempts))
     return found
 
 

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scheduler.blackouts.sla_policy import overridden_verdicts
+from scheduler.occurrences.reader import ScheduleReader
 from scheduler.occurrences.schedule import occurrences
 from scheduler.reports.compliance import ComplianceItem, assess_range
 from scheduler.store.db import Database
@@ -80,7 +81,8 @@ def sla_report(
                     select(Customer).join(Subscription).where(Subscription.product_id == prod.id).order_by(Customer.key)
                 )
             )
-        items = assess_range(session, now, period.start, period.end, product=prod.key, customer=customer)
+        reader = ScheduleReader(session)
+        items = assess_range(session, now, period.start, period.end, product=prod.key, customer=customer, reader=reader)
         items = [c for c in items if not c.item.occurrence.imported]
         by_customer: dict[str, list[ComplianceItem]] = defaultdict(list)
         for item in items:
@@ -99,7 +101,7 @@ def sla_report(
             gap = None if imported or mine else _not_in_service(prod, period, what, since.get(cust.id))
             rows.append(ReportRow(cust.key, result, gap is None, gap or no_rules))
         if customer is None:
-            verdicts = _product_wide(session, prod, period, items)
+            verdicts = _product_wide(session, prod, period, items, reader)
             result = compute_sla(period, verdicts, outages[None], now=now, policy=policy)
             what = f"the first customer subscribed to {prod.key}"
             first = min(since.values(), default=None)
@@ -166,12 +168,14 @@ def _verdict(entry: ComplianceItem) -> WindowVerdict:
     return WindowVerdict(window, False, f"not noticed: {why}")
 
 
-def _product_wide(session: Session, prod: Product, period: Period, items: list[ComplianceItem]) -> list[WindowVerdict]:
+def _product_wide(
+    session: Session, prod: Product, period: Period, items: list[ComplianceItem], reader: ScheduleReader
+) -> list[WindowVerdict]:
     by_id: dict[str, list[WindowVerdict]] = defaultdict(list)
     for entry in items:
         by_id[entry.item.id].append(_verdict(entry))
     verdicts = []
-    for item in occurrences(session, period.start, period.end, product=prod.key):
+    for item in occurrences(session, period.start, period.end, product=prod.key, reader=reader):
         if item.customer is not None and item.kind == "planned":
             continue  # a local rule: one occurrence per customer, judged in the customer rows
         if item.occurrence.imported:

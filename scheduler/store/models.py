@@ -156,7 +156,10 @@ class Override(Base):
     """
 
     __tablename__ = "overrides"
-    __table_args__ = (UniqueConstraint("product_id", "occurrence_id", "decision"),)
+    __table_args__ = (
+        UniqueConstraint("product_id", "occurrence_id", "decision"),
+        Index("ix_overrides_product_customer", "product_id", "customer_id"),  # one customer's view (issue 11)
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), index=True)
     occurrence_id: Mapped[str] = mapped_column(String(200), index=True)  # base id, without customer suffix

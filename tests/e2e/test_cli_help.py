@@ -13,8 +13,11 @@ from cli import maintcal
 
 def walk(command: click.Command, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], click.Command]]:
     yield path, command
-    if isinstance(command, click.Group):
-        for name, sub in sorted(command.commands.items()):
+    if isinstance(command, click.Group):  # the top-level group is lazy: ask it, as click does
+        context = click.Context(command)
+        for name in command.list_commands(context):
+            sub = command.get_command(context, name)
+            assert sub is not None, name
             yield from walk(sub, (*path, name))
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -24,7 +25,7 @@ def test_a_listing_in_quarters_equals_the_whole_range(db: Database, db_url: str,
     result = cli(db_url, "occurrences", *view, "--from", "2026-12-01", "--to", "2028-02-01", "--json")
     assert result.exit_code == 0, result.output
     options = {"--customer": "customer", "--product": "product"}
-    named = {options[k]: v for k, v in zip(view[::2], view[1::2], strict=False) if k in options}
+    named: dict[str, Any] = {options[k]: v for k, v in zip(view[::2], view[1::2], strict=False) if k in options}
     with db.transaction() as session:
         whole = occurrences(
             session,

@@ -17,7 +17,7 @@ from notifications.delivery import Outcome
 from scheduler.catalogue import edits as catalogue
 from scheduler.notices.change_notices import enqueue_change_notices
 from scheduler.notices.outbox import abandon, claim, complete, renew, worker_name
-from scheduler.notices.outbox_status import notices_status
+from scheduler.notices.outbox_status import at_risk, at_risk_count, notices_status
 from scheduler.notices.planning import plan_notices
 from scheduler.notices.worker import send_due, warn_at_risk
 from scheduler.occurrences.schedule import find_occurrence
@@ -502,3 +502,23 @@ def test_planning_reads_local_rules_and_customer_specific_changes_per_customer(
         ("ops@zeta.example", "pe.local.20270209.zeta", datetime(2027, 2, 8, 13, tzinfo=UTC), 0),
         ("ops@zeta.example", FIRST, moved, 1),
     ]
+
+
+def test_status_lists_the_soonest_deadlines_and_counts_every_delivery_at_risk(
+    db: Database, db_url: str, tmp_path: Path
+) -> None:
+    """Issue 11: the listing is bounded (memory flat whatever the backlog); the count is not."""
+    build(db)
+    settings = settings_for(db_url, tmp_path)
+    plan_notices(db, NOW, settings)
+    near = FIRST_DEADLINE - timedelta(hours=71)
+    warning = timedelta(hours=settings.deadline_warning_hours)
+    with db.transaction() as session:
+        assert [(d.id, d.customer, d.kind) for d in at_risk(session, near, warning, limit=2)] == [
+            (1, "acme", "announce"),
+            (2, "acme", "announce"),
+        ]
+        assert at_risk_count(session, near, warning) == 3
+        assert at_risk_count(session, NOW, warning) == 0
+    status = notices_status(db, near, settings)
+    assert (len(status.at_risk), status.at_risk_total) == (3, 3)

@@ -1,0 +1,176 @@
+"""What the schedule is built from, read once per session and answered per view (issue 11).
+
+A ``ScheduleReader`` reads each product's rules, changes (overrides), subscribers and unplanned
+windows at most once and hands every view (product-wide or one customer's) only what applies to
+it: the product-wide changes and that customer's own. Reading the schedule of many customers in
+one session (notice planning, compliance, SLA reports) is then linear in customers, not in
+customers times the product's overrides.
+
+A reader is a snapshot: use it inside one transaction that does not change what it has read (a
+service that writes an override and reads again uses a new one). A reader made for one customer
+(``only_customer``) reads just the changes that customer can see.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from scheduler.store.models import Customer, Override, Product, Subscription, Unplanned
+from scheduler.store.repository import get_customer, get_product, rule_to_domain
+from windows.expansion import Occurrence, expand
+from windows.rules import Rule
+from windows.schedule import Change
+
+
+class ChangeBook:
+    """The changes of one product, kept in the order they were read, found by view and occurrence."""
+
+    def __init__(self, changes: list[Change]) -> None:
+        self._wide: list[tuple[int, Change]] = []
+        self._own: dict[str, list[tuple[int, Change]]] = defaultdict(list)
+        for position, change in enumerate(changes):
+            if change.customer is None:
+                self._wide.append((position, change))
+            else:
+                self._own[change.customer].append((position, change))
+        self._views: dict[str | None, tuple[list[Change], dict[str, list[Change]]]] = {}
+
+    def view(self, customer: str | None) -> tuple[list[Change], dict[str, list[Change]]]:
+        """The changes that apply to ``customer``'s view (None: product-wide), and the same by base id."""
+        found = self._views.get(customer)
+        if found is None:
+            own = self._own.get(customer, []) if customer is not None else []
+            merged = (
+                [c for _, c in sorted(self._wide + own, key=lambda pair: pair[0])]
+                if own
+                else [c for _, c in self._wide]
+            )
+            by_base: dict[str, list[Change]] = defaultdict(list)
+            for change in merged:
+                by_base[change.base_id].append(change)
+            found = (merged, dict(by_base))
+            if customer is None or len(self._views) < 64:  # bounded: many customers each ask once
+                self._views[customer] = found
+        return found
+
+
+class ScheduleReader:
+    """Per-session cache of what occurrences are built from; ``only_customer`` narrows the changes read."""
+
+    def __init__(self, session: Session, only_customer: Customer | None = None) -> None:
+        self.session = session
+        self.only_customer = only_customer
+        self._rules: dict[int, list[Rule]] = {}
+        self._books: dict[int, ChangeBook] = {}
+        self._subscribers: dict[int, list[Customer]] = {}
+        self._subscriptions: dict[int, set[int]] | None = None
+        self._unplanned: dict[tuple[int, datetime, datetime], list[tuple[Unplanned, set[int]]]] = {}
+        self._expanded: dict[tuple[int, str, datetime, datetime], list[Occurrence]] = {}
+        self._products: list[Product] | None = None
+        self._customers: dict[str, Customer] = {}
+        self._by_key: dict[str, Product] = {}
+
+    def products(self, key: str | None = None) -> list[Product]:
+        """Every product by key, or the one named ``key`` (NotFound if there is none)."""
+        if key is not None:
+            found = self._by_key.get(key)
+            if found is None:
+                found = self._by_key[key] = get_product(self.session, key)
+            return [found]
+        if self._products is None:
+            self._products = list(self.session.scalars(select(Product).order_by(Product.key)))
+        return self._products
+
+    def know(self, customers: Iterable[Customer]) -> None:
+        """Customers the caller has read already: ``customer`` finds them without a query."""
+        self._customers.update((c.key, c) for c in customers)
+
+    def customer(self, key: str) -> Customer:
+        found = self._customers.get(key)
+        if found is None:
+            found = self._customers[key] = get_customer(self.session, key)
+        return found
+
+    def rules(self, prod: Product) -> list[Rule]:
+        found = self._rules.get(prod.id)
+        if found is None:
+            found = self._rules[prod.id] = [rule_to_domain(row, prod.key) for row in prod.rules]
+        return found
+
+    def changes(self, prod: Product) -> ChangeBook:
+        book = self._books.get(prod.id)
+        if book is None:
+            query = (
+                select(
+                    Override.occurrence_id,
+                    Customer.key,
+                    Override.action,
+                    Override.new_start,
+                    Override.new_end,
+                    Override.decision,
+                    Override.customer_consent,
+                    Override.waived_reason,
+                )
+                .outerjoin(Customer, Customer.id == Override.customer_id)
+                .where(Override.product_id == prod.id)
+                .order_by(Override.occurrence_id, Override.decision)
+            )
+            if self.only_customer is not None:
+                query = query.where(or_(Override.customer_id.is_(None), Override.customer_id == self.only_customer.id))
+            book = self._books[prod.id] = ChangeBook([Change(*row) for row in self.session.execute(query)])
+        return book
+
+    def subscribers(self, prod: Product) -> list[Customer]:
+        found = self._subscribers.get(prod.id)
+        if found is None:
+            found = self._subscribers[prod.id] = list(
+                self.session.scalars(
+                    select(Customer).join(Subscription).where(Subscription.product_id == prod.id).order_by(Customer.key)
+                )
+            )
+        return found
+
+    def subscribed(self, customer: Customer) -> set[int]:
+        """Ids of the products ``customer`` subscribes to."""
+        if self.only_customer is not None and self.only_customer.id == customer.id:
+            return set(
+                self.session.scalars(select(Subscription.product_id).where(Subscription.customer_id == customer.id))
+            )
+        if self._subscriptions is None:
+            self._subscriptions = defaultdict(set)
+            for customer_id, product_id in self.session.execute(
+                select(Subscription.customer_id, Subscription.product_id)
+            ):
+                self._subscriptions[customer_id].add(product_id)
+        return self._subscriptions.get(customer.id, set())
+
+    def unplanned(self, prod: Product, start: datetime, end: datetime) -> list[tuple[Unplanned, set[int]]]:
+        """Unplanned windows of ``prod`` overlapping [start, end), each with the customers it is limited to."""
+        key = (prod.id, start, end)
+        found = self._unplanned.get(key)
+        if found is None:
+            rows = self.session.scalars(
+                select(Unplanned)
+                .options(selectinload(Unplanned.customers))
+                .where(Unplanned.product_id == prod.id, Unplanned.start < end, Unplanned.end > start)
+            ).all()
+            found = self._unplanned[key] = [(row, {link.customer_id for link in row.customers}) for row in rows]
+        return found
+
+    def expand(
+        self, prod: Product, rule: Rule, viewer: Customer | None, start: datetime, end: datetime
+    ) -> list[Occurrence]:
+        """``rule`` expanded for ``viewer``; a rule in a fixed zone is expanded once for every viewer."""
+        if rule.is_local:
+            assert viewer is not None
+            return expand(rule, start, end, local_tz=viewer.timezone, customer=viewer.key)
+        key = (prod.id, rule.name, start, end)
+        found = self._expanded.get(key)
+        if found is None:
+            found = self._expanded[key] = expand(rule, start, end)
+        return found
