@@ -650,8 +650,8 @@ class MaintcalMachine(RuleBasedStateMachine):
             for s in items:
                 if s.kind != "planned" or s.status == "cancelled" or s.notice_deadline is None:
                     continue
-                if s.notice_deadline > self.now:
-                    continue
+                if s.notice_deadline >= self.now:
+                    continue  # a notice sent at the deadline itself is on time (DESIGN §3): not passed yet
                 imported = s.occurrence.start < created[(s.occurrence.product, s.occurrence.rule)][1]
                 verdict = states.get((s.id, customer))
                 if verdict is None:
