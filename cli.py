@@ -32,10 +32,19 @@ LAZY: dict[str, Lazy] = {
     "apply": Lazy(
         "commands.apply", "apply", "Make the database match a declarative catalogue FILE (TOML). Safe to run again."
     ),
+    "blackout": Lazy(
+        "commands.blackouts", "blackout", "Customers' blackout periods: no maintenance for them then (DESIGN §9)."
+    ),
     "compliance": Lazy(
         "commands.compliance",
         "compliance_command",
         "Every occurrence per customer with its notice deadline and state; exit 1 if any is violated.",
+    ),
+    "conflicts": Lazy(
+        "commands.blackouts",
+        "conflicts",
+        "Occurrences x customers x blackouts and their resolution; exit 1 while an unresolved one is inside its "
+        "notice period.",
     ),
     "customer": Lazy(
         "commands.customers",
@@ -54,6 +63,9 @@ LAZY: dict[str, Lazy] = {
         "commands.notices",
         "notices",
         "Advance notices: plan digests, send the outbox, show what is pending or failed.",
+    ),
+    "freeze": Lazy(
+        "commands.blackouts", "freeze", "The vendor's change freezes: no maintenance, no moves into them (DESIGN §9)."
     ),
     "occurrence": Lazy(
         "commands.changes",

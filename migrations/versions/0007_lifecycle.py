@@ -1,7 +1,7 @@
 """lifecycle notices and channels: reminders and opt-in per customer, endpoints, delivery channels
 
 Revision ID: 0007
-Revises: 0009
+Revises: 0006
 Create Date: 2026-12-02
 
 ``deliveries.contact_id`` becomes nullable (an endpoint's delivery has no email contact), which
@@ -22,7 +22,7 @@ from alembic import op
 import scheduler.store.db
 
 revision: str = "0007"
-down_revision: str | Sequence[str] | None = "0009"
+down_revision: str | Sequence[str] | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -18,6 +18,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from notifications.addresses import address_key
+from scheduler.catalogue.blackouts_file import apply_blackouts, apply_freezes
 from scheduler.catalogue.catalogue_file import Catalogue, CustomerSpec, ProductSpec
 from scheduler.catalogue.past_windows import refuse_past_once
 from scheduler.catalogue.window_rules import refuse_inside_notice, retire_row
@@ -84,6 +85,7 @@ def _plan_and_apply(session: Session, now: datetime, cat: Catalogue, prune: bool
             "public": spec.public,
             "reschedule_cutoff_hours": spec.reschedule_cutoff_hours,
             "reschedule_max_shift_days": spec.reschedule_max_shift_days,
+            **spec.policy,
             "notice_channels": None if spec.notice_channels is None else json.dumps(list(spec.notice_channels)),
         }
         if product is None:
@@ -126,6 +128,7 @@ def _plan_and_apply(session: Session, now: datetime, cat: Catalogue, prune: bool
         raise ManyProblems(refused)
     for item in withdraw_vanished(session, now, settings, before, "removed from the schedule by a catalogue change"):
         plan.append(PlanItem("remove", f"occurrence {item.id}", f"announced to {item.customer}: cancellation queued"))
+    plan.extend(_apply_blackouts(session, now, settings, cat, customers, products))
     listed_products = {p.key for p in cat.products}
     listed_customers = {c.key for c in cat.customers}
     for key, product in sorted(products.items()):
@@ -143,6 +146,24 @@ def _plan_and_apply(session: Session, now: datetime, cat: Catalogue, prune: bool
             else:
                 plan.append(PlanItem("keep", f"customer {key}", "not in the file; --prune removes it"))
     return plan
+
+
+def _apply_blackouts(
+    session: Session,
+    now: datetime,
+    settings: Settings,
+    cat: Catalogue,
+    customers: dict[str, Customer],
+    products: dict[str, Product],
+) -> list[PlanItem]:
+    """Customers' blackouts and the freezes, where the file states them (``blackouts_file``)."""
+    items = []
+    for spec in cat.customers:
+        if spec.blackouts is not None:
+            items += apply_blackouts(session, now, settings, customers[spec.key], spec.blackouts)
+    if cat.freezes is not None:
+        items += apply_freezes(session, now, settings, cat.freezes, products)
+    return [PlanItem(*item) for item in items]
 
 
 def _delete_cascading(session: Session, model: type[Product] | type[Customer], row_id: int) -> None:

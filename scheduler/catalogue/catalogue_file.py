@@ -13,6 +13,15 @@ from datetime import date, datetime
 from typing import Any
 
 from notifications.addresses import address_key, normalize_address
+from scheduler.catalogue.blackouts_file import (
+    POLICY_KEYS,
+    BlackoutDecl,
+    FreezeDecl,
+    collect,
+    parse_blackout,
+    parse_freeze,
+    policy_values,
+)
 from scheduler.catalogue.file_problems import Problems
 from scheduler.catalogue.products import check_name
 from windows.errors import InvalidInput, MaintcalError, ManyProblems
@@ -32,11 +41,11 @@ _PRODUCT_KEYS = {
     "reschedule_max_shift_days",
     "windows",
     "notice_channels",
-}
+} | POLICY_KEYS
 _WINDOW_KEYS = {"name", "days", "start", "end", "cron", "duration", "once_start", "once_end", "tz", "from", "until"}
 _WINDOW_KEYS |= {"label", "waive_notice"}
 NOTICE_CHANNELS = ("email", "webhook", "slack", "teams")
-_CUSTOMER_KEYS = {"key", "name", "tz", "contacts", "subscriptions", "reminders", "lifecycle_notices"}
+_CUSTOMER_KEYS = {"key", "name", "tz", "contacts", "subscriptions", "blackouts", "reminders", "lifecycle_notices"}
 
 
 @dataclass(frozen=True)
@@ -54,6 +63,7 @@ class ProductSpec:
     reschedule_cutoff_hours: int
     reschedule_max_shift_days: int
     windows: list[WindowSpec]
+    policy: dict[str, Any] = field(default_factory=dict)  # on_blackout, blackout_lead_days, ...
     notice_channels: tuple[str, ...] | None = None  # what compliance counts; None: email only
 
 
@@ -64,6 +74,7 @@ class CustomerSpec:
     tz: str
     contacts: list[str]
     subscriptions: list[str]
+    blackouts: list[BlackoutDecl] | None = None  # None: the file does not say (keep the stored ones)
     reminders: tuple[str, ...] | None = None  # lead times; None: the default (7d, 24h)
     lifecycle_notices: bool = False  # started/finished notices for planned windows too
 
@@ -73,6 +84,7 @@ class Catalogue:
     products: list[ProductSpec] = field(default_factory=list)
     customers: list[CustomerSpec] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    freezes: list[FreezeDecl] | None = None  # None: the file does not say (keep the stored ones)
 
 
 def parse_catalogue(text: str, filename: str = "catalogue.toml") -> Catalogue:
@@ -83,8 +95,11 @@ def parse_catalogue(text: str, filename: str = "catalogue.toml") -> Catalogue:
     except tomllib.TOMLDecodeError as error:
         raise InvalidInput(f"{filename}: not valid TOML: {error}") from None
     catalogue = Catalogue()
-    for unknown in set(data) - {"products", "customers"}:
-        problems.add(f"unknown top-level key '{unknown}' (expected products, customers)", unknown)
+    for unknown in set(data) - {"products", "customers", "freezes"}:
+        problems.add(f"unknown top-level key '{unknown}' (expected products, customers, freezes)", unknown)
+    if "freezes" in data:
+        found = [collect(problems, parse_freeze, raw) for raw in _tables(data, "freezes", problems)]
+        catalogue.freezes = [f for f in found if f is not None]
     seen: set[str] = set()
     entries = _tables(data, "products", problems)
     for entry, span in zip(entries, problems.spans("products", len(entries)), strict=True):
@@ -180,11 +195,14 @@ def _product(entry: dict[str, Any], problems: Problems, warnings: list[str]) -> 
         else:
             windows.append(spec)
     warnings.extend(rules_overlap_warning([w.rule for w in windows]))
-    if not ok:
+    policy = collect(problems, policy_values, entry, key)
+    if not ok or policy is None:
         return None
     assert isinstance(name, str)
     spec_channels = tuple(dict.fromkeys(channels)) if isinstance(channels, list) else None
-    return ProductSpec(key, name.strip(), public=public, windows=windows, notice_channels=spec_channels, **ints)
+    return ProductSpec(
+        key, name.strip(), public=public, windows=windows, policy=policy, notice_channels=spec_channels, **ints
+    )
 
 
 def _window(product: str, index: int, raw: Any, problems: Problems, warnings: list[str]) -> WindowSpec | None:
@@ -282,6 +300,11 @@ def _customer(entry: dict[str, Any], problems: Problems, warnings: list[str]) ->
             # The line that holds the address, or (written with escapes) the line of 'contacts ='.
             problems.add(f"customer '{key}': {error.message}", email if problems.line_of(email) else "contacts =")
             ok = False
+    blackouts = None
+    if "blackouts" in entry:
+        raw_blackouts = entry["blackouts"] if isinstance(entry["blackouts"], list) else [entry["blackouts"]]
+        blackouts = [collect(problems, parse_blackout, raw, key) for raw in raw_blackouts]
+        ok &= all(b is not None for b in blackouts)
     reminders, lifecycle = entry.get("reminders"), entry.get("lifecycle_notices", False)
     leads: tuple[str, ...] | None = None
     if reminders is not None:
@@ -307,8 +330,9 @@ def _customer(entry: dict[str, Any], problems: Problems, warnings: list[str]) ->
         zone.name,
         list(emails.values()),
         list(dict.fromkeys(subscriptions)),
-        leads,
-        bool(lifecycle),
+        [b for b in blackouts if b is not None] if blackouts is not None else None,
+        reminders=leads,
+        lifecycle_notices=bool(lifecycle),
     )
 
 

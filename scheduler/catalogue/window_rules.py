@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from scheduler.blackouts.guard import refuse_frozen
 from scheduler.catalogue.past_windows import refuse_past_once
 from scheduler.catalogue.withdrawals import announced, withdraw_vanished
 from scheduler.settings import Settings
@@ -20,7 +21,8 @@ from scheduler.store.models import Customer, Product, Subscription, WindowRule
 from scheduler.store.repository import bump_version, get_product, get_rule, rule_fields, rule_to_domain
 from windows.errors import Conflict, InvalidInput, PolicyRefused
 from windows.expansion import expand
-from windows.rules import Rule, rules_overlap_warning
+from windows.parsing import END_INSTANT, FIRST_INSTANT
+from windows.rules import OnceRule, Rule, rules_overlap_warning
 from windows.schedule import Scheduled
 from windows.text import optional_text
 from windows.timezones import format_utc
@@ -69,6 +71,7 @@ def add_window(db: Database, now: datetime, rule: Rule, waive_notice: str | None
         refuse_past_once(session, product, rule, now, None)
         if not waive_notice:
             refuse_inside_notice(session, product, rule, now)
+        _refuse_frozen_once(session, product, rule)
         existing = [rule_to_domain(r, product.key) for r in product.rules]
         row = WindowRule(
             product_id=product.id,
@@ -199,3 +202,10 @@ def retire_row(row: WindowRule, cutoff: date, now: datetime) -> bool:
     row.valid_until = last
     row.updated_at = now
     return True
+
+
+def _refuse_frozen_once(session: Session, product: Product, rule: Rule) -> None:
+    """A one-off window (in a named zone) may not fall in a change freeze."""
+    if isinstance(rule, OnceRule) and not rule.is_local:
+        for occ in expand(rule, FIRST_INSTANT, END_INSTANT):
+            refuse_frozen(session, product, occ.start, occ.end, "the one-off window")

@@ -33,6 +33,8 @@ FEED_SHAPING_TABLES = frozenset(
         "overrides",
         "unplanned",
         "unplanned_customers",
+        "blackouts",  # an active one skips or moves a customer's 'local' occurrences (issue 14)
+        "freezes",  # cancels every occurrence in it
     }
 )
 NOT_FEED_SHAPING_TABLES = frozenset(
@@ -46,6 +48,7 @@ NOT_FEED_SHAPING_TABLES = frozenset(
         "deliveries",
         "delivery_occurrences",
         "delivery_attempts",
+        "conflict_resolutions",  # ops proceed with an occurrence: the schedule stays as it was
         "portal_links",  # the customer portal (scheduler/portal/): sign-in, sessions, who asked
         "portal_sessions",
         "portal_settings",

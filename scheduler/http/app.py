@@ -31,6 +31,7 @@ from scheduler import redaction
 from scheduler.feeds.fingerprint import Validator
 from scheduler.feeds.service import FeedRequest, FeedService
 from scheduler.http.api import ErrorBody, api_router
+from scheduler.http.api_blackouts import blackouts_router
 from scheduler.http.body_limit import BodyLimit
 from scheduler.http.ratelimit import FailureLimiter, credential_failed, refuse_if_blocked
 from scheduler.portal.routes import portal_router
@@ -105,6 +106,7 @@ def create_app(
     feeds = app.state.feeds = FeedService(db, settings)
     app.include_router(feeds_router(feeds, clock))
     app.include_router(api_router(db, settings, clock))
+    app.include_router(blackouts_router(db, settings, clock))
     app.include_router(portal_router(db, settings, clock))
     return app
 

@@ -22,6 +22,7 @@ from notifications.message import parse_mailbox
 from notifications.pickup import PickupSender
 from notifications.smtp import SmtpSender, parse_smtp_url
 from notifications.webhook import HttpSender
+from scheduler.blackouts.conflicts import open_conflicts
 from scheduler.notices import outbox, outbox_status
 from scheduler.notices.outbox import DbOutbox
 from scheduler.notices.planning import plan_notices
@@ -156,6 +157,25 @@ def warn_at_risk(db: Database, now: datetime, settings: Settings) -> int:
     return max(total, len(risky))
 
 
+def warn_conflicts(db: Database, now: datetime) -> int:
+    """Log every unresolved blackout conflict inside its notice period (issue 14); returns how many."""
+    found = open_conflicts(db, now)
+    for c in found:
+        log.warning(
+            "UNRESOLVED CONFLICT: %s (%s) falls in blackout %d '%s' of %s, notice deadline %s passed: "
+            "move or cancel it, or 'maintcal conflicts resolve %s --customer %s --override'",
+            c.occurrence,
+            format_utc(c.start),
+            c.blackout,
+            c.label,
+            c.customer,
+            format_utc(c.deadline) if c.deadline else "none",
+            c.occurrence,
+            c.customer,
+        )
+    return len(found)
+
+
 def run_worker(
     db: Database,
     settings: Settings,
@@ -196,6 +216,7 @@ def run_worker(
         try:
             stats = send_due(db, settings, clock, owner=owner)
             warn_at_risk(db, clock(), settings)
+            warn_conflicts(db, clock())
             if stats.handled:
                 log.info("sent %d, to retry %d, failed %d", stats.sent, stats.retried, stats.failed)
             for failure in stats.failures:

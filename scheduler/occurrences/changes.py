@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from scheduler.blackouts.guard import refuse_blackout, refuse_frozen
 from scheduler.notices.notify import queue_notices
 from scheduler.occurrences.decisions import next_decision, serialised
 from scheduler.occurrences.schedule import affected_customers, find_occurrence, occurrences
@@ -124,6 +125,9 @@ def change_occurrence(
         if action == "move":
             start, end = _check_move(target, current, now, new_start, new_end, waive_notice, customer_consent)
             _refuse_overlap(session, target, current, start, end)
+            refuse_frozen(session, target.product, start, end, "the new time")
+            if target.local and target.customer is not None:
+                refuse_blackout(session, target.customer, start, end, "the new time")
         session.add(
             Override(
                 product_id=target.product.id,

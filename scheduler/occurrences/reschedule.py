@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from scheduler.blackouts.guard import refuse_blackout, refuse_frozen
 from scheduler.notices.notify import queue_notices
 from scheduler.occurrences.decisions import next_decision, serialised
 from scheduler.occurrences.reschedule_policy import check_policy, occurrence_for
@@ -77,6 +78,9 @@ def request(
             current, product = occurrence_for(session, occurrence_id, cust)
             end = proposed_end or proposed_start + (current.end - current.start)
             check_policy(session, now, product, cust, current, proposed_start, end)
+            refuse_frozen(session, product, proposed_start, end, "the proposed time")
+            if current.occurrence.customer is not None:
+                refuse_blackout(session, cust, proposed_start, end, "the proposed time")
             row = RescheduleRequest(
                 product_id=product.id,
                 occurrence_id=current.id,

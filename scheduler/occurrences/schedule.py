@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from scheduler.blackouts.effects import Blocks
 from scheduler.occurrences.reader import ScheduleReader
 from scheduler.store.models import Customer, Product, Subscription, Unplanned, UnplannedCustomer
 from scheduler.store.repository import get_customer, get_product
@@ -130,10 +132,15 @@ def _product_occurrences(
         else:
             views.append((rule, None))
     result = []
+    local = any(rule.is_local for rule in reader.rules(prod))
+    blocks = Blocks(reader.session, prod, start, end, local=local, customer=cust)
     for rule, viewer in views:
         key = viewer.key if viewer else None
         changes, by_base = book.view(key)  # the product-wide changes and ``key``'s own
         expanded = {o.id: o for o in reader.expand(prod, rule, viewer, start, end)}
+        if rule.is_local:  # occurrences a blackout moves into the range (on_blackout = "next")
+            for lo, hi in blocks.lookback(viewer):
+                expanded.update({o.id: o for o in _expand(rule, viewer, lo, hi) if o.id not in expanded})
         # Occurrences moved into the range from elsewhere.
         prefix = f"{prod.key}.{rule.name}."
         for change in changes:
@@ -150,6 +157,7 @@ def _product_occurrences(
             if ids is not None and occ.id not in ids:
                 continue
             scheduled = apply_changes(occ, by_base.get(occ.base_id, []), key, prod.notice_days)
+            scheduled = blocks.apply(rule, scheduled, viewer, partial(_expand, rule, viewer))
             # Looked up by id: found wherever a move took it; listed: only if it overlaps the range.
             if ids is not None or (scheduled.start < end and scheduled.end > start):
                 result.append(scheduled)

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from scheduler.blackouts.guard import refuse_frozen
 from scheduler.notices.notify import queue_notices
 from scheduler.occurrences.decisions import LostRace, serialised
 from scheduler.occurrences.schedule import affected_customers, unplanned_scheduled
@@ -97,6 +98,8 @@ def declare(
 
     def record(session: Session) -> UnplannedResult:
         product = get_product(session, product_key)
+        if not record_past:
+            refuse_frozen(session, product, start, end, "the window")
         named = [get_customer(session, key) for key in dict.fromkeys(customers)]
         subscribers = {c.id for c in affected_customers(session, product)}
         for customer in named:

@@ -25,6 +25,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from scheduler.blackouts.sla_policy import overridden_verdicts
 from scheduler.occurrences.reader import ScheduleReader
 from scheduler.occurrences.schedule import occurrences
 from scheduler.reports.compliance import ComplianceItem, assess_range
@@ -93,6 +94,7 @@ def sla_report(
         rows = []
         for cust in customers:
             verdicts = [_verdict(c) for c in by_customer[cust.key]]
+            verdicts = overridden_verdicts(session, prod, cust.key, verdicts)  # issue 14 policy
             mine = outages[None] + outages[cust.id]
             result = compute_sla(period, verdicts, mine, now=now, policy=policy)
             what = f"{cust.key} subscribed to {prod.key}"

@@ -36,6 +36,12 @@ class Product(Base):
     public: Mapped[bool] = mapped_column(Boolean, default=False)
     reschedule_cutoff_hours: Mapped[int] = mapped_column(Integer, default=72)
     reschedule_max_shift_days: Mapped[int] = mapped_column(Integer, default=14)
+    # Blackouts (issue 14): what a collision of a local rule does, lead time, overridden counts as.
+    on_blackout: Mapped[str] = mapped_column(String(8), default="skip", server_default="skip")
+    blackout_lead_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
+    blackout_overridden_counts_as: Mapped[str] = mapped_column(
+        String(16), default="downtime", server_default="downtime"
+    )
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     notice_channels: Mapped[str | None] = mapped_column(Text)  # JSON list the contract names; NULL: ["email"]

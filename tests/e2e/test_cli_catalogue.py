@@ -108,7 +108,9 @@ def test_an_invalid_catalogue_lists_every_problem(db_url: str, tmp_path: Path) -
     assert (result.exit_code, result.stdout) == (2, "")
     assert result.stderr == (
         "error: 4 problem(s):\n"
-        f"  {path}:4: product 'pe': unknown key 'colour' (allowed: key, name, notice_channels, notice_days, public, "
+        f"  {path}:4: product 'pe': unknown key 'colour' (allowed: blackout_lead_days, "
+        "blackout_overridden_counts_as, key, name, "
+        "notice_channels, notice_days, on_blackout, public, "
         "reschedule_cutoff_hours, reschedule_max_shift_days, windows)\n"
         f"  {path}:7: invalid customer key 'Acme': use lowercase letters, digits and '-' (e.g. premier-edition)\n"
         f"  {path}:7: customer 'Acme' name must not be empty\n"

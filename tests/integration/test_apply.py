@@ -330,8 +330,10 @@ def test_an_invalid_file_is_refused_as_a_whole_with_every_problem_and_its_line(d
     with pytest.raises(ManyProblems) as error:
         parse_catalogue(BAD, "bad.toml")
     assert error.value.problems == [
-        "bad.toml:63: unknown top-level key 'settings' (expected products, customers)",
-        "bad.toml:4: product 'pe': unknown key 'colour' (allowed: key, name, notice_channels, notice_days, public, "
+        "bad.toml:63: unknown top-level key 'settings' (expected products, customers, freezes)",
+        "bad.toml:4: product 'pe': unknown key 'colour' (allowed: blackout_lead_days, "
+        "blackout_overridden_counts_as, key, name, "
+        "notice_channels, notice_days, on_blackout, public, "
         "reschedule_cutoff_hours, reschedule_max_shift_days, windows)",
         "bad.toml:9: window 'pe.nightly': invalid time '24:00': use 00:00 (a window ending at midnight ends at 00:00)",
         "bad.toml:16: product 'sa': notice_days must be a whole number from 0 to 365",

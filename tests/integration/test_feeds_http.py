@@ -256,6 +256,8 @@ def test_healthz_and_openapi(db: Database, client: AppClient) -> None:
         "/api/v1/occurrences": ["get"],
         "/api/v1/reschedule-requests": ["get", "post"],
         "/api/v1/reschedule-requests/{request_id}": ["get"],
+        "/api/v1/blackouts": ["get", "post"],
+        "/api/v1/blackouts/{blackout_id}": ["delete"],
     }
     responses = spec["paths"]["/feeds/{token}.ics"]["get"]["responses"]
     assert sorted(responses) == ["200", "304", "404", "422", "429", "503"]

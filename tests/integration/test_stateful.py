@@ -56,6 +56,7 @@ from ical.calendar_stream import IcsCalendarStream
 from icalendar import Calendar
 from sqlalchemy import Engine, create_engine, func, select, text, update
 
+from scheduler.blackouts import declare as blackouts
 from scheduler.catalogue import edits as catalogue_service
 from scheduler.catalogue.apply import apply_catalogue
 from scheduler.catalogue.catalogue_file import parse_catalogue
@@ -84,6 +85,7 @@ from tests.integration.stateful_catalogue import (
     windows,
 )
 from tests.pgserver import PgServer
+from windows.blackouts import parse_monthly, parse_once, parse_yearly
 from windows.errors import MaintcalError
 from windows.notice import EXEMPT, NOTICED, VIOLATED, WAIVED
 from windows.schedule import Scheduled
@@ -417,6 +419,36 @@ class MaintcalMachine(RuleBasedStateMachine):
             )
         if done is not None:
             self.dirty_bases.add(occurrence_id)
+
+    @rule(
+        data=st.data(),
+        shape=st.sampled_from(("once", "yearly", "monthly")),
+        ahead=st.sampled_from((2 * DAY, 40 * DAY, 5 * DAY)),
+        decide=st.sampled_from(("approve", "reject", "leave")),
+    )
+    def blackout(self, data: st.DataObject, shape: str, ahead: timedelta, decide: str) -> None:
+        """``blackout add CUSTOMER ...`` (issue 14), then ops approve or reject it if it is pending."""
+        customer = data.draw(st.sampled_from(CUSTOMER_KEYS), "customer")
+        first = self.now + ahead
+        if shape == "once":
+            spec = parse_once(f"{first:%Y-%m-%dT%H:00}", f"{first + 3 * DAY:%Y-%m-%dT%H:00}")
+        elif shape == "yearly":
+            spec = parse_yearly(f"{first:%m-%d}:{first + 2 * DAY:%m-%d}")
+        else:
+            spec = parse_monthly("last-2")
+        info = self.attempt(
+            f"blackout add {customer} {spec.text()}",
+            lambda: blackouts.add_blackout(self.db, self.now, self.settings, customer, spec, "Quiet period"),
+        )
+        if info is None:
+            return
+        if info.status == "pending" and decide == "approve":
+            self.attempt(
+                f"blackout approve {info.id}", lambda: blackouts.approve(self.db, self.now, self.settings, info.id)
+            )
+        elif info.status == "pending" and decide == "reject":
+            self.attempt(f"blackout reject {info.id}", lambda: blackouts.reject(self.db, self.now, info.id, "too late"))
+        self.dirty_customers.add(customer)  # its 'local' occurrences may be skipped
 
     @rule(how=st.sampled_from(("pickup", "mark-sent", "plan-only")))
     def notices(self, how: str) -> None:

@@ -1,0 +1,171 @@
+"""What blackouts and freezes do to the schedule, applied once on the read side (DESIGN §9).
+
+``schedule.occurrences`` calls ``Blocks.apply`` on every planned occurrence after ops' changes:
+
+- a freeze over the occurrence's product cancels it in every view (sequence + 1);
+- a ``local`` occurrence colliding with one of the viewing customer's active blackouts is
+  cancelled (``on_blackout = "skip"``) or moved to the rule's next free slot (``"next"``), in that
+  customer's view only (sequence + 1). Of several occurrences of one rule in the same blackout
+  only the last moves; the earlier ones are skipped (the slot after it exists by then).
+
+Product-wide occurrences are left as they are in a blackout: that is a conflict for ops
+(``scheduler.blackouts.conflicts``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from scheduler.store.models import Customer, Product
+from scheduler.store.models_blackouts import ACTIVE, Blackout, Freeze
+from windows.blackouts import BlackoutSpec, intervals, parse_monthly, parse_once, parse_yearly
+from windows.collisions import NEXT, Blocked, BlockedIndex, resolve_local
+from windows.deadline import notice_deadline
+from windows.expansion import Occurrence
+from windows.rules import Rule
+from windows.schedule import Scheduled
+from windows.timezones import to_local, zone_by_name
+
+_MARGIN = timedelta(days=40)
+Expander = Callable[[datetime, datetime], list[Occurrence]]
+
+
+@lru_cache(maxsize=4096)
+def spec_of(kind: str, local_start: str | None, local_end: str | None, spec: str | None) -> BlackoutSpec:
+    """The domain spec of a stored blackout."""
+    if kind == "once":
+        assert local_start and local_end
+        return parse_once(local_start, local_end)
+    assert spec
+    return parse_yearly(spec) if kind == "yearly" else parse_monthly(spec)
+
+
+def blackout_spec(row: Blackout) -> BlackoutSpec:
+    return spec_of(row.kind, row.local_start, row.local_end, row.spec)
+
+
+@lru_cache(maxsize=65536)
+def _intervals(spec: BlackoutSpec, zone: str, start: datetime, end: datetime) -> tuple[tuple[datetime, datetime], ...]:
+    return tuple(intervals(spec, zone, start, end))
+
+
+def blackout_blocks(rows: list[Blackout], zone: str, start: datetime, end: datetime) -> list[Blocked]:
+    """The UTC intervals of ``rows`` (one customer's blackouts) overlapping [start, end)."""
+    lo, hi = _day(start - _MARGIN), _day(end + _MARGIN)
+    return [Blocked(f"b{row.id}", a, b) for row in rows for a, b in _intervals(blackout_spec(row), zone, lo, hi)]
+
+
+def _day(instant: datetime) -> datetime:
+    """Rounded down to 00:00Z, so that cached interval queries are shared by nearby ranges."""
+    return datetime(instant.year, instant.month, instant.day, tzinfo=UTC)
+
+
+def freeze_rows(session: Session, product_id: int, start: datetime, end: datetime) -> list[Freeze]:
+    """Freezes over ``product_id`` (its own and the all-products ones) overlapping [start, end)."""
+    return list(
+        session.scalars(
+            select(Freeze)
+            .where(or_(Freeze.product_id == product_id, Freeze.product_id.is_(None)))
+            .where(Freeze.start < end, Freeze.end > start)
+            .order_by(Freeze.id)
+        )
+    )
+
+
+class Blocks:
+    """Freezes of one product and the active blackouts of its customers, over a query range."""
+
+    def __init__(
+        self,
+        session: Session,
+        product: Product,
+        start: datetime,
+        end: datetime,
+        local: bool,
+        customer: Customer | None = None,
+    ) -> None:
+        """``local``: the product has ``local`` rules (blackouts matter); ``customer``: only its view."""
+        lo, hi = start - _MARGIN, end + _MARGIN
+        self.policy = product.on_blackout
+        self.notice_days = product.notice_days
+        self.freezes = BlockedIndex(
+            [Blocked(f"f{f.id}", f.start, f.end) for f in freeze_rows(session, product.id, lo, hi)]
+        )
+        self._start, self._end = start, end
+        self._rows: dict[int, list[Blackout]] = {}
+        if local:
+            query = select(Blackout).where(Blackout.status == ACTIVE).order_by(Blackout.id)
+            if customer is not None:
+                query = query.where(Blackout.customer_id == customer.id)
+            for row in session.scalars(query):
+                self._rows.setdefault(row.customer_id, []).append(row)
+        self._indexes: dict[int, BlockedIndex] = {}
+
+    def blackouts(self, customer: Customer) -> BlockedIndex:
+        if customer.id not in self._indexes:
+            rows = self._rows.get(customer.id, [])
+            blocks = blackout_blocks(rows, customer.timezone, self._start, self._end) if rows else []
+            self._indexes[customer.id] = BlockedIndex(blocks)
+        return self._indexes[customer.id]
+
+    def lookback(self, customer: Customer | None) -> list[tuple[datetime, datetime]]:
+        """Ranges whose ``local`` occurrences may be moved into the query range by ``next``."""
+        if customer is None or self.policy != NEXT:
+            return []
+        return [(b.start, b.end) for b in self.blackouts(customer).items if b.end <= self._start + timedelta(days=1)]
+
+    def apply(self, rule: Rule, item: Scheduled, viewer: Customer | None, expand_near: Expander) -> Scheduled:
+        """``item`` as freezes and the viewer's blackouts leave it."""
+        if item.status == "cancelled" or item.kind != "planned":
+            return item
+        if self.freezes.first_overlap(item.start, item.end) is not None:
+            return replace(item, status="cancelled", sequence=item.sequence + 1)
+        if not rule.is_local or viewer is None:
+            return item
+        index = self.blackouts(viewer)
+        hit = index.first_overlap(item.start, item.end)
+        if hit is None:
+            return item
+        if self.policy == NEXT and _later_in_same_blackout(item, hit, expand_near):
+            return replace(item, status="cancelled", sequence=item.sequence + 1)
+        combined = BlockedIndex([*index.items, *self.freezes.items])
+        resolution = resolve_local(
+            policy=self.policy,
+            hit=hit,
+            local_start=item.local_start,
+            local_end=item.local_end,
+            zone_name=item.timezone,
+            blocked=combined,
+            is_taken=lambda day: _has_occurrence(day, expand_near),
+        )
+        if resolution.new_start is None or resolution.new_end is None:
+            return replace(item, status="cancelled", sequence=item.sequence + 1)
+        zone = zone_by_name(item.timezone)
+        return replace(
+            item,
+            status="moved",
+            start=resolution.new_start,
+            end=resolution.new_end,
+            local_start=to_local(resolution.new_start, zone),
+            local_end=to_local(resolution.new_end, zone),
+            sequence=item.sequence + 1,
+            notice_deadline=notice_deadline(resolution.new_start, item.timezone, self.notice_days),
+        )
+
+
+def _later_in_same_blackout(item: Scheduled, hit: Blocked, expand_near: Expander) -> bool:
+    """Another occurrence of the rule starts later inside the same blackout: that one moves."""
+    return any(
+        o.start > item.occurrence.start and o.start < hit.end for o in expand_near(item.occurrence.start, hit.end)
+    )
+
+
+def _has_occurrence(day: date, expand_near: Expander) -> bool:
+    lo = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    return any(o.local_date == day for o in expand_near(lo - timedelta(days=2), lo + timedelta(days=3)))
