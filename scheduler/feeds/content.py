@@ -104,17 +104,29 @@ def feed_events(
         )
     }
     changed: dict[tuple[str, str | None], datetime] = {}
-    for occurrence_id, customer_key, created in session.execute(
-        select(Override.occurrence_id, Customer.key, Override.created_at)
+    last_reason: dict[tuple[str, str | None], tuple[int, str, str]] = {}  # the latest decision, action, reason
+    for occurrence_id, customer_key, created, decision, action, reason in session.execute(
+        select(
+            Override.occurrence_id,
+            Customer.key,
+            Override.created_at,
+            Override.decision,
+            Override.action,
+            Override.reason,
+        )
         .outerjoin(Customer, Customer.id == Override.customer_id)
         .where(Override.product_id.in_(by_id))
     ):
         key = (occurrence_id, customer_key)
         changed[key] = max(created, changed.get(key, created))
+        if key not in last_reason or decision > last_reason[key][0]:
+            last_reason[key] = (decision, action, reason)
     unplanned = {
-        f"{by_id[pid]}.unplanned-{number}": updated
-        for pid, number, updated in session.execute(
-            select(Unplanned.product_id, Unplanned.number, Unplanned.updated_at).where(Unplanned.product_id.in_(by_id))
+        f"{by_id[pid]}.unplanned-{number}": (updated, reason)
+        for pid, number, updated, reason in session.execute(
+            select(Unplanned.product_id, Unplanned.number, Unplanned.updated_at, Unplanned.reason).where(
+                Unplanned.product_id.in_(by_id)
+            )
         )
     }
     viewers = {s.customer for s in items if s.customer}
@@ -127,9 +139,10 @@ def feed_events(
         occ = item.occurrence
         product = products[occ.product]
         stamps = [product.updated_at]
-        label = None
+        label, reason = None, None
         if item.kind == "unplanned":
-            stamps.append(unplanned[item.id])
+            updated, reason = unplanned[item.id]
+            stamps.append(updated)
         else:
             rule_updated, label = rules[(occ.product, occ.rule)]
             stamps.append(rule_updated)
@@ -138,12 +151,16 @@ def feed_events(
             for viewer in {None, item.customer}:
                 if (occ.base_id, viewer) in changed:
                     stamps.append(changed[(occ.base_id, viewer)])
+            decided = [last_reason[(occ.base_id, v)] for v in {None, item.customer} if (occ.base_id, v) in last_reason]
+            if decided:  # a cancel that no override made (a blackout, a retired window) has no ops reason
+                _, action, said = max(decided)
+                reason = said if (action == "cancel") == (item.status == "cancelled") else None
         url = None
         if settings.base_url and item.customer:  # a customer's feed: the window's page in its portal
             url = f"{settings.base_url}/portal/windows/{item.id}"
         elif settings.base_url and product.public:
             url = f"{settings.base_url}/products/{product.key}.ics"
-        events.append(FeedEvent(item, product.name, max(stamps), label, url, viewer_zone))
+        events.append(FeedEvent(item, product.name, max(stamps), label, url, viewer_zone, reason))
     return events
 
 

@@ -21,7 +21,7 @@ from scheduler.settings import Settings
 
 # Raise when the rendered bytes change for the same data (a new property, a new layout).
 # 2: each event of a customer's feed links to its page in the customer portal (URL).
-FORMAT = "2"
+FORMAT = "3"
 
 FEED_SHAPING_TABLES = frozenset(
     {
@@ -88,6 +88,7 @@ def feed_validator(
             day.isoformat(),
             settings.base_url,
             settings.uid_domain,
+            settings.support_address,
             str(settings.feed_max_events),
         ]
     )

@@ -44,6 +44,7 @@ class FeedEvent:
     label: str | None = None
     url: str | None = None
     viewer_zone: str | None = None  # a customer's zone: the window is also shown in it
+    reason: str | None = None  # what ops gave for the last move or cancel, or for an unplanned window
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,15 @@ def ical_utc(instant: datetime) -> str:
 
 
 def summary(event: FeedEvent) -> str:
+    """Planned and unplanned tell apart in a calendar's list: 'Unplanned maintenance: Premier Edition'."""
+    if event.item.kind == "unplanned":
+        return f"Unplanned maintenance: {event.product_name}"
     return f"{event.product_name} maintenance"
+
+
+def organizer(settings: Settings) -> str:
+    """The ORGANIZER of every event: the vendor's support address (MAINTCAL_SUPPORT_ADDRESS)."""
+    return "mailto:" + "".join(settings.support_address.split())
 
 
 def categories(event: FeedEvent) -> list[str]:
@@ -164,6 +173,8 @@ def description(event: FeedEvent) -> str:
     lines.append(f"Duration: {format_duration(item.end - item.start)}")
     if item.status == "moved" or (item.status == "cancelled" and item.start != occ.start):
         lines.append(f"Moved from: {local_window(occ.local_start, occ.local_end, occ.timezone)}")
+    if event.reason:
+        lines.append(f"Reason: {event.reason}")
     if item.kind == "planned":
         lines.append(f"Window: {occ.rule}" + (f" ({event.label})" if event.label else ""))
     lines.append(f"Occurrence: {item.id} (revision {item.sequence})")
@@ -173,7 +184,7 @@ def description(event: FeedEvent) -> str:
 # -- the direct writer --------------------------------------------------------------------------
 
 
-def _event_lines(event: FeedEvent, uid_domain: str) -> list[str]:
+def _event_lines(event: FeedEvent, uid_domain: str, organizer_address: str) -> list[str]:
     item = event.item
     stamp = ical_utc(event.modified)
     lines = [
@@ -187,6 +198,7 @@ def _event_lines(event: FeedEvent, uid_domain: str) -> list[str]:
         "CATEGORIES:" + ",".join(escape_text(c) for c in categories(event)),
         "DESCRIPTION:" + escape_text(description(event)),
         "LAST-MODIFIED:" + stamp,
+        "ORGANIZER:" + organizer_address,  # icalendar's order: its canonical head, then alphabetical
         "STATUS:" + status(item),
         "TRANSP:TRANSPARENT",
     ]
@@ -203,7 +215,8 @@ def check_method(info: CalendarInfo) -> None:
 
 def render_event(event: FeedEvent, *, settings: Settings) -> bytes:
     """One VEVENT block (folded, CRLF-terminated lines), exactly as it appears in a calendar."""
-    return "".join(fold(line) + "\r\n" for line in _event_lines(event, settings.uid_domain)).encode()
+    lines = _event_lines(event, settings.uid_domain, organizer(settings))
+    return "".join(fold(line) + "\r\n" for line in lines).encode()
 
 
 def render_calendar(events: Sequence[FeedEvent], info: CalendarInfo, *, settings: Settings) -> bytes:
@@ -228,9 +241,9 @@ def render_calendar(events: Sequence[FeedEvent], info: CalendarInfo, *, settings
         "X-PUBLISHED-TTL:PT1H",
     ]
     out = [fold(line) + "\r\n" for line in head]
-    domain = settings.uid_domain
+    domain, address = settings.uid_domain, organizer(settings)
     for event in events:
-        for line in _event_lines(event, domain):
+        for line in _event_lines(event, domain, address):
             out.append(fold(line) + "\r\n")
     out.append("END:VCALENDAR\r\n")
     return "".join(out).encode()

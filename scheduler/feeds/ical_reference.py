@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC
 from typing import Any
 
-from icalendar import Calendar, Event, vCategory, vDuration, vText
+from icalendar import Calendar, Event, vCalAddress, vCategory, vDuration, vText
 from icalendar.enums import TRANSP
 
 from scheduler.feeds.ical import (
@@ -24,6 +24,7 @@ from scheduler.feeds.ical import (
     check_method,
     description,
     escape_text,
+    organizer,
     status,
     summary,
 )
@@ -59,6 +60,7 @@ def build_event(event: FeedEvent, *, settings: Settings) -> Event:
     vevent["STATUS"] = vText(status(item))
     if event.url:
         vevent.add("URL", event.url)
+    vevent.add("ORGANIZER", vCalAddress(organizer(settings)))
     return vevent
 
 

@@ -153,9 +153,13 @@ def test_feed_events_carry_sequence_status_and_stamps_from_the_data(db: Database
         "UTC: 2027-03-03 14:00 to 2027-03-03 20:00\n"
         "Duration: 6h\n"
         "Moved from: Tue 2027-03-02 00:00 to Tue 2027-03-02 06:00 Australia/Sydney (UTC+11:00)\n"
+        "Reason: test change\n"
         "Window: local\n"
         "Occurrence: everywhere.local.20270302.koala (revision 1)"
     )
+    # Unplanned maintenance says so in its title; every event names the vendor's support address.
+    assert str(unplanned["SUMMARY"]) == "Unplanned maintenance: Sydney"
+    assert {str(e["ORGANIZER"]) for e in (untouched, moved, unplanned)} == {"mailto:support@example.com"}
     ny = events["ny.sunday.20271107"]
     assert str(ny["DESCRIPTION"]) == (
         "Planned maintenance window of New York, East; Tier \\1.\n"
