@@ -22,7 +22,7 @@ from scheduler.store.db import Database
 from scheduler.store.models import Customer, Product, Subscription
 from scheduler.store.models_blackouts import ACTIVE, PENDING, REJECTED, Blackout
 from scheduler.store.repository import get_customer
-from windows.blackouts import ONCE, BlackoutSpec, intervals
+from windows.blackouts import ONCE, BlackoutSpec, intervals, parse_monthly, parse_once, parse_yearly
 from windows.errors import Conflict, InvalidInput, NotFound
 from windows.text import clean_text
 from windows.timezones import format_utc, to_utc, zone_by_name
@@ -42,6 +42,21 @@ class BlackoutInfo:
     end: datetime | None
     note: str | None
     deliveries: int = 0  # notices queued by the call that returned this
+
+
+def spec_from_inputs(start: str | None, end: str | None, yearly: str | None, monthly: str | None) -> BlackoutSpec:
+    """The spec of exactly one of: a one-off ``start``/``end`` (local), ``yearly`` or ``monthly``
+    (what the API and the portal's form take; empty strings count as not given)."""
+    shapes = [s for s in ((start or end), yearly, monthly) if s]
+    if len(shapes) != 1:
+        raise InvalidInput("give exactly one of start and end, yearly, or monthly")
+    if yearly:
+        return parse_yearly(yearly)
+    if monthly:
+        return parse_monthly(monthly)
+    if start and end:
+        return parse_once(start, end)
+    raise InvalidInput("a one-off blackout needs both start and end")
 
 
 def lead_days(session: Session, cust: Customer) -> int:

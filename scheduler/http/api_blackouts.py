@@ -19,8 +19,7 @@ from scheduler.http.api import _ERRORS, CustomerKey
 from scheduler.serialize import blackout_json
 from scheduler.settings import Settings
 from scheduler.store.db import Database
-from windows.blackouts import parse_monthly, parse_once, parse_yearly
-from windows.errors import InvalidInput, NotFound
+from windows.errors import NotFound
 
 
 class BlackoutBody(BaseModel):
@@ -40,17 +39,7 @@ def blackouts_router(db: Database, settings: Settings, clock: Callable[[], datet
 
     @router.post("/blackouts", status_code=201, summary="Declare a blackout (pending if later than the lead days)")
     def create_blackout(customer: CustomerKey, body: BlackoutBody) -> JSONResponse:
-        shapes = [s for s in ((body.start or body.end), body.yearly, body.monthly) if s]
-        if len(shapes) != 1:
-            raise InvalidInput("give exactly one of start and end, yearly, or monthly")
-        if body.yearly:
-            spec = parse_yearly(body.yearly)
-        elif body.monthly:
-            spec = parse_monthly(body.monthly)
-        elif body.start and body.end:
-            spec = parse_once(body.start, body.end)
-        else:
-            raise InvalidInput("a one-off blackout needs both start and end")
+        spec = declare.spec_from_inputs(body.start, body.end, body.yearly, body.monthly)
         info = declare.add_blackout(db, clock(), settings, customer, spec, body.label)
         return JSONResponse(blackout_json(info), status_code=201)
 
