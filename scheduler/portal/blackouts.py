@@ -139,4 +139,3 @@ def reasons(db: Database, customer: str, items: list[Scheduled]) -> dict[str, st
                 found[s.id] = b.label
                 break
     return found
-

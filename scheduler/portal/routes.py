@@ -22,10 +22,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
+from scheduler.blackouts import declare
 from scheduler.feeds.ical import CalendarInfo, FeedEvent, render_calendar
 from scheduler.feeds.tokens import feed_urls, issue_feed_token
 from scheduler.occurrences import reschedule
 from scheduler.portal import auth, views
+from scheduler.portal import blackouts as blackout_pages
 from scheduler.portal import strings as t
 from scheduler.portal.availability import availability
 from scheduler.portal.signin_mail import request_sign_in
@@ -325,6 +327,79 @@ def portal_router(db: Database, settings: Settings, clock: Callable[[], datetime
         except InvalidInput:
             return missing(viewer)
         return page("availability.html", viewer=viewer, report=report, **_neighbours(first, "availability"))
+
+    @router.get("/blackouts")
+    def blackouts_page(request: Request, added: int | None = None, removed: int | None = None) -> Response:
+        viewer = viewer_of(request)
+        if viewer is None:
+            return to_sign_in(auth.COOKIE in request.cookies)
+        return blackouts_response(viewer, 200, added=added, removed=removed == 1)
+
+    def blackouts_response(
+        viewer: auth.Viewer,
+        status: int,
+        *,
+        added: int | None = None,
+        removed: bool = False,
+        error: str | None = None,
+        remove_error: int | None = None,
+        keep: dict[str, str] | None = None,
+    ) -> HTMLResponse:
+        items, zone, lead = blackout_pages.rows(db, clock(), viewer.customer)
+        just_added = next((b for b in items if b.id == added), None)
+        values = {k: (keep or {}).get(k, "") for k in blackout_pages.FORM_FIELDS}
+        return page(
+            "blackouts.html",
+            status,
+            viewer,
+            items=items,
+            zone=zone,
+            lead=lead,
+            added=just_added,
+            removed=removed,
+            error=error,
+            remove_error=remove_error,
+            values=values,
+        )
+
+    @router.post("/blackouts")
+    async def add_blackout(request: Request) -> Response:
+        viewer = await run_in_threadpool(viewer_of, request)
+        form = await form_of(request)
+        if viewer is None:
+            return to_sign_in(True)
+        if not auth.csrf_ok(secret(), viewer.token, form.get("csrf")):
+            return refused(viewer)
+        return await run_in_threadpool(declare_blackout, viewer, form)
+
+    def declare_blackout(viewer: auth.Viewer, form: dict[str, str]) -> Response:
+        try:
+            info = blackout_pages.declare_from_form(db, clock(), settings, viewer.customer, form)
+        except MaintcalError as error:
+            return blackouts_response(viewer, error.http_status, error=error.message, keep=form)
+        log.info("portal: %s of %s declared blackout %d (%s)", viewer.email, viewer.customer, info.id, info.status)
+        return RedirectResponse(f"/portal/blackouts?added={info.id}", status_code=303)
+
+    @router.post("/blackouts/{blackout_id}/remove")
+    async def remove_blackout(request: Request, blackout_id: str) -> Response:
+        viewer = await run_in_threadpool(viewer_of, request)
+        form = await form_of(request)
+        if viewer is None:
+            return to_sign_in(True)
+        if not auth.csrf_ok(secret(), viewer.token, form.get("csrf")):
+            return refused(viewer)
+        number = int(blackout_id) if blackout_id.isdigit() and len(blackout_id) < 10 else 0
+        return await run_in_threadpool(remove_one, viewer, number, form.get("confirm") == "yes")
+
+    def remove_one(viewer: auth.Viewer, blackout_id: int, confirmed: bool) -> Response:
+        mine = [b.id for b in declare.list_blackouts(db, viewer.customer)]
+        if blackout_id not in mine:
+            return missing(viewer)
+        if not confirmed:
+            return blackouts_response(viewer, 422, remove_error=blackout_id)
+        declare.remove(db, clock(), settings, blackout_id, viewer.customer)
+        log.info("portal: %s of %s removed blackout %d", viewer.email, viewer.customer, blackout_id)
+        return RedirectResponse("/portal/blackouts?removed=1", status_code=303)
 
     @router.get("/contacts")
     def contacts_page(request: Request) -> Response:
