@@ -10,18 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-
 from scheduler.blackouts import declare
 from scheduler.blackouts.effects import spec_of
 from scheduler.portal import strings as t
 from scheduler.portal.views import fmt_local_range, fmt_utc_range, iso_z
 from scheduler.settings import Settings
 from scheduler.store.db import Database
-from scheduler.store.models_blackouts import ACTIVE, Blackout
 from scheduler.store.repository import get_customer
 from windows.blackouts import ONCE, YEARLY, BlackoutSpec, intervals
-from windows.schedule import Scheduled
 
 NEXT_SHOWN = 2
 NEXT_HORIZON = timedelta(days=731)
@@ -114,28 +110,3 @@ def declare_from_form(
         values["monthly"] or None,
     )
     return declare.add_blackout(db, now, settings, customer, spec, form.get("label", ""))
-
-
-def reasons(db: Database, customer: str, items: list[Scheduled]) -> dict[str, str]:
-    """For each cancelled or moved local occurrence: the active blackout of ``customer`` its
-    planned time falls in (occurrence id -> label), read from the declared blackouts."""
-    touched = [s for s in items if s.occurrence.customer and s.status in ("cancelled", "moved")]
-    if not touched:
-        return {}
-    with db.transaction() as session:
-        cust = get_customer(session, customer)
-        active = list(
-            session.scalars(
-                select(Blackout).where(Blackout.customer_id == cust.id, Blackout.status == ACTIVE).order_by(Blackout.id)
-            )
-        )
-        zone = cust.timezone
-    found: dict[str, str] = {}
-    for s in touched:
-        o = s.occurrence
-        for b in active:
-            spec = spec_of(b.kind, b.local_start, b.local_end, b.spec)
-            if intervals(spec, zone, o.start, o.end):
-                found[s.id] = b.label
-                break
-    return found

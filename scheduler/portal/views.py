@@ -15,14 +15,17 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from scheduler.blackouts.effects import blackout_spec
 from scheduler.occurrences.reschedule import RequestInfo, list_requests
 from scheduler.occurrences.schedule import find_occurrence, occurrences
 from scheduler.portal import strings as t
 from scheduler.store.db import Database
 from scheduler.store.models import Contact, Customer, Override, Product, Subscription, Unplanned
+from scheduler.store.models_blackouts import ACTIVE, Blackout
 from scheduler.store.models_outbox import SENT, SUPERSEDED, Delivery, DeliveryOccurrence, Notice
 from scheduler.store.models_portal import RequestedBy
 from scheduler.store.repository import data_version, get_customer, subscribed_product
+from windows.blackouts import intervals
 from windows.errors import MaintcalError
 from windows.schedule import Scheduled
 from windows.timezones import display_zone
@@ -100,6 +103,7 @@ class WindowRow:
     local_day: date
     moved_from: str | None
     announced: str
+    blackout: str | None = None  # the label of the customer's blackout that cancelled or moved it
 
     @property
     def start_z(self) -> str:
@@ -111,10 +115,11 @@ class WindowRow:
 
     @property
     def status_text(self) -> str:
+        because = f" {t.BECAUSE_OF_BLACKOUT.format(label=self.blackout)}" if self.blackout else ""
         if self.status == "cancelled":
-            return t.STATUS_CANCELLED
+            return t.STATUS_CANCELLED + because
         if self.moved_from is not None:
-            return t.STATUS_MOVED.format(when=self.moved_from)
+            return t.STATUS_MOVED.format(when=self.moved_from) + because
         return t.STATUS_SCHEDULED
 
 
@@ -166,6 +171,7 @@ def announcements(session: Session, cust: Customer, items: list[Scheduled]) -> d
 def window_rows(session: Session, cust: Customer, items: list[Scheduled]) -> list[WindowRow]:
     names = product_names(session, cust)
     told = announcements(session, cust, items)
+    because = blackout_labels(session, cust, items)
     zone = cust.timezone
     rows = []
     for s in items:
@@ -189,9 +195,28 @@ def window_rows(session: Session, cust: Customer, items: list[Scheduled]) -> lis
                 local_day=local(s.start, zone).date(),
                 moved_from=fmt_local(s.occurrence.start, zone) if moved and s.status != "cancelled" else None,
                 announced=announced,
+                blackout=because.get(s.id),
             )
         )
     return rows
+
+
+def blackout_labels(session: Session, cust: Customer, items: list[Scheduled]) -> dict[str, str]:
+    """For each of the customer's own (``local``) occurrences that is cancelled or moved: the
+    label of its active blackout that the planned time falls in (occurrence id -> label)."""
+    touched = [s for s in items if s.occurrence.customer and s.status in ("cancelled", "moved")]
+    if not touched:
+        return {}
+    active = session.scalars(
+        select(Blackout).where(Blackout.customer_id == cust.id, Blackout.status == ACTIVE).order_by(Blackout.id)
+    ).all()
+    found: dict[str, str] = {}
+    for s in touched:
+        o = s.occurrence
+        label = next((b.label for b in active if intervals(blackout_spec(b), cust.timezone, o.start, o.end)), None)
+        if label is not None:
+            found[s.id] = label
+    return found
 
 
 class RowCache:
