@@ -105,7 +105,7 @@ def feed_events(
     }
     changed: dict[tuple[str, str | None], datetime] = {}
     last_reason: dict[tuple[str, str | None], tuple[int, str, str]] = {}  # the latest decision, action, reason
-    for occurrence_id, customer_key, created, decision, action, reason in session.execute(
+    for occurrence_id, customer_key, created, decision, action, why in session.execute(
         select(
             Override.occurrence_id,
             Customer.key,
@@ -120,10 +120,10 @@ def feed_events(
         key = (occurrence_id, customer_key)
         changed[key] = max(created, changed.get(key, created))
         if key not in last_reason or decision > last_reason[key][0]:
-            last_reason[key] = (decision, action, reason)
+            last_reason[key] = (decision, action, why)
     unplanned = {
-        f"{by_id[pid]}.unplanned-{number}": (updated, reason)
-        for pid, number, updated, reason in session.execute(
+        f"{by_id[pid]}.unplanned-{number}": (updated, why)
+        for pid, number, updated, why in session.execute(
             select(Unplanned.product_id, Unplanned.number, Unplanned.updated_at, Unplanned.reason).where(
                 Unplanned.product_id.in_(by_id)
             )
@@ -139,7 +139,8 @@ def feed_events(
         occ = item.occurrence
         product = products[occ.product]
         stamps = [product.updated_at]
-        label, reason = None, None
+        label: str | None = None
+        reason: str | None = None
         if item.kind == "unplanned":
             updated, reason = unplanned[item.id]
             stamps.append(updated)
