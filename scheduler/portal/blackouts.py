@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from scheduler.blackouts import declare
 from scheduler.blackouts.effects import spec_of
 from scheduler.portal import strings as t
-from scheduler.portal.views import fmt_local_range, fmt_utc_range, iso_z
+from scheduler.portal.views import fmt_day, fmt_local_range, fmt_utc_range, iso_z
 from scheduler.settings import Settings
 from scheduler.store.db import Database
 from scheduler.store.repository import get_customer
@@ -54,11 +54,12 @@ def spec_words(spec: BlackoutSpec) -> str:
     """
     if spec.kind == ONCE:
         assert spec.start and spec.end
-        return t.BLACKOUT_ONCE.format(start=f"{spec.start:%a %-d %b %Y %H:%M}", end=f"{spec.end:%a %-d %b %Y %H:%M}")
+        start, end = (f"{fmt_day(d.date())} {d:%H:%M}" for d in (spec.start, spec.end))
+        return t.BLACKOUT_ONCE.format(start=start, end=end)
     if spec.kind == YEARLY:
         assert spec.first_day and spec.last_day
         first, last = (datetime(2028, m, d) for m, d in (spec.first_day, spec.last_day))
-        return t.BLACKOUT_YEARLY.format(first=f"{first:%-d %b}", last=f"{last:%-d %b}")
+        return t.BLACKOUT_YEARLY.format(first=f"{first.day} {first:%b}", last=f"{last.day} {last:%b}")
     if spec.last_days is not None:
         return t.BLACKOUT_LAST_DAYS.format(n=spec.last_days)
     assert spec.days
