@@ -120,6 +120,7 @@ def main() -> None:
             shoot(driver, f"{url}/portal/requests", "requests")
             shoot(driver, f"{url}/portal/availability/{datetime.now(UTC):%Y-%m}", "availability")
             shoot(driver, f"{url}/portal/contacts", "contacts")
+            shoot(driver, f"{url}/portal/blackouts", "blackouts")
         finally:
             driver.quit()
             server.terminate()

@@ -208,7 +208,8 @@ def test_the_portal_in_a_browser(server: Server, browser: WebDriver) -> None:
     assert strings.NOT_FOUND_TEXT in body(browser)
     check_a11y(browser, "not found")
 
-    # The other pages, at desktop width and at 375 px.
+    # The other pages, at desktop width and at 375 px (the Blackouts page with one blackout).
+    server.cli("blackout", "add", "thames", "--monthly", "1-2", "--label", "Month start")
     for width in (1280, 375):
         browser.set_window_size(width, 900)
         for path in (
@@ -216,6 +217,7 @@ def test_the_portal_in_a_browser(server: Server, browser: WebDriver) -> None:
             f"/portal/month/{night:%Y-%m}",
             f"/portal/availability/{today:%Y-%m}",
             "/portal/contacts",
+            "/portal/blackouts",
         ):
             go(server.url + path)
             check_a11y(browser, f"{path} at {width} px")
