@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from fastapi.routing import APIRoute
 
+from scheduler.blackouts import declare
 from scheduler.catalogue.apikeys import issue_api_key
 from scheduler.http.api import api_router
 from scheduler.http.app import create_app
@@ -104,9 +105,14 @@ def _request(request_id: int, occurrence: str, start: str, end: str, customer: s
     }
 
 
+def _blackout(blackout_id: int, customer: str, label: str, kind: str, spec: str, status: str) -> dict[str, Any]:
+    return {"id": blackout_id, "customer": customer, "label": label, "kind": kind, "status": status, "spec": spec}
+
+
 RANGE = "from=2027-03-01&to=2027-03-03"
 FIRST = _request(1, "pe.nightly.20270302", "2027-03-03T05:00:00Z", "2027-03-03T08:00:00Z")
 HARBOURS = _request(2, "pe.nightly.20270304", "2027-03-05T05:00:00Z", "2027-03-05T08:00:00Z", "harbour")
+BLACK_FRIDAY = _blackout(1, "thames", "Black Friday week", "yearly", "11-22:11-30", "active")
 
 ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/api/v1/occurrences"): Route(
@@ -185,6 +191,23 @@ ROUTES: dict[tuple[str, str], Route] = {
         other=(404, {"error": "no reschedule request 1"}),
         invalid=[Call("/api/v1/reschedule-requests/x"), Call("/api/v1/reschedule-requests/99")],
     ),
+    ("GET", "/api/v1/blackouts"): Route(
+        Call("/api/v1/blackouts"),
+        owner=(200, [BLACK_FRIDAY]),
+        other=(200, []),
+    ),
+    ("POST", "/api/v1/blackouts"): Route(
+        Call("/api/v1/blackouts", {"label": "Close", "monthly": "last-2"}),  # from Jan 30: inside the 30 lead days
+        owner=(201, _blackout(3, "thames", "Close", "monthly", "last-2", "pending")),
+        other=(201, _blackout(2, "harbour", "Close", "monthly", "last-2", "pending")),
+        invalid=[Call("/api/v1/blackouts", {}), Call("/api/v1/blackouts", {"label": "x", "monthly": "soon"})],
+    ),
+    ("DELETE", "/api/v1/blackouts/{blackout_id}"): Route(
+        Call("/api/v1/blackouts/1"),
+        owner=(200, BLACK_FRIDAY),
+        other=(404, {"error": "no blackout 1"}),
+        invalid=[Call("/api/v1/blackouts/x"), Call("/api/v1/blackouts/99")],
+    ),
 }
 
 
@@ -229,7 +252,11 @@ def api(db: Database, db_url: str, tmp_path: Path) -> Iterator[tuple[ApiClient, 
     reschedule.request(  # harbour's own request: never shown to thames
         db, NOW, customer="harbour", occurrence_id="pe.nightly.20270304", proposed_start=utc("2027-03-05T05:00:00Z")
     )
-    client = ApiClient(create_app(settings(tmp_path, db_url), database=db, clock=lambda: NOW))
+    conf = settings(tmp_path, db_url)
+    declare.add_blackout(
+        db, NOW, conf, "thames", declare.spec_from_inputs(None, None, "11-22:11-30", None), "Black Friday week"
+    )
+    client = ApiClient(create_app(conf, database=db, clock=lambda: NOW))
     yield client, keys
     client.close()
 

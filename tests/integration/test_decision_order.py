@@ -142,13 +142,17 @@ CASES = [
         "unplanned maintenance extended twice",
         [("declare",), ("extend", "30m"), ("extend", "30m")],
         {"a": ("scheduled", U2, 2, "exempt"), "b": ("scheduled", U2, 2, "exempt")},
+        # Each decision queues the notice and the 'started' / 'finished' notices (issue 15) at its own
+        # times and sequence, and supersedes the previous decision's three.
         [
-            ("a", "unplanned", "PUBLISH", U0, 0, "superseded"),
-            ("b", "unplanned", "PUBLISH", U0, 0, "superseded"),
-            ("a", "unplanned", "PUBLISH", ("2027-01-05T00:00:00Z", "2027-01-05T02:30:00Z"), 1, "superseded"),
-            ("b", "unplanned", "PUBLISH", ("2027-01-05T00:00:00Z", "2027-01-05T02:30:00Z"), 1, "superseded"),
-            ("a", "unplanned", "PUBLISH", U2, 2, "queued"),
-            ("b", "unplanned", "PUBLISH", U2, 2, "queued"),
+            (customer, kind, "PUBLISH", times, sequence, status)
+            for times, sequence, status in (
+                (U0, 0, "superseded"),
+                (("2027-01-05T00:00:00Z", "2027-01-05T02:30:00Z"), 1, "superseded"),
+                (U2, 2, "queued"),
+            )
+            for kind in ("unplanned", "started", "finished")
+            for customer in ("a", "b")
         ],
     ),
 ]

@@ -30,7 +30,7 @@ from scheduler.occurrences import unplanned
 from scheduler.reports.sla_report import sla_report
 from scheduler.store.db import Database
 from scheduler.store.models import WindowRule
-from scheduler.store.models_outbox import Delivery
+from scheduler.store.models_outbox import Delivery, Notice
 from tests.integration.changes_fixtures import NOW, load, settings, utc
 from windows.errors import Conflict, InvalidInput, PolicyRefused
 from windows.rulespec import RuleOptions, build_rule
@@ -40,6 +40,17 @@ from windows.rulespec import RuleOptions, build_rule
 def loaded(db: Database) -> Database:
     load(db)
     return db
+
+
+def notices_of(db: Database) -> list[tuple[str, str | None, str, str]]:
+    """(notice kind, lifecycle event, delivery status, next attempt) of every delivery, in id order."""
+    with db.transaction() as session:
+        rows = session.execute(
+            select(Notice.kind, Delivery.event, Delivery.status, Delivery.next_attempt_at)
+            .join(Notice, Notice.id == Delivery.notice_id)
+            .order_by(Delivery.id)
+        )
+        return [(kind, event, status, f"{due:%Y-%m-%dT%H:%M}") for kind, event, status, due in rows]
 
 
 def deliveries(db: Database) -> int:
@@ -142,7 +153,12 @@ def test_extend_and_end_in_the_past(loaded: Database, tmp_path: Path, db_url: st
     with pytest.raises(InvalidInput) as before_start:
         unplanned.end(loaded, later, conf, "pe.unplanned-1", at=utc("2027-01-04T11:00:00Z"), record_past=True)
     assert before_start.value.message == "--at 2027-01-04T11:00:00Z is not after the start 2027-01-04T12:00:00Z"
-    assert deliveries(loaded) == 1  # only the declaration was ever notified
+    # Only the declaration queued anything (its notice, and the 'finished' notice for its end); the
+    # after-the-fact corrections queued nothing.
+    assert notices_of(loaded) == [
+        ("unplanned", "unplanned.declared", "queued", "2027-01-04T12:00"),
+        ("finished", "occurrence.finished", "queued", "2027-01-04T13:00"),
+    ]
 
 
 def test_ending_an_open_window_long_ago_needs_record_past_and_is_notified(

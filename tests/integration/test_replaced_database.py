@@ -147,10 +147,12 @@ def queue_unplanned(path: Path, due: datetime) -> int:
         )  # fmt: skip
         with db.transaction() as session:
             session.execute(update(Delivery).values(next_attempt_at=due))
-            assert session.scalar(select(func.count()).select_from(Delivery)) == result.deliveries == 2
+            # The declaration's notice to each contact, and its 'started' and 'finished' notices.
+            queued = session.scalar(select(func.count()).select_from(Delivery)) or 0
+            assert (result.deliveries, queued) == (2, 6)
     finally:
         db.dispose()  # the last connection checkpoints: the file alone holds everything
-    return result.deliveries
+    return queued
 
 
 def open_files(pid: int, path: Path) -> int:
@@ -203,6 +205,6 @@ def test_the_worker_stops_and_writes_nothing_into_the_old_file(
     assert out == ""
     assert not pickup.exists() or list(pickup.iterdir()) == []
     assert sha256(keep) == before  # not a byte written into the old file
-    assert count(keep, "deliveries", "status = 'queued' AND attempts = 0") == 2
+    assert count(keep, "deliveries", "status = 'queued' AND attempts = 0") == 6
     if how == "replaced":
-        assert count(path, "deliveries", "status = 'queued' AND attempts = 0") == 2
+        assert count(path, "deliveries", "status = 'queued' AND attempts = 0") == 6
