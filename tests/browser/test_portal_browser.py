@@ -17,9 +17,10 @@ from email.policy import default
 from zoneinfo import ZoneInfo
 
 from axe_selenium_python import Axe
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
 from scheduler.catalogue import edits as catalogue
@@ -80,7 +81,21 @@ def submit(driver: WebDriver, selector: str) -> None:
     """Click a form's button and wait until the next page has replaced this one."""
     old = driver.find_element(By.TAG_NAME, "html")
     driver.find_element(By.CSS_SELECTOR, selector).click()
-    WebDriverWait(driver, 30).until(expected_conditions.staleness_of(old))
+    WebDriverWait(driver, 30).until(lambda _: replaced(old))
+
+
+def replaced(element: WebElement) -> bool:
+    """Whether ``element``'s page is gone. ChromeDriver sometimes reports a node of a replaced page
+    as "Node with given id does not belong to the document" instead of a stale reference."""
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as error:
+        if "does not belong to the document" in str(error.msg):
+            return True
+        raise
+    return False
 
 
 def cells(driver: WebDriver, occurrence: str) -> list[str]:
