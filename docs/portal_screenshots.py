@@ -63,6 +63,8 @@ def main() -> None:
         )
         cli(env, "db", "upgrade")
         cli(env, "apply", str(ROOT / "examples" / "catalogue.toml"))
+        cli(env, "blackout", "add", "thames-telecom", "--yearly", "12-22:12-27", "--label", "Christmas trading")
+        cli(env, "blackout", "add", "thames-telecom", "--monthly", "last-2", "--label", "Month-end billing run")
         cli(env, "notices", "plan")
         cli(env, "notices", "send")
         server = subprocess.Popen(
