@@ -2,7 +2,8 @@
 
 Used by expand.py, sla.py and listing.py; prints nothing when run (``make bench`` runs every script).
 Each side runs once untimed (warm-up: imports, caches, the allocator), then once per round in turn,
-so a slow moment of the shared machine falls on every side alike. Best and median are reported.
+so a slow moment of the shared machine falls on every side alike. Best and median are reported, of
+wall-clock time and of the process's CPU time (which time spent waiting for a core does not inflate).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from typing import Any
 @dataclass(frozen=True)
 class Timed:
     name: str
-    times: list[float]  # seconds, one per round
+    times: list[float]  # wall-clock seconds, one per round
+    cpu: list[float]  # CPU seconds of this process, one per round (less disturbed by other sessions)
     result: Any  # what the side returned in its last round
 
     @property
@@ -29,20 +31,26 @@ class Timed:
     def median(self) -> float:
         return statistics.median(self.times)
 
+    @property
+    def cpu_median(self) -> float:
+        return statistics.median(self.cpu)
+
 
 def alternate(sides: Sequence[tuple[str, Callable[[], Any]]], rounds: int) -> list[Timed]:
     """Warm each side up once, then time ``rounds`` rounds of every side in turn."""
     for _, run in sides:
         run()
     times: list[list[float]] = [[] for _ in sides]
+    cpu: list[list[float]] = [[] for _ in sides]
     results: list[Any] = [None] * len(sides)
     for _ in range(rounds):
         for i, (_, run) in enumerate(sides):
             gc.collect()
-            began = time.perf_counter()
+            began, began_cpu = time.perf_counter(), time.process_time()
             results[i] = run()
             times[i].append(time.perf_counter() - began)
-    return [Timed(name, t, r) for (name, _), t, r in zip(sides, times, results, strict=True)]
+            cpu[i].append(time.process_time() - began_cpu)
+    return [Timed(name, t, c, r) for (name, _), t, c, r in zip(sides, times, cpu, results, strict=True)]
 
 
 def load_average() -> str:

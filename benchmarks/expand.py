@@ -175,10 +175,13 @@ def agreement(ours: set[Instant], theirs: set[Instant], peer: str) -> str:
 
 def line(timed: Timed, reference: Timed | None) -> str:
     count = timed.result
-    ratio = "" if reference is None else f"   maintcal {timed.median / reference.median:5.1f}x faster (medians)"
+    ratio = ""
+    if reference is not None:
+        wall, cpu = timed.median / reference.median, timed.cpu_median / reference.cpu_median
+        ratio = f"   maintcal {wall:.2f}x faster (wall medians), {cpu:.2f}x (CPU medians)"
     return (
-        f"  {timed.name:<22} {count:>8,} occ  best {timed.best:7.3f} s  median {timed.median:7.3f} s"
-        f"  = {count / timed.best:>9,.0f} occ/s (best){ratio}"
+        f"  {timed.name:<23} {count:>8,} occ  wall best {timed.best:6.3f} s, median {timed.median:6.3f} s"
+        f"  CPU median {timed.cpu_median:6.3f} s  = {count / timed.best:>8,.0f} occ/s (best){ratio}"
     )
 
 

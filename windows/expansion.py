@@ -94,10 +94,10 @@ def expand(
     imports = rule.valid_from is not None
     prefix = f"{rule.product}.{rule.name}."
     suffix = f".{customer}" if customer else ""
-    product, name, offset = rule.product, rule.name, clock.offset
+    product, name = rule.product, rule.name
     from_utc, fixed, day_of = datetime.fromtimestamp, fixed_zone_seconds, _day
     result = []
-    for ordinal, hhmm, s, e in spans:
+    for ordinal, hhmm, s, e, s_offset, e_offset in spans:
         if s < hi and e > lo:
             imported = since is not None and s < since
             if imported and not imports:
@@ -120,8 +120,8 @@ def expand(
                     "start": from_utc(s, _UTC),
                     "end": from_utc(e, _UTC),
                     "timezone": zone_name,
-                    "local_start": from_utc(s, fixed(offset(s))),
-                    "local_end": from_utc(e, fixed(offset(e))),
+                    "local_start": from_utc(s, fixed(s_offset)),
+                    "local_end": from_utc(e, fixed(e_offset)),
                     "local_date": local_date,
                     "kind": "planned",
                     "imported": imported,
@@ -134,8 +134,9 @@ def expand(
 _new, _set = object.__new__, object.__setattr__
 
 
-# A span: (local start date as an ordinal, "HHMM" or None, UTC start seconds, UTC end seconds)
-_Span = tuple[int, str | None, int, int]
+# A span: (local start date as an ordinal, "HHMM" or None, UTC start seconds, UTC end seconds, and
+# the zone's UTC offset in seconds at the start and at the end)
+_Span = tuple[int, str | None, int, int, int, int]
 
 
 @lru_cache(maxsize=4096)
@@ -168,16 +169,14 @@ def _raw_spans(rule: Rule, clock: LocalClock, lo: int, hi: int) -> list[_Span]:
 
 
 def _weekly(rule: WeeklyRule, clock: LocalClock, first: int, last: int) -> list[_Span]:
-    spans: list[_Span] = []
     start = rule.start.hour * 3600 + rule.start.minute * 60
     end = rule.end.hour * 3600 + rule.end.minute * 60 + (_DAY if rule.crosses_midnight else 0)
-    utc = clock.utc
     # date.fromordinal(1) is a Monday (weekday 0): weekday d falls on ordinals = d + 1 modulo 7.
     ordinals = sorted(o for d in rule.days for o in range(first + (d + 1 - first) % 7, last + 1, 7))
-    for ordinal in ordinals:
-        midnight = (ordinal - EPOCH_ORDINAL) * _DAY
-        spans.append((ordinal, None, utc(midnight + start), utc(midnight + end)))
-    return spans
+    midnights = [(ordinal - EPOCH_ORDINAL) * _DAY for ordinal in ordinals]
+    starts, start_offsets = clock.resolve_all([midnight + start for midnight in midnights])
+    ends, end_offsets = clock.resolve_all([midnight + end for midnight in midnights])
+    return list(zip(ordinals, [None] * len(ordinals), starts, ends, start_offsets, end_offsets, strict=True))
 
 
 def _cron(rule: CronRule, clock: LocalClock, first: int, last: int) -> list[_Span]:
@@ -187,9 +186,11 @@ def _cron(rule: CronRule, clock: LocalClock, first: int, last: int) -> list[_Spa
         return spans
     several = rule.several_per_day
     duration = int(rule.duration.total_seconds())
+    offset = clock.offset
     for local in rule.firings(date.fromordinal(first), date.fromordinal(last)):
         s = clock.utc(seconds_of(local))
-        spans.append((local.toordinal(), f"{local.hour:02d}{local.minute:02d}" if several else None, s, s + duration))
+        hhmm = f"{local.hour:02d}{local.minute:02d}" if several else None
+        spans.append((local.toordinal(), hhmm, s, s + duration, offset(s), offset(s + duration)))
     return spans
 
 
@@ -197,20 +198,21 @@ def _once(rule: OnceRule, clock: LocalClock) -> list[_Span]:
     if not rule.active_on(rule.start.date()):
         return []
     start, end = clock.utc(seconds_of(rule.start)), clock.utc(seconds_of(rule.end))
-    return [(rule.start.toordinal(), None, start, end)]
+    return [(rule.start.toordinal(), None, start, end, clock.offset(start), clock.offset(end))]
 
 
 def _untangle(spans: list[_Span]) -> list[_Span]:
     """Drop spans overtaken by a later one (DST gaps), cut ends at the next start, drop empties."""
     kept: list[_Span] = []
     next_start: int | None = None
-    for day, hhmm, s, e in reversed(spans):
+    next_offset = 0
+    for day, hhmm, s, e, s_offset, e_offset in reversed(spans):
         if next_start is not None and s >= next_start:
             continue
         if next_start is not None and e > next_start:
-            e = next_start
+            e, e_offset = next_start, next_offset
         if e > s:
-            kept.append((day, hhmm, s, e))
-        next_start = s
+            kept.append((day, hhmm, s, e, s_offset, e_offset))
+        next_start, next_offset = s, s_offset
     kept.reverse()
     return kept
