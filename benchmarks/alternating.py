@@ -3,12 +3,14 @@
 Used by expand.py, sla.py and listing.py; prints nothing when run (``make bench`` runs every script).
 Each side runs once untimed (warm-up: imports, caches, the allocator), then once per round in turn,
 so a slow moment of the shared machine falls on every side alike. Best and median are reported, of
-wall-clock time and of the process's CPU time (which time spent waiting for a core does not inflate).
+wall-clock time and of CPU time (this process and the commands it ran; waiting for a core does not
+count in it, so it is steadier on a shared machine).
 """
 
 from __future__ import annotations
 
 import gc
+import os
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -20,7 +22,7 @@ from typing import Any
 class Timed:
     name: str
     times: list[float]  # wall-clock seconds, one per round
-    cpu: list[float]  # CPU seconds of this process, one per round (less disturbed by other sessions)
+    cpu: list[float]  # CPU seconds of this process and its finished children, one per round
     result: Any  # what the side returned in its last round
 
     @property
@@ -46,11 +48,17 @@ def alternate(sides: Sequence[tuple[str, Callable[[], Any]]], rounds: int) -> li
     for _ in range(rounds):
         for i, (_, run) in enumerate(sides):
             gc.collect()
-            began, began_cpu = time.perf_counter(), time.process_time()
+            began, began_cpu = time.perf_counter(), cpu_seconds()
             results[i] = run()
             times[i].append(time.perf_counter() - began)
-            cpu[i].append(time.process_time() - began_cpu)
+            cpu[i].append(cpu_seconds() - began_cpu)
     return [Timed(name, t, c, r) for (name, _), t, c, r in zip(sides, times, cpu, results, strict=True)]
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and of its children that have ended (a command run by subprocess)."""
+    now = os.times()
+    return time.process_time() + now.children_user + now.children_system
 
 
 def load_average() -> str:
