@@ -24,7 +24,7 @@ changes the ids or times of the occurrences that remain.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 
 from windows.errors import InvalidInput
@@ -95,13 +95,27 @@ def expand(
     prefix = f"{rule.product}.{rule.name}."
     suffix = f".{customer}" if customer else ""
     product, name = rule.product, rule.name
-    from_utc, fixed, day_of = datetime.fromtimestamp, fixed_zone_seconds, _day
+    from_utc, fixed, day_of, steps = datetime.fromtimestamp, fixed_zone_seconds, _day, _Steps()
     result = []
+    # Each occurrence's datetimes are the previous one's plus the (cached) step between them: the
+    # same values as datetime.fromtimestamp gives, at a fifth of the cost. A local time whose offset
+    # changed since the previous occurrence (DST) is made afresh.
+    previous: tuple[int, int, int, int, datetime, datetime, datetime, datetime] | None = None
     for ordinal, hhmm, s, e, s_offset, e_offset in spans:
         if s < hi and e > lo:
             imported = since is not None and s < since
             if imported and not imports:
                 continue
+            if previous is None:
+                start_at, end_at = from_utc(s, _UTC), from_utc(e, _UTC)
+                local_start, local_end = from_utc(s, fixed(s_offset)), from_utc(e, fixed(e_offset))
+            else:
+                s0, e0, s_offset0, e_offset0, start_at, end_at, local_start, local_end = previous
+                s_step, e_step = steps[s - s0], steps[e - e0]
+                start_at, end_at = start_at + s_step, end_at + e_step
+                local_start = local_start + s_step if s_offset == s_offset0 else from_utc(s, fixed(s_offset))
+                local_end = local_end + e_step if e_offset == e_offset0 else from_utc(e, fixed(e_offset))
+            previous = s, e, s_offset, e_offset, start_at, end_at, local_start, local_end
             local_date, yyyymmdd = day_of(ordinal)
             base = prefix + yyyymmdd + ("T" + hhmm if hhmm else "")
             # Occurrence(...) with its fields in order, built without the frozen dataclass's __init__
@@ -117,11 +131,11 @@ def expand(
                     "product": product,
                     "rule": name,
                     "customer": customer,
-                    "start": from_utc(s, _UTC),
-                    "end": from_utc(e, _UTC),
+                    "start": start_at,
+                    "end": end_at,
                     "timezone": zone_name,
-                    "local_start": from_utc(s, fixed(s_offset)),
-                    "local_end": from_utc(e, fixed(e_offset)),
+                    "local_start": local_start,
+                    "local_end": local_end,
                     "local_date": local_date,
                     "kind": "planned",
                     "imported": imported,
@@ -129,6 +143,14 @@ def expand(
             )
             result.append(occurrence)
     return result
+
+
+class _Steps(dict[int, timedelta]):
+    """``timedelta(seconds=n)`` for each ``n`` asked, made once."""
+
+    def __missing__(self, seconds: int) -> timedelta:
+        step = self[seconds] = timedelta(seconds=seconds)
+        return step
 
 
 _new, _set = object.__new__, object.__setattr__
