@@ -101,10 +101,11 @@ def _zone(name: str) -> ZoneInfo:
 def dateutil_occurrences(rule: WeeklyRule) -> list[tuple[datetime, datetime, datetime, datetime]]:
     """(UTC start, UTC end, local start, local end) of the rule's occurrences overlapping [START, END)."""
     zone = _zone(rule.timezone)
-    # Local start dates that may touch the range (a day either side covers every UTC offset), and
-    # one more on each side so that an occurrence cut by the next one is cut here too.
-    first = datetime.combine(START.date() - timedelta(days=9), rule.start)
-    last = datetime.combine(END.date() + timedelta(days=9), rule.start)
+    # Local start dates that may touch the range, with a margin either side so that an occurrence
+    # cut by the next one is cut here too: 3 days, as maintcal's (a window lasts at most a day and
+    # offsets differ by at most 26 h, so a start further away can neither touch nor cut it).
+    first = datetime.combine(START.date() - timedelta(days=3), rule.start)
+    last = datetime.combine(END.date() + timedelta(days=3), rule.start)
     length = datetime.combine(START.date() + timedelta(days=1 if rule.crosses_midnight else 0), rule.end) - (
         datetime.combine(START.date(), rule.start)
     )  # wall-clock length: the end is the local date + days and the end time, resolved on its own
