@@ -48,20 +48,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
-from itertools import compress, pairwise, repeat
-from operator import attrgetter, floordiv, lt, sub
+from itertools import pairwise
 from typing import Literal
 
 from windows.errors import InvalidInput
-from windows.intervals import _Columns, _measure, _subtract, _union
 from windows.parsing import FIRST_DAY, LAST_DAY, format_duration
+from windows.sla_sweep import Span, measures
 from windows.timezones import aware_utc, format_utc, resolve_zone, to_utc
 
 WindowKind = Literal["planned", "unplanned"]
 Status = Literal["complete", "in progress", "forecast"]
-_start = attrgetter("start")
-_end = attrgetter("end")
-_microsecond = attrgetter("microsecond")
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _DAY = timedelta(days=1)
@@ -158,16 +154,63 @@ class Outage:
         _check_span(self.start, self.end, "outage")
 
 
-@dataclass(frozen=True)
 class WindowVerdict:
-    """A window with the decision whether it is excluded from the SLA, and why.
+    """A window with the decision whether it is excluded from the SLA, and why (immutable).
 
     Build one directly when the decision comes from elsewhere (the notice compliance records).
+    The verdicts :func:`compute_sla` judges itself word their ``reason`` when it is first read: a
+    report of thousands of months reads few of them.
     """
 
+    __slots__ = ("_notice_days", "_reason", "qualifies", "window")
     window: Window
     qualifies: bool
-    reason: str
+    _reason: str | None
+    _notice_days: int
+
+    def __init__(self, window: Window, qualifies: bool, reason: str) -> None:
+        _set(self, "window", window)
+        _set(self, "qualifies", qualifies)
+        _set(self, "_reason", reason)
+
+    @classmethod
+    def _judged(cls, window: Window, qualifies: bool, notice_days: int) -> WindowVerdict:
+        verdict = _new(cls)
+        _set(verdict, "window", window)
+        _set(verdict, "qualifies", qualifies)
+        _set(verdict, "_reason", None)
+        _set(verdict, "_notice_days", notice_days)
+        return verdict
+
+    @property
+    def reason(self) -> str:
+        reason: str | None = self._reason
+        if reason is None:
+            reason = judge_window(self.window, self._notice_days).reason
+            _set(self, "_reason", reason)
+        return reason
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field '{name}': a WindowVerdict is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field '{name}': a WindowVerdict is immutable")
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, WindowVerdict)
+        return (self.window, self.qualifies, self.reason) == (other.window, other.qualifies, other.reason)
+
+    def __hash__(self) -> int:
+        return hash((self.window, self.qualifies, self.reason))
+
+    def __repr__(self) -> str:
+        return f"WindowVerdict(window={self.window!r}, qualifies={self.qualifies!r}, reason={self.reason!r})"
+
+
+_new = object.__new__
+_set = object.__setattr__
 
 
 @dataclass(frozen=True)
@@ -197,6 +240,9 @@ class SlaPolicy:
     notice_days: int = DEFAULT_NOTICE_DAYS
     credit_tiers: tuple[CreditTier, ...] = DEFAULT_CREDIT_TIERS
     excluded_as_up: bool = False
+    # The target and the tier thresholds as exact integer ratios, for the integer comparisons of compute_sla.
+    _target: tuple[int, int] = field(init=False, repr=False, compare=False)
+    _tiers: tuple[tuple[int, int, int], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         problems = [_check_percent(self.target_percent, "target_percent", allow_zero=False)]
@@ -206,6 +252,9 @@ class SlaPolicy:
         _raise([p for p in problems if p])
         ordered = tuple(sorted(self.credit_tiers, key=lambda t: t.threshold_percent, reverse=True))
         object.__setattr__(self, "credit_tiers", ordered)
+        object.__setattr__(self, "_target", self.target_percent.as_integer_ratio())
+        tiers = tuple((*t.threshold_percent.as_integer_ratio(), t.credit_percent) for t in ordered)
+        object.__setattr__(self, "_tiers", tiers)
 
     def credit_for(self, percent: Fraction) -> int:
         """The credit of the first tier whose threshold the exact percentage reaches.
@@ -310,8 +359,7 @@ def compute_sla(
     >>> r.error_budget_seconds   # 0.05 % of 29 days = 1252.8 s, minus 3600 s known
     -2348
     """
-    policy = policy or SlaPolicy()
-    verdicts = tuple(w if isinstance(w, WindowVerdict) else judge_window(w, policy.notice_days) for w in windows)
+    policy = policy or _DEFAULT_POLICY
     month_start, month_end = _ts(period.start), _ts(period.end)
     status: Status = "complete"
     counted_end = month_end
@@ -324,66 +372,64 @@ def compute_sla(
         elif instant < month_end:
             status, counted_end = "in progress", instant
 
-    # Whole seconds in the customer's favour: downtime widened, excluded windows narrowed.
-    qualifying = [v.window for v in verdicts if v.qualifies]
-    unnoticed = [v.window for v in verdicts if not v.qualifies]
-    outages = list(outages)
-    keep_starts, keep_ends = _seconds(qualifying, widen=False)
-    kept = list(map(lt, keep_starts, keep_ends))  # a window shorter than a second may vanish
-    excluded = _union(list(compress(keep_starts, kept)), list(compress(keep_ends, kept)), month_start, month_end)
-    down_starts, down_ends = _seconds(unnoticed, widen=True)
-    outage_starts, outage_ends = _seconds(outages, widen=True)
-    downtime = _subtract(_union(down_starts + outage_starts, down_ends + outage_ends, month_start, month_end), excluded)
+    # Whole seconds in the customer's favour: downtime widened, excluded windows narrowed (a
+    # window shorter than a second may vanish). Floor division of a timedelta is exact.
+    verdicts: list[WindowVerdict] = []
+    keep: list[Span] = []
+    down: list[Span] = []
+    notice = _DAY * policy.notice_days
+    for item in windows:
+        if isinstance(item, WindowVerdict):
+            verdict, window, qualifies = item, item.window, item.qualifies
+        else:
+            window = item
+            announced = window.announced_at
+            qualifies = window.kind == "planned" and (
+                (announced is not None and window.start - announced >= notice) or window.customer_consent
+            )
+            verdict = WindowVerdict._judged(window, qualifies, policy.notice_days)
+        verdicts.append(verdict)
+        start, end = window.start, window.end
+        first, last = (start - _EPOCH) // _SECOND, (end - _EPOCH) // _SECOND
+        if qualifies:
+            keep.append((first + 1 if start.microsecond else first, last))
+        else:
+            down.append((first, last + 1 if end.microsecond else last))
+    for outage in outages:
+        end = outage.end
+        last = (end - _EPOCH) // _SECOND
+        down.append(((outage.start - _EPOCH) // _SECOND, last + 1 if end.microsecond else last))
+    e, d, full_e, full_d = measures(keep, down, month_start, counted_end, month_end)
 
+    # Exact rational comparisons in integers: up / eligible against target = tn / td.
     p = counted_end - month_start
-    e = _measure(excluded, month_start, counted_end)
-    d = _measure(downtime, month_start, counted_end)
     eligible = p if policy.excluded_as_up else p - e
     up = eligible - d
-    availability = Fraction(1) if eligible == 0 else Fraction(up, eligible)
-    percent = availability * 100
-    target = Fraction(policy.target_percent)
-
+    up, eligible_or_one = (1, 1) if eligible == 0 else (up, eligible)
+    scaled = 100 * up
+    tn, td = policy._target
+    credit = next(c for n, t, c in policy._tiers if scaled * t >= n * eligible_or_one)
     full_eligible = month_end - month_start
     if not policy.excluded_as_up:
-        full_eligible -= _measure(excluded, month_start, month_end)
-    allowed = (1 - target / 100) * full_eligible
-    budget = allowed.numerator // allowed.denominator - _measure(downtime, month_start, month_end)
+        full_eligible -= full_e
+    budget = (100 * td - tn) * full_eligible // (100 * td) - full_d
 
     return SlaResult(
         period=period,
         start=period.start,
-        end=_from_ts(counted_end),
+        end=period.end if counted_end == month_end else _from_ts(counted_end),
         status=status,
         period_seconds=p,
         excluded_seconds=e,
         downtime_seconds=d,
         eligible_seconds=eligible,
-        availability=availability,
+        availability=Fraction(up, eligible_or_one),
         policy=policy,
-        met=percent >= target,
-        credit_percent=policy.credit_for(percent),
+        met=scaled * td >= tn * eligible_or_one,
+        credit_percent=credit,
         error_budget_seconds=budget,
-        windows=verdicts,
+        windows=tuple(verdicts),
     )
-
-
-def _seconds(items: Sequence[Window] | Sequence[Outage], *, widen: bool) -> _Columns:
-    """Start and end in whole seconds since the epoch: widened to whole seconds, or narrowed.
-
-    Exact timedelta floor division through ``map``, so that the loop stays in C; then the column
-    rounded up (ends when widening, starts when narrowing) gains a second where there was a fraction.
-    """
-    starts, ends = list(map(_start, items)), list(map(_end, items))
-    columns = _floor_seconds(starts), _floor_seconds(ends)
-    up, instants = (1, ends) if widen else (0, starts)
-    for i in compress(range(len(instants)), map(_microsecond, instants)):
-        columns[up][i] += 1
-    return columns
-
-
-def _floor_seconds(instants: list[datetime]) -> list[int]:
-    return list(map(floordiv, map(sub, instants, repeat(_EPOCH)), repeat(_SECOND)))
 
 
 def round_half_up(value: Fraction, places: int) -> str:
@@ -466,3 +512,6 @@ def _raise(problems: list[str]) -> None:
         raise InvalidInput(problems[0])
     if problems:
         raise InvalidInput(f"{len(problems)} problems in the SLA document: " + "; ".join(problems))
+
+
+_DEFAULT_POLICY = SlaPolicy()  # compute_sla's policy when none is given (immutable)
