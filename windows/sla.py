@@ -87,6 +87,7 @@ class Period:
     timezone: str = "UTC"
     start: datetime = field(init=False, repr=False, compare=False)
     end: datetime = field(init=False, repr=False, compare=False)
+    _bounds: tuple[int, int] = field(init=False, repr=False, compare=False)  # start, end: epoch seconds
 
     def __post_init__(self) -> None:
         if not 1 <= self.month <= 12:
@@ -101,6 +102,7 @@ class Period:
         object.__setattr__(self, "timezone", zone.name)
         object.__setattr__(self, "start", aware_utc(to_utc(datetime(self.year, self.month, 1), zone.zone)))
         object.__setattr__(self, "end", aware_utc(to_utc(datetime(*following, 1), zone.zone)))
+        object.__setattr__(self, "_bounds", (_ts(self.start), _ts(self.end)))
 
     @classmethod
     def parse(cls, month: str, tz: str = "UTC") -> Period:
@@ -155,62 +157,56 @@ class Outage:
 
 
 class WindowVerdict:
-    """A window with the decision whether it is excluded from the SLA, and why (immutable).
+    """A window with the decision whether it is excluded from the SLA, and why (read-only).
 
     Build one directly when the decision comes from elsewhere (the notice compliance records).
     The verdicts :func:`compute_sla` judges itself word their ``reason`` when it is first read: a
     report of thousands of months reads few of them.
     """
 
-    __slots__ = ("_notice_days", "_reason", "qualifies", "window")
-    window: Window
-    qualifies: bool
-    _reason: str | None
+    __slots__ = ("_notice_days", "_qualifies", "_reason", "_window")
+    _window: Window
+    _qualifies: bool
+    _reason: str | None  # None: worded from the window and _notice_days when first read
     _notice_days: int
 
     def __init__(self, window: Window, qualifies: bool, reason: str) -> None:
-        _set(self, "window", window)
-        _set(self, "qualifies", qualifies)
-        _set(self, "_reason", reason)
+        self._window, self._qualifies, self._reason = window, qualifies, reason
 
     @classmethod
     def _judged(cls, window: Window, qualifies: bool, notice_days: int) -> WindowVerdict:
         verdict = _new(cls)
-        _set(verdict, "window", window)
-        _set(verdict, "qualifies", qualifies)
-        _set(verdict, "_reason", None)
-        _set(verdict, "_notice_days", notice_days)
+        verdict._window, verdict._qualifies, verdict._reason = window, qualifies, None
+        verdict._notice_days = notice_days
         return verdict
 
     @property
+    def window(self) -> Window:
+        return self._window
+
+    @property
+    def qualifies(self) -> bool:
+        return self._qualifies
+
+    @property
     def reason(self) -> str:
-        reason: str | None = self._reason
-        if reason is None:
-            reason = judge_window(self.window, self._notice_days).reason
-            _set(self, "_reason", reason)
-        return reason
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"cannot assign to field '{name}': a WindowVerdict is immutable")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"cannot delete field '{name}': a WindowVerdict is immutable")
+        if self._reason is None:
+            self._reason = judge_window(self._window, self._notice_days).reason
+        return self._reason
 
     def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
+        if not isinstance(other, WindowVerdict):
             return NotImplemented
-        assert isinstance(other, WindowVerdict)
-        return (self.window, self.qualifies, self.reason) == (other.window, other.qualifies, other.reason)
+        return (self._window, self._qualifies, self.reason) == (other._window, other._qualifies, other.reason)
 
     def __hash__(self) -> int:
-        return hash((self.window, self.qualifies, self.reason))
+        return hash((self._window, self._qualifies, self.reason))
 
     def __repr__(self) -> str:
-        return f"WindowVerdict(window={self.window!r}, qualifies={self.qualifies!r}, reason={self.reason!r})"
+        return f"WindowVerdict(window={self._window!r}, qualifies={self._qualifies!r}, reason={self.reason!r})"
 
 
 _new = object.__new__
-_set = object.__setattr__
 
 
 @dataclass(frozen=True)
@@ -243,6 +239,7 @@ class SlaPolicy:
     # The target and the tier thresholds as exact integer ratios, for the integer comparisons of compute_sla.
     _target: tuple[int, int] = field(init=False, repr=False, compare=False)
     _tiers: tuple[tuple[int, int, int], ...] = field(init=False, repr=False, compare=False)
+    _notice: timedelta = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         problems = [_check_percent(self.target_percent, "target_percent", allow_zero=False)]
@@ -255,6 +252,7 @@ class SlaPolicy:
         object.__setattr__(self, "_target", self.target_percent.as_integer_ratio())
         tiers = tuple((*t.threshold_percent.as_integer_ratio(), t.credit_percent) for t in ordered)
         object.__setattr__(self, "_tiers", tiers)
+        object.__setattr__(self, "_notice", _notice_period(self.notice_days))
 
     def credit_for(self, percent: Fraction) -> int:
         """The credit of the first tier whose threshold the exact percentage reaches.
@@ -322,7 +320,7 @@ def judge_window(window: Window, notice_days: int = DEFAULT_NOTICE_DAYS) -> Wind
     if window.kind == "unplanned":
         return WindowVerdict(window, False, "unplanned maintenance counts as downtime")
     notice = None if window.announced_at is None else window.start - window.announced_at
-    if notice is not None and notice >= _DAY * notice_days:
+    if notice is not None and notice >= _notice_period(notice_days):
         return WindowVerdict(window, True, f"noticed {_days(notice)} ahead")
     if window.customer_consent:
         return WindowVerdict(window, True, "customer consent")
@@ -360,7 +358,7 @@ def compute_sla(
     -2348
     """
     policy = policy or _DEFAULT_POLICY
-    month_start, month_end = _ts(period.start), _ts(period.end)
+    month_start, month_end = period._bounds
     status: Status = "complete"
     counted_end = month_end
     if now is not None:
@@ -377,7 +375,7 @@ def compute_sla(
     verdicts: list[WindowVerdict] = []
     keep: list[Span] = []
     down: list[Span] = []
-    notice = _DAY * policy.notice_days
+    notice = policy._notice
     for item in windows:
         if isinstance(item, WindowVerdict):
             verdict, window, qualifies = item, item.window, item.qualifies
@@ -414,7 +412,7 @@ def compute_sla(
         full_eligible -= full_e
     budget = (100 * td - tn) * full_eligible // (100 * td) - full_d
 
-    return SlaResult(
+    return _result(
         period=period,
         start=period.start,
         end=period.end if counted_end == month_end else _from_ts(counted_end),
@@ -430,6 +428,13 @@ def compute_sla(
         error_budget_seconds=budget,
         windows=tuple(verdicts),
     )
+
+
+def _result(**fields: object) -> SlaResult:
+    """An :class:`SlaResult` of ``fields`` (all of them), without the per-field cost of a frozen __init__."""
+    result = _new(SlaResult)
+    result.__dict__.update(fields)
+    return result
 
 
 def round_half_up(value: Fraction, places: int) -> str:
@@ -457,6 +462,11 @@ def _ts(instant: datetime) -> int:
 
 def _from_ts(seconds: int) -> datetime:
     return _EPOCH + timedelta(seconds=seconds)
+
+
+def _notice_period(days: int) -> timedelta:
+    """``days`` days; beyond what a timedelta holds (no real notice is that long), the longest one."""
+    return _DAY * days if days <= timedelta.max.days else timedelta.max
 
 
 def _days(notice: timedelta) -> str:

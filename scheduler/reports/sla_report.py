@@ -32,6 +32,7 @@ from scheduler.reports.compliance import ComplianceItem, assess_range
 from scheduler.store.db import Database
 from scheduler.store.models import Customer, Product, Subscription
 from scheduler.store.models import Outage as OutageRow
+from scheduler.store.models_blackouts import ConflictResolution
 from scheduler.store.repository import get_customer, get_product
 from windows.errors import InvalidInput
 from windows.notice import EXEMPT, NOTICED, PENDING, VIOLATED, WAIVED
@@ -91,10 +92,12 @@ def sla_report(
         since = _subscribed_since(session, prod)
         in_effect, imported = _rules_reach(prod, period)
         no_rules = None if in_effect or imported else f"no maintenance window of {prod.key} existed yet"
+        overridden = _overridden_customers(session, prod)
         rows = []
         for cust in customers:
             verdicts = [_verdict(c) for c in by_customer[cust.key]]
-            verdicts = overridden_verdicts(session, prod, cust.key, verdicts)  # issue 14 policy
+            if cust.id in overridden:  # issue 14 policy; without a kept conflict it changes nothing
+                verdicts = overridden_verdicts(session, prod, cust.key, verdicts)
             mine = outages[None] + outages[cust.id]
             result = compute_sla(period, verdicts, mine, now=now, policy=policy)
             what = f"{cust.key} subscribed to {prod.key}"
@@ -108,6 +111,13 @@ def sla_report(
             gap = None if imported or outages[None] else _not_in_service(prod, period, what, first)
             rows.append(ReportRow(None, result, gap is None, gap or no_rules))
         return rows
+
+
+def _overridden_customers(session: Session, prod: Product) -> set[int]:
+    """Customers with a conflict ops kept on ``prod`` (one query, not one per customer): only their
+    verdicts can change in ``overridden_verdicts``."""
+    rows = session.scalars(select(ConflictResolution.customer_id).where(ConflictResolution.product_id == prod.id))
+    return set(rows)
 
 
 def _subscribed_since(session: Session, prod: Product) -> dict[int, datetime]:

@@ -1,0 +1,103 @@
+"""The SLA report of every subscriber at scale: only scale.py's SLA figure, and optionally its profile.
+
+Builds the catalogue of issue 11 (``scale_build.py``: N customers x 2 contacts x 3 of 20 products,
+one approved move per customer) on a throwaway PostgreSQL, runs the first ``notices plan`` (so the
+compliance records the report reads are those of scale.py), then times ``sla_report`` of every
+product for one month (February 2027, at 2027-02-01T12:00Z as scale.py) ``--rounds`` times, printing
+each round, the rows reported and the SQL statements issued. ``--profile`` adds a cProfile of one
+more round (top functions by cumulative time). Figures only, no assertions.
+
+Run: ``python benchmarks/sla_scale.py [--customers 500] [--rounds 3] [--profile]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import pstats
+import signal
+import sys
+import time
+from pathlib import Path
+
+from sqlalchemy import create_engine, event, text
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from alternating import cpu_seconds, load_average  # noqa: E402
+from scale import APPLY_AT, MONTH, NOW  # noqa: E402
+from scale_build import PRODUCTS, catalogue_toml, insert_moves, product_key  # noqa: E402
+
+from scheduler.catalogue.apply import apply_catalogue  # noqa: E402
+from scheduler.catalogue.catalogue_file import parse_catalogue  # noqa: E402
+from scheduler.notices.planning import plan_notices  # noqa: E402
+from scheduler.reports.sla_report import sla_report  # noqa: E402
+from scheduler.settings import Settings  # noqa: E402
+from scheduler.store.db import Database  # noqa: E402
+from scheduler.store.migrate import upgrade  # noqa: E402
+from tests.pgserver import PgServer  # noqa: E402
+
+
+def every_subscriber(db: Database) -> int:
+    """The SLA report of every product for the month; returns the rows reported."""
+    return sum(len(sla_report(db, NOW, product=product_key(k), month=MONTH)) for k in range(PRODUCTS))
+
+
+def build(server: PgServer, customers: int) -> Database:
+    name = f"sla_scale_{customers}"
+    admin = create_engine(server.admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    url = server.url(name)
+    upgrade(url)
+    db = Database.open(url)
+    settings = Settings(database_url=url)
+    began = time.perf_counter()
+    apply_catalogue(db, APPLY_AT, parse_catalogue(catalogue_toml(customers)), settings=settings)
+    moves = insert_moves(db, APPLY_AT)
+    plan_notices(db, NOW, settings)
+    print(f"  built: {customers} customers, {moves} moves, first plan done in {time.perf_counter() - began:.1f} s")
+    return db
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=500, help="customers (default 500)")
+    parser.add_argument("--rounds", type=int, default=3, help="timed rounds after one warm-up (default 3)")
+    parser.add_argument("--profile", action="store_true", help="cProfile one more round")
+    args = parser.parse_args()
+    server = PgServer.start()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop the cluster on kill too
+    try:
+        db = build(server, args.customers)
+        statements = 0
+
+        def count(*_: object) -> None:
+            nonlocal statements
+            statements += 1
+
+        event.listen(db.engine, "before_cursor_execute", count)
+        rows = every_subscriber(db)  # warm-up
+        print(f"  {rows} report rows, {statements} SQL statements per run; load average {load_average()}")
+        for i in range(args.rounds):
+            gc.collect()
+            began, began_cpu = time.perf_counter(), cpu_seconds()
+            every_subscriber(db)
+            wall, cpu = time.perf_counter() - began, cpu_seconds() - began_cpu
+            print(f"  SLA report, every subscriber, one month, round {i + 1}: {wall:.2f} s wall, {cpu:.2f} s CPU")
+        print(f"  load average after: {load_average()}")
+        if args.profile:
+            profile = cProfile.Profile()
+            profile.runcall(every_subscriber, db)
+            pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
+        db.dispose()
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
