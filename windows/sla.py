@@ -61,7 +61,6 @@ Status = Literal["complete", "in progress", "forecast"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _DAY = timedelta(days=1)
-_SECOND = timedelta(seconds=1)
 _ZERO = timedelta(0)
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 DEFAULT_TARGET = Decimal("99.95")
@@ -172,13 +171,6 @@ class WindowVerdict:
 
     def __init__(self, window: Window, qualifies: bool, reason: str) -> None:
         self._window, self._qualifies, self._reason = window, qualifies, reason
-
-    @classmethod
-    def _judged(cls, window: Window, qualifies: bool, notice_days: int) -> WindowVerdict:
-        verdict = _new(cls)
-        verdict._window, verdict._qualifies, verdict._reason = window, qualifies, None
-        verdict._notice_days = notice_days
-        return verdict
 
     @property
     def window(self) -> Window:
@@ -375,7 +367,7 @@ def compute_sla(
     verdicts: list[WindowVerdict] = []
     keep: list[Span] = []
     down: list[Span] = []
-    notice = policy._notice
+    notice, notice_days = policy._notice, policy.notice_days
     for item in windows:
         if isinstance(item, WindowVerdict):
             verdict, window, qualifies = item, item.window, item.qualifies
@@ -385,18 +377,22 @@ def compute_sla(
             qualifies = window.kind == "planned" and (
                 (announced is not None and window.start - announced >= notice) or window.customer_consent
             )
-            verdict = WindowVerdict._judged(window, qualifies, policy.notice_days)
+            verdict = _new(WindowVerdict)  # the reason is worded when first read
+            verdict._window, verdict._qualifies, verdict._reason = window, qualifies, None
+            verdict._notice_days = notice_days
         verdicts.append(verdict)
         start, end = window.start, window.end
-        first, last = (start - _EPOCH) // _SECOND, (end - _EPOCH) // _SECOND
+        since, until = start - _EPOCH, end - _EPOCH  # days * 86400 + seconds: whole seconds, rounded down
+        first, last = since.days * 86400 + since.seconds, until.days * 86400 + until.seconds
         if qualifies:
             keep.append((first + 1 if start.microsecond else first, last))
         else:
             down.append((first, last + 1 if end.microsecond else last))
     for outage in outages:
         end = outage.end
-        last = (end - _EPOCH) // _SECOND
-        down.append(((outage.start - _EPOCH) // _SECOND, last + 1 if end.microsecond else last))
+        since, until = outage.start - _EPOCH, end - _EPOCH
+        last = until.days * 86400 + until.seconds
+        down.append((since.days * 86400 + since.seconds, last + 1 if end.microsecond else last))
     e, d, full_e, full_d = measures(keep, down, month_start, counted_end, month_end)
 
     # Exact rational comparisons in integers: up / eligible against target = tn / td.
@@ -406,7 +402,11 @@ def compute_sla(
     up, eligible_or_one = (1, 1) if eligible == 0 else (up, eligible)
     scaled = 100 * up
     tn, td = policy._target
-    credit = next(c for n, t, c in policy._tiers if scaled * t >= n * eligible_or_one)
+    credit = policy.credit_tiers[-1].credit_percent
+    for n, t, tier_credit in policy._tiers:  # highest threshold first
+        if scaled * t >= n * eligible_or_one:
+            credit = tier_credit
+            break
     full_eligible = month_end - month_start
     if not policy.excluded_as_up:
         full_eligible -= full_e

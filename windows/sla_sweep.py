@@ -23,15 +23,19 @@ def measures(excluded: list[Span], downtime: list[Span], lo: int, counted: int, 
     E is the union of ``excluded`` clipped to ``[lo, hi)``; D the union of ``downtime`` clipped
     to it, minus E. Spans come in any order, overlapping or empty.
     """
-    keep = _merge(excluded, lo, hi)
-    down = _merge(downtime, lo, hi)
-    overlap = _intersect(down, keep) if keep and down else []
-    full_e = _length(keep)
-    full_d = _length(down) - _length(overlap)
+    keep = _merge(excluded, lo, hi) if excluded else excluded
+    down = _merge(downtime, lo, hi) if downtime else downtime
+    full_e = sum([end - start for start, end in keep])
+    full_d = sum([end - start for start, end in down])
+    if keep and down:
+        full_d -= _overlap(down, keep)
     if counted >= hi:
         return full_e, full_d, full_e, full_d
-    e = _length_until(keep, counted)
-    d = _length_until(down, counted) - _length_until(overlap, counted)
+    keep, down = _merge(keep, lo, counted), _merge(down, lo, counted)
+    e = sum([end - start for start, end in keep])
+    d = sum([end - start for start, end in down])
+    if keep and down:
+        d -= _overlap(down, keep)
     return e, d, full_e, full_d
 
 
@@ -56,27 +60,19 @@ def _merge(spans: list[Span], lo: int, hi: int) -> list[Span]:
     return merged
 
 
-def _intersect(a: list[Span], b: list[Span]) -> list[Span]:
-    """Intersection of two sorted disjoint span lists (two pointers)."""
-    found: list[Span] = []
-    i = j = 0
-    while i < len(a) and j < len(b):
+def _overlap(a: list[Span], b: list[Span]) -> int:
+    """Length of the intersection of two sorted disjoint span lists (two pointers)."""
+    total = i = j = 0
+    a_count, b_count = len(a), len(b)
+    while i < a_count and j < b_count:
         a_start, a_end = a[i]
         b_start, b_end = b[j]
         start = a_start if a_start > b_start else b_start
         end = a_end if a_end < b_end else b_end
         if start < end:
-            found.append((start, end))
+            total += end - start
         if a_end < b_end:
             i += 1
         else:
             j += 1
-    return found
-
-
-def _length(spans: list[Span]) -> int:
-    return sum([end - start for start, end in spans])
-
-
-def _length_until(spans: list[Span], limit: int) -> int:
-    return sum([(end if end < limit else limit) - start for start, end in spans if start < limit])
+    return total
