@@ -16,7 +16,6 @@ from typing import Any, TypeVar
 from windows.errors import InvalidInput
 from windows.parsing import parse_instant
 from windows.sla import (
-    _MONTH,
     DEFAULT_CREDIT_TIERS,
     DEFAULT_NOTICE_DAYS,
     DEFAULT_TARGET,
@@ -28,11 +27,9 @@ from windows.sla import (
     Window,
     WindowKind,
     WindowVerdict,
-    _check_percent,
-    _check_tiers,
-    _raise,
     compute_sla,
 )
+from windows.sla_terms import _MONTH, _check_percent, _check_tiers, _raise
 from windows.timezones import format_utc, resolve_zone
 
 _T = TypeVar("_T")
