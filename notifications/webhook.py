@@ -66,7 +66,8 @@ def target_problem(url: str, *, allow_private: bool, resolve: bool = True, unres
     if allow_private:
         return None
     try:
-        addresses = [str(ipaddress.ip_address(parts.hostname))]
+        ipaddress.ip_address(parts.hostname)
+        addresses = [parts.hostname]
     except ValueError:
         if not resolve:
             return None
