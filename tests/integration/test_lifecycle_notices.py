@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.message import EmailMessage
@@ -37,15 +36,6 @@ from tests.webhook_receiver import Receiver
 
 T0 = datetime(2027, 2, 6, 17, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    running = Receiver().start()
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 def emails(handler: FaultHandler, kind: str) -> list[EmailMessage]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import ssl
 import subprocess
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -54,15 +53,6 @@ def send_all(sender: HttpSender, envelopes: list[Envelope]) -> list[Outcome]:
 
 def sender(resolver: ScriptedResolver, *, allow_private: bool, tls: ssl.SSLContext | None = None) -> HttpSender:
     return HttpSender(timeout=5, allow_private=allow_private, clock=lambda: NOW, resolve=resolver, ssl_context=tls)
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    running = Receiver().start()
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 def test_a_name_that_resolves_to_an_internal_address_is_refused_unless_allowed(receiver: Receiver) -> None:
