@@ -21,6 +21,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from scheduler.blackouts.guard import refuse_frozen
+from scheduler.notices.lifecycle import follow_correction
 from scheduler.notices.notify import queue_notices
 from scheduler.occurrences.decisions import LostRace, serialised
 from scheduler.occurrences.schedule import affected_customers, unplanned_scheduled
@@ -287,7 +288,8 @@ def state_note(row: Unplanned, what: str, now: datetime) -> str:
 def _notify(
     session: Session, now: datetime, settings: Settings, row: Unplanned, product: Product, what: str, *, send: bool
 ) -> UnplannedResult:
-    """Queue the notice for every affected contact; with ``send`` False (history) queue nothing.
+    """Queue the notice for every affected contact; with ``send`` False (history) no notice, but
+    the lifecycle notices still queued (a 'finished' for the old end) follow the corrected times.
 
     ``what``: declared, extended or ended (the endpoints' event ``unplanned.<what>``).
     """
@@ -298,4 +300,6 @@ def _notify(
     deliveries = (
         queue_notices(session, now, settings, items, "unplanned", note, f"unplanned.{what}") if items and send else 0
     )
+    if items and not send:
+        follow_correction(session, now, settings, items)
     return UnplannedResult(_info(session, row, product, now), [c.key for c in customers], deliveries, send)
