@@ -21,8 +21,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from scheduler.blackouts.guard import refuse_frozen
+from scheduler.notices.change_notices import enqueue_change_notices
 from scheduler.notices.lifecycle import follow_correction
-from scheduler.notices.notify import queue_notices
 from scheduler.occurrences.decisions import LostRace, serialised
 from scheduler.occurrences.schedule import affected_customers, unplanned_scheduled
 from scheduler.settings import Settings
@@ -297,9 +297,9 @@ def _notify(
     customers = affected_customers(session, product, only)
     items = [unplanned_scheduled(row, product.key, c) for c in customers]
     note = state_note(row, what, now)
-    deliveries = (
-        queue_notices(session, now, settings, items, "unplanned", note, f"unplanned.{what}") if items and send else 0
-    )
-    if items and not send:
+    deliveries = 0
+    if items and send:
+        deliveries = enqueue_change_notices(session, now, settings, items, "unplanned", note, f"unplanned.{what}")
+    elif items:
         follow_correction(session, now, settings, items)
     return UnplannedResult(_info(session, row, product, now), [c.key for c in customers], deliveries, send)
