@@ -183,9 +183,11 @@ async def drain(
                 while len(recording) > RECORD_BEHIND or (recording and recording[0].done()):
                     await recording.popleft()
         finally:
-            try:
-                while recording:
-                    await recording.popleft()
+            try:  # every outcome this task sent is recorded (or the writer's error is raised) before it ends
+                outcomes_recorded = await asyncio.gather(*recording, return_exceptions=True)
+                for failed in outcomes_recorded:
+                    if isinstance(failed, BaseException):
+                        raise failed
             finally:
                 stats.connections += getattr(sender, "connections", 0)
                 await sender.close()

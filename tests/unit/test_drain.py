@@ -150,3 +150,17 @@ def test_outcomes_that_arrive_while_a_write_runs_are_recorded_together() -> None
     assert sorted(r.envelope.key for r in outbox.done) == list(range(20))
     assert sum(outbox.calls) == 20 and len(outbox.calls) <= 4 and done == outbox.calls
     assert (stats.sent, stats.retried) == (19, 1)
+
+
+class BrokenOutbox(MemoryOutbox):
+    """The database went away after the claims: recording fails."""
+
+    def complete(self, results: Sequence[Result]) -> None:
+        raise ConnectionError("database unreachable")
+
+
+def test_a_failing_writer_stops_the_drain_with_its_error() -> None:
+    outbox = BrokenOutbox(6)
+    with pytest.raises(ConnectionError, match="database unreachable"):
+        asyncio.run(drain(outbox, EdgeSender, lambda: NOW, connections=2, batch=3))
+    assert outbox.done == []  # nothing recorded: the leases bring the claimed envelopes back
