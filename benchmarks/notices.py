@@ -293,15 +293,20 @@ def webhooks(db: Database, settings: Settings, count: int) -> None:
         hooks = replace(settings, webhook_allow_private=True, smtp_connections=CONNECTIONS)
         print(f"send {count} signed webhooks to a receiver (separate process) with {CONNECTIONS} sending tasks")
         later = NOW + timedelta(days=3)
+        cpu = time.process_time()
         elapsed, stats = timed("outbox (claim, sign, POST, record)", lambda: send_due(db, hooks, lambda: later))
+        cpu = time.process_time() - cpu
         print(
             f"    {stats.sent / elapsed:.0f} deliveries/s (goal: at least 500 on PostgreSQL); sent {stats.sent}, "
             f"retried {stats.retried}, failed {stats.failed}"
         )
+        print(f"    this process's CPU: {cpu * 1000 / count:.2f} ms per delivery")
         bodies = [body % n for n in range(count)]
+        bare_cpu = time.process_time()
         bare, _ = timed("bare httpcore loop (sign, POST)", lambda: asyncio.run(bare_posts(port, bodies)))
-        print(f"    {count / bare:.0f} requests/s")
-        print(f"  ratio outbox / bare: {elapsed / bare:.2f}")
+        bare_cpu = time.process_time() - bare_cpu
+        print(f"    {count / bare:.0f} requests/s; this process's CPU: {bare_cpu * 1000 / count:.2f} ms per request")
+        print(f"  ratio outbox / bare: {elapsed / bare:.2f} in time, {cpu / bare_cpu:.2f} in CPU")
     finally:
         receiver.terminate()
         receiver.wait(10)
