@@ -85,9 +85,12 @@ def sla_report(
         reader = ScheduleReader(session)
         items = assess_range(session, now, period.start, period.end, product=prod.key, customer=customer, reader=reader)
         items = [c for c in items if not c.item.occurrence.imported]
-        by_customer: dict[str, list[ComplianceItem]] = defaultdict(list)
-        for item in items:
-            by_customer[item.customer].append(item)
+        by_customer: dict[str, list[WindowVerdict]] = defaultdict(list)
+        by_id: dict[str, list[WindowVerdict]] = defaultdict(list)  # for the product-wide row
+        for entry in items:  # each judged once, for its customer's row and the product-wide one
+            verdict = _verdict(entry)
+            by_customer[entry.customer].append(verdict)
+            by_id[entry.item.id].append(verdict)
         outages = _outages(session, prod, period)
         since = _subscribed_since(session, prod)
         in_effect, imported = _rules_reach(prod, period)
@@ -95,7 +98,7 @@ def sla_report(
         overridden = _overridden_customers(session, prod)
         rows = []
         for cust in customers:
-            verdicts = [_verdict(c) for c in by_customer[cust.key]]
+            verdicts = by_customer[cust.key]
             if cust.id in overridden:  # issue 14 policy; without a kept conflict it changes nothing
                 verdicts = overridden_verdicts(session, prod, cust.key, verdicts)
             mine = outages[None] + outages[cust.id]
@@ -104,7 +107,7 @@ def sla_report(
             gap = None if imported or mine else _not_in_service(prod, period, what, since.get(cust.id))
             rows.append(ReportRow(cust.key, result, gap is None, gap or no_rules))
         if customer is None:
-            verdicts = _product_wide(session, prod, period, items, reader)
+            verdicts = _product_wide(session, prod, period, by_id, reader)
             result = compute_sla(period, verdicts, outages[None], now=now, policy=policy)
             what = f"the first customer subscribed to {prod.key}"
             first = min(since.values(), default=None)
@@ -179,11 +182,13 @@ def _verdict(entry: ComplianceItem) -> WindowVerdict:
 
 
 def _product_wide(
-    session: Session, prod: Product, period: Period, items: list[ComplianceItem], reader: ScheduleReader
+    session: Session,
+    prod: Product,
+    period: Period,
+    by_id: dict[str, list[WindowVerdict]],
+    reader: ScheduleReader,
 ) -> list[WindowVerdict]:
-    by_id: dict[str, list[WindowVerdict]] = defaultdict(list)
-    for entry in items:
-        by_id[entry.item.id].append(_verdict(entry))
+    """The product's own windows, each excluded when every subscribed customer's verdict (``by_id``) was."""
     verdicts = []
     for item in occurrences(session, period.start, period.end, product=prod.key, reader=reader):
         if item.customer is not None and item.kind == "planned":
