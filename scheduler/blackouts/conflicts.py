@@ -69,6 +69,11 @@ def list_conflicts(db: Database, start: datetime, end: datetime) -> list[Conflic
         return _conflicts(session, start, end)
 
 
+def conflicts_in(session: Session, start: datetime, end: datetime) -> list[ConflictItem]:
+    """``list_conflicts`` inside the caller's transaction."""
+    return _conflicts(session, start, end)
+
+
 def _conflicts(session: Session, start: datetime, end: datetime) -> list[ConflictItem]:
     rows = session.execute(
         select(Blackout, Customer).join(Customer, Customer.id == Blackout.customer_id).where(Blackout.status == ACTIVE)

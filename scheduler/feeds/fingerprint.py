@@ -48,6 +48,7 @@ NOT_FEED_SHAPING_TABLES = frozenset(
         "deliveries",
         "delivery_occurrences",
         "delivery_attempts",
+        "ops_reported_conflicts",  # which conflicts an ops digest listed (issue 14)
         "conflict_resolutions",  # ops proceed with an occurrence: the schedule stays as it was
         "portal_links",  # the customer portal (scheduler/portal/): sign-in, sessions, who asked
         "portal_sessions",

@@ -60,3 +60,20 @@ class ConflictResolution(Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
     reason: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
+
+
+class OpsReported(Base):
+    """A conflict (occurrence x customer x blackout) that an ops digest listed: never listed again.
+
+    The unique key makes two workers that find the same new conflicts report each once: the
+    second one's insert adds nothing (``ON CONFLICT DO NOTHING``), so its digest leaves it out.
+    """
+
+    __tablename__ = "ops_reported_conflicts"
+    __table_args__ = (UniqueConstraint("occurrence_id", "customer_id", "blackout_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occurrence_id: Mapped[str] = mapped_column(String(200))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    blackout_id: Mapped[int] = mapped_column(ForeignKey("blackouts.id", ondelete="CASCADE"), index=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id", ondelete="CASCADE"), index=True)
+    reported_at: Mapped[datetime]
