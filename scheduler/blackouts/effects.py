@@ -34,6 +34,7 @@ from windows.timezones import to_local, zone_by_name
 
 _MARGIN = timedelta(days=40)
 Expander = Callable[[datetime, datetime], list[Occurrence]]
+_Span = tuple[datetime, datetime]
 
 
 @lru_cache(maxsize=4096)
@@ -57,8 +58,20 @@ def _intervals(spec: BlackoutSpec, zone: str, start: datetime, end: datetime) ->
 
 def blackout_blocks(rows: list[Blackout], zone: str, start: datetime, end: datetime) -> list[Blocked]:
     """The UTC intervals of ``rows`` (one customer's blackouts) overlapping [start, end)."""
+    return spec_blocks([(row.id, blackout_spec(row)) for row in rows], zone, start, end)
+
+
+def spec_blocks(specs: list[tuple[int, BlackoutSpec]], zone: str, start: datetime, end: datetime) -> list[Blocked]:
+    """The UTC intervals of one customer's blackouts (id, spec) near [start, end) (40 days' margin)."""
     lo, hi = _day(start - _MARGIN), _day(end + _MARGIN)
-    return [Blocked(f"b{row.id}", a, b) for row in rows for a, b in _intervals(blackout_spec(row), zone, lo, hi)]
+    return [Blocked(f"b{ident}", a, b) for ident, spec in specs for a, b in _intervals(spec, zone, lo, hi)]
+
+
+def spec_intervals(
+    spec: BlackoutSpec, zone: str, start: datetime, end: datetime
+) -> tuple[tuple[datetime, datetime], ...]:
+    """What ``spec_blocks`` finds for one spec, as (start, end) pairs (cached: shared by customers)."""
+    return _intervals(spec, zone, _day(start - _MARGIN), _day(end + _MARGIN))
 
 
 def _day(instant: datetime) -> datetime:
