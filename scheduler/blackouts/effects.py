@@ -6,7 +6,9 @@
 - a ``local`` occurrence colliding with one of the viewing customer's active blackouts is
   cancelled (``on_blackout = "skip"``) or moved to the rule's next free slot (``"next"``), in that
   customer's view only (sequence + 1). Of several occurrences of one rule in the same blackout
-  only the last moves; the earlier ones are skipped (the slot after it exists by then).
+  only the last moves; the earlier ones are skipped (the slot after it exists by then). A ``next``
+  slot whose notice deadline had already passed when the blackout took effect (declared, or
+  approved late) is not taken: the occurrence is skipped, never moved unannounced.
 
 Product-wide occurrences are left as they are in a blackout: that is a conflict for ops
 (``scheduler.blackouts.conflicts``).
@@ -118,6 +120,7 @@ class Blocks:
                 query = query.where(Blackout.customer_id == customer.id)
             for row in session.scalars(query):
                 self._rows.setdefault(row.customer_id, []).append(row)
+        self._taken_effect = {row.id: row.decided_at or row.created_at for rows in self._rows.values() for row in rows}
         self._indexes: dict[int, BlockedIndex] = {}
 
     def blackouts(self, customer: Customer) -> BlockedIndex:
@@ -159,6 +162,11 @@ class Blocks:
         )
         if resolution.new_start is None or resolution.new_end is None:
             return replace(item, status="cancelled", sequence=item.sequence + 1)
+        deadline = notice_deadline(resolution.new_start, item.timezone, self.notice_days)
+        if deadline < self._decided(index, hit.start, resolution.new_start):
+            # The new slot was already inside its notice period when the move was decided: it
+            # would be an unannounced window, so the occurrence is skipped instead (DESIGN §3).
+            return replace(item, status="cancelled", sequence=item.sequence + 1)
         zone = zone_by_name(item.timezone)
         return replace(
             item,
@@ -168,8 +176,14 @@ class Blocks:
             local_start=to_local(resolution.new_start, zone),
             local_end=to_local(resolution.new_end, zone),
             sequence=item.sequence + 1,
-            notice_deadline=notice_deadline(resolution.new_start, item.timezone, self.notice_days),
+            notice_deadline=deadline,
         )
+
+    def _decided(self, index: BlockedIndex, start: datetime, end: datetime) -> datetime:
+        """When the blackouts that push an occurrence from ``start`` to ``end`` took effect (the
+        latest of them): declared on time, or approved by ops."""
+        blocking = {int(b.ident[1:]) for b in index.items if b.start < end and b.end > start}
+        return max(self._taken_effect[ident] for ident in blocking)
 
 
 def _later_in_same_blackout(item: Scheduled, hit: Blocked, expand_near: Expander) -> bool:
