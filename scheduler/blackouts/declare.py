@@ -20,7 +20,7 @@ from scheduler.blackouts.notify import apply_and_notify
 from scheduler.settings import Settings
 from scheduler.store.db import Database
 from scheduler.store.models import Customer, Product, Subscription
-from scheduler.store.models_blackouts import ACTIVE, PENDING, REJECTED, Blackout
+from scheduler.store.models_blackouts import ACTIVE, PENDING, REJECTED, REMOVED, Blackout
 from scheduler.store.repository import get_customer
 from windows.blackouts import ONCE, BlackoutSpec, intervals, parse_monthly, parse_once, parse_yearly
 from windows.errors import Conflict, InvalidInput, NotFound
@@ -135,14 +135,27 @@ def remove(
             raise NotFound(f"no blackout {blackout_id}")
         info = _info(row, cust)
         deliveries = apply_and_notify(
-            session, now, settings, [cust], lambda: session.delete(row), f"customer blackout removed: {row.label}"
+            session, now, settings, [cust], lambda: retire(session, row, now), f"customer blackout removed: {row.label}"
         )
         return replace(info, deliveries=deliveries)
 
 
+def retire(session: Session, row: Blackout, now: datetime) -> None:
+    """Remove a blackout: one that was active is kept as ``removed`` (its occurrences come back at a
+    higher SEQUENCE than their cancellation, RFC 5545 §3.8.7.4); a pending or rejected one goes."""
+    if row.status == ACTIVE:
+        row.status, row.decided_at = REMOVED, now
+    else:
+        session.delete(row)
+
+
 def list_blackouts(db: Database, customer: str | None = None) -> list[BlackoutInfo]:
     with db.transaction() as session:
-        query = select(Blackout, Customer).join(Customer, Customer.id == Blackout.customer_id)
+        query = (
+            select(Blackout, Customer)
+            .join(Customer, Customer.id == Blackout.customer_id)
+            .where(Blackout.status != REMOVED)
+        )
         if customer is not None:
             query = query.where(Customer.id == get_customer(session, customer).id)
         rows = session.execute(query.order_by(Blackout.id)).all()
@@ -151,7 +164,7 @@ def list_blackouts(db: Database, customer: str | None = None) -> list[BlackoutIn
 
 def _load(session: Session, blackout_id: int) -> tuple[Blackout, Customer]:
     row = session.get(Blackout, blackout_id)
-    if row is None:
+    if row is None or row.status == REMOVED:
         raise NotFound(f"no blackout {blackout_id} (see 'maintcal blackout list')")
     cust = session.get(Customer, row.customer_id)
     assert cust is not None

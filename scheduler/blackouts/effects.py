@@ -25,7 +25,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from scheduler.store.models import Customer, Product
-from scheduler.store.models_blackouts import ACTIVE, Blackout, Freeze
+from scheduler.store.models_blackouts import ACTIVE, REMOVED, Blackout, Freeze
 from windows.blackouts import BlackoutSpec, intervals, parse_monthly, parse_once, parse_yearly
 from windows.collisions import NEXT, Blocked, BlockedIndex, resolve_local
 from windows.deadline import notice_deadline
@@ -114,14 +114,17 @@ class Blocks:
         )
         self._start, self._end = start, end
         self._rows: dict[int, list[Blackout]] = {}
+        self._removed_rows: dict[int, list[Blackout]] = {}
         if local:
-            query = select(Blackout).where(Blackout.status == ACTIVE).order_by(Blackout.id)
+            query = select(Blackout).where(Blackout.status.in_([ACTIVE, REMOVED])).order_by(Blackout.id)
             if customer is not None:
                 query = query.where(Blackout.customer_id == customer.id)
             for row in session.scalars(query):
-                self._rows.setdefault(row.customer_id, []).append(row)
+                rows = self._rows if row.status == ACTIVE else self._removed_rows
+                rows.setdefault(row.customer_id, []).append(row)
         self._taken_effect = {row.id: row.decided_at or row.created_at for rows in self._rows.values() for row in rows}
         self._indexes: dict[int, BlockedIndex] = {}
+        self._removed: dict[int, BlockedIndex] = {}
 
     def blackouts(self, customer: Customer) -> BlockedIndex:
         if customer.id not in self._indexes:
@@ -129,6 +132,20 @@ class Blocks:
             blocks = blackout_blocks(rows, customer.timezone, self._start, self._end) if rows else []
             self._indexes[customer.id] = BlockedIndex(blocks)
         return self._indexes[customer.id]
+
+    def restored(self, customer: Customer, item: Scheduled) -> int:
+        """What removed blackouts add to the sequence of ``customer``'s ``item``: 2 for each one that
+        covered it (its cancellation or move, then its return), so SEQUENCE never goes down."""
+        rows = self._removed_rows.get(customer.id)
+        if not rows:
+            return 0
+        if customer.id not in self._removed:
+            blocks = blackout_blocks(rows, customer.timezone, self._start, self._end)
+            self._removed[customer.id] = BlockedIndex(blocks)
+        index = self._removed[customer.id]
+        spans = {(item.occurrence.start, item.occurrence.end), (item.start, item.end)}
+        covering = {b.ident for lo, hi in spans for b in index.items if b.start < hi and b.end > lo}
+        return 2 * len(covering)
 
     def lookback(self, customer: Customer | None) -> list[tuple[datetime, datetime]]:
         """Ranges whose ``local`` occurrences may be moved into the query range by ``next``."""
@@ -138,7 +155,13 @@ class Blocks:
 
     def apply(self, rule: Rule, item: Scheduled, viewer: Customer | None, expand_near: Expander) -> Scheduled:
         """``item`` as freezes and the viewer's blackouts leave it."""
-        if item.status == "cancelled" or item.kind != "planned":
+        if item.kind != "planned":
+            return item
+        if rule.is_local and viewer is not None and self._removed_rows:
+            bump = self.restored(viewer, item)
+            if bump:
+                item = replace(item, sequence=item.sequence + bump)
+        if item.status == "cancelled":
             return item
         if self.freezes.first_overlap(item.start, item.end) is not None:
             return replace(item, status="cancelled", sequence=item.sequence + 1)

@@ -3,8 +3,10 @@
 A blackout belongs to one customer and is stored as declared (local times of the customer's zone,
 or a yearly/monthly spec), so its UTC intervals follow the zone's rules when they change. A freeze
 is the vendor's: per product (``product_id``) or for all products (NULL), stored in UTC with the
-zone and local times it was declared in. A conflict resolution records ops' decision to proceed
-with a product-wide occurrence in a customer's blackout.
+zone and local times it was declared in. A removed blackout that was active stays, ``removed``, so
+that the occurrences it cancelled or moved come back at a higher SEQUENCE (``effects``). A
+conflict resolution records ops' decision to proceed with a product-wide occurrence in a
+customer's blackout.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from scheduler.store.base import Base
 
-ACTIVE, PENDING, REJECTED = "active", "pending", "rejected"
+ACTIVE, PENDING, REJECTED, REMOVED = "active", "pending", "rejected", "removed"
 
 
 class Blackout(Base):
@@ -30,7 +32,7 @@ class Blackout(Base):
     local_start: Mapped[str | None] = mapped_column(String(19))  # once: "YYYY-MM-DDTHH:MM:SS"
     local_end: Mapped[str | None] = mapped_column(String(19))
     spec: Mapped[str | None] = mapped_column(String(20))  # yearly "11-22:11-30", monthly "last-3" | "1-2"
-    status: Mapped[str] = mapped_column(String(16))  # active | pending | rejected
+    status: Mapped[str] = mapped_column(String(16))  # active | pending | rejected | removed (was active)
     decision_note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     decided_at: Mapped[datetime | None]

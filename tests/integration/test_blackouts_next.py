@@ -8,19 +8,23 @@ occurrence is skipped instead, and its customer gets a CANCEL.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
+import icalendar
 import pytest
+from sqlalchemy import select
 
 from scheduler.blackouts import declare
 from scheduler.blackouts.conflicts import list_conflicts
+from scheduler.feeds.content import customer_feed
 from scheduler.occurrences.schedule import occurrences
 from scheduler.settings import Settings
 from scheduler.store.db import Database
-from scheduler.store.models_outbox import Notice
+from scheduler.store.models_outbox import Delivery, DeliveryOccurrence, Notice
 from tests.integration.blackout_fixtures import NOW, load
 from windows.blackouts import parse_once
+from windows.errors import NotFound
 
 
 def z(text: str) -> datetime:
@@ -107,3 +111,61 @@ def test_approved_at_the_new_slots_deadline_still_moves(
     assert late.status == "pending"
     declare.approve(loaded, z(approved_at), s, late.id)
     assert view(loaded, "2027-02-08T00:00Z", "2027-02-12T00:00Z")[0][1:3] == expected
+
+
+def feed_sequences(db: Database, s: Settings, customer: str, start: str, end: str) -> dict[str, int]:
+    with db.transaction() as session:
+        feed = customer_feed(session, s, customer, z(start), z(end))
+    calendar = icalendar.Calendar.from_ical(feed.body)
+    return {str(e["UID"]): int(str(e["SEQUENCE"])) for e in calendar.walk("VEVENT")}
+
+
+def notice_sequences(db: Database) -> list[tuple[str, str, int, str]]:
+    with db.transaction() as session:
+        rows = session.execute(
+            select(Notice.kind, DeliveryOccurrence.occurrence_id, DeliveryOccurrence.sequence, DeliveryOccurrence.start)
+            .join(Delivery, Delivery.id == DeliveryOccurrence.delivery_id)
+            .join(Notice, Notice.id == Delivery.notice_id)
+            .order_by(DeliveryOccurrence.id)
+        ).all()
+    return [(kind, occ, seq, f"{start:%Y-%m-%dT%H:%MZ}") for kind, occ, seq, start in rows]
+
+
+def test_removing_a_blackout_restores_at_a_higher_sequence(loaded: Database, db_url: str, tmp_path: Path) -> None:
+    """RFC 5545: SEQUENCE never goes down. Skipped at 1, the occurrence comes back at 2."""
+    s = settings(db_url, tmp_path)
+    uid = "lc.nightly.20270209.deccan@test.example"
+    assert feed_sequences(loaded, s, "deccan", "2027-02-09T00:00Z", "2027-02-10T00:00Z")[uid] == 0
+    info = declare.add_blackout(loaded, NOW, s, "deccan", parse_once("2027-02-08T00:00", "2027-02-10T00:00"), "Audit")
+    assert uid not in feed_sequences(loaded, s, "deccan", "2027-02-09T00:00Z", "2027-02-10T00:00Z")  # cancelled
+    removed = declare.remove(loaded, NOW + timedelta(hours=1), s, info.id)
+    assert removed.deliveries == 1
+    assert feed_sequences(loaded, s, "deccan", "2027-02-09T00:00Z", "2027-02-10T00:00Z") == {
+        uid: 2,
+        "pw.nightly.20270209@test.example": 0,  # product-wide: never changed by a blackout
+    }
+    assert notice_sequences(loaded) == [
+        ("cancel", "lc.nightly.20270209.deccan", 1, "2027-02-08T18:30Z"),
+        ("update", "lc.nightly.20270209.deccan", 2, "2027-02-08T18:30Z"),
+    ]
+    assert [b.id for b in declare.list_blackouts(loaded)] == []  # a removed blackout is not listed
+    with pytest.raises(NotFound, match="no blackout 1"):
+        declare.remove(loaded, NOW, s, info.id)
+    # Declared again: cancelled at 3, and removed again: back at 4.
+    again = declare.add_blackout(loaded, NOW, s, "deccan", parse_once("2027-02-08T00:00", "2027-02-10T00:00"), "A")
+    declare.remove(loaded, NOW + timedelta(hours=2), s, again.id)
+    assert feed_sequences(loaded, s, "deccan", "2027-02-09T00:00Z", "2027-02-10T00:00Z")[uid] == 4
+    assert [seq for _, occ, seq, _ in notice_sequences(loaded) if occ == "lc.nightly.20270209.deccan"] == [1, 2, 3, 4]
+
+
+def test_next_moved_then_restored_keeps_raising_the_sequence(loaded: Database, db_url: str, tmp_path: Path) -> None:
+    s = settings(db_url, tmp_path)
+    info = declare.add_blackout(loaded, NOW, s, "nyc", parse_once("2027-02-08T00:00", "2027-02-11T00:00"), "Close")
+    assert view(loaded, "2027-02-08T00:00Z", "2027-02-12T00:00Z")[0][:2] == ("ln.early.20270209.nyc", "moved")
+    declare.remove(loaded, NOW, s, info.id)
+    assert view(loaded, "2027-02-08T00:00Z", "2027-02-12T00:00Z") == [
+        ("ln.early.20270209.nyc", "scheduled", "2027-02-09T05:00Z", "2027-02-09T11:00Z", 2, "2027-01-10T05:00Z"),
+    ]
+    assert feed_sequences(loaded, s, "nyc", "2027-02-08T00:00Z", "2027-02-12T00:00Z") == {
+        "ln.early.20270209.nyc@test.example": 2
+    }
