@@ -1,4 +1,5 @@
-"""ops digest of new blackout conflicts: notices to ops (no customer) and which conflicts were reported (issue 14)
+"""ops digest of new blackout conflicts: notices to ops (no customer) and which conflicts were reported;
+who declared or removed a blackout in the portal (issue 14)
 
 Revision ID: 0010
 Revises: 0007
@@ -78,12 +79,17 @@ def upgrade() -> None:
             "occurrence_id", "customer_id", "blackout_id", name=op.f("uq_ops_reported_conflicts_occurrence_id")
         ),
     )
+    # Plain ADD COLUMN, never a rebuild (dropping blackouts would cascade into ops_reported_conflicts).
+    op.add_column("blackouts", sa.Column("declared_by", sa.String(length=320), nullable=True))
+    op.add_column("blackouts", sa.Column("removed_by", sa.String(length=320), nullable=True))
     for column in ("blackout_id", "customer_id", "notice_id"):
         op.create_index(op.f(f"ix_ops_reported_conflicts_{column}"), "ops_reported_conflicts", [column], unique=False)
 
 
 def downgrade() -> None:
     op.drop_table("ops_reported_conflicts")
+    for column in ("removed_by", "declared_by"):
+        op.execute(f"ALTER TABLE blackouts DROP COLUMN {column}")
     op.execute("DELETE FROM notices WHERE customer_id IS NULL")  # notices to ops, with their deliveries
     if op.get_bind().dialect.name == "sqlite":
         _sqlite_edit_notices(_NULL, _NOT_NULL)

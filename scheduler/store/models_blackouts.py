@@ -36,6 +36,10 @@ class Blackout(Base):
     decision_note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     decided_at: Mapped[datetime | None]
+    # Who declared or removed it in the customer portal (the contact's address); NULL: ops (CLI,
+    # catalogue file) or the API.
+    declared_by: Mapped[str | None] = mapped_column(String(320))
+    removed_by: Mapped[str | None] = mapped_column(String(320))
 
 
 class Freeze(Base):
