@@ -206,7 +206,7 @@ class Blocks:
         """When the blackouts that push an occurrence from ``start`` to ``end`` took effect (the
         latest of them): declared on time, or approved by ops."""
         blocking = {int(b.ident[1:]) for b in index.items if b.start < end and b.end > start}
-        return max(self._taken_effect[ident] for ident in blocking)
+        return max((self._taken_effect[ident] for ident in blocking), default=start)
 
 
 def _later_in_same_blackout(item: Scheduled, hit: Blocked, expand_near: Expander) -> bool:
