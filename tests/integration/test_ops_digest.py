@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from scheduler.blackouts import declare
 from scheduler.blackouts.ops_digest import OpsDigest, queue_ops_digest
+from scheduler.notices import outbox_status
 from scheduler.notices.worker import run_worker, send_due
 from scheduler.settings import Settings
 from scheduler.store.db import Database
@@ -191,3 +192,24 @@ def test_the_worker_loop_queues_and_sends_the_digest(
     # The planning run queued the customers' digests first (notices 2-9).
     assert [r.message_id for r in to_ops] == ["<20270104120000.ops.10.maintcal@test.example>"]
     assert body(message_from_bytes(to_ops[0].data)) == FIRST_BODY
+
+
+def test_a_refused_ops_digest_is_listed_as_failed_for_ops(
+    loaded: Database, db_url: str, tmp_path: Path, handler: FaultHandler, server: ServerThread
+) -> None:
+    s = settings(db_url, tmp_path, smtp_url=server.url)
+    audit(loaded, s)
+    digest = queue_ops_digest(loaded, NOW, s)
+    assert digest is not None
+    handler.rcpt = {"ops@vendor.example": ["550 5.1.1 no such user"]}
+    stats = send_due(loaded, s, lambda: NOW + timedelta(minutes=1))
+    assert (stats.sent, stats.failed) == (1, 1)
+    with loaded.transaction() as session:
+        [failed] = outbox_status.failed(session)
+    assert (failed.id, failed.customer, failed.kind, failed.email, failed.status) == (
+        2,
+        "(ops)",
+        "ops-conflicts",
+        "ops@vendor.example",
+        "failed",
+    )
