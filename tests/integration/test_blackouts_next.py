@@ -17,13 +17,14 @@ from sqlalchemy import select
 
 from scheduler.blackouts import declare
 from scheduler.blackouts.conflicts import list_conflicts
+from scheduler.catalogue import edits as catalogue
 from scheduler.feeds.content import customer_feed
 from scheduler.occurrences.schedule import occurrences
 from scheduler.settings import Settings
 from scheduler.store.db import Database
 from scheduler.store.models_outbox import Delivery, DeliveryOccurrence, Notice
 from tests.integration.blackout_fixtures import NOW, load
-from windows.blackouts import parse_once
+from windows.blackouts import parse_monthly, parse_once
 from windows.errors import NotFound
 
 
@@ -169,3 +170,20 @@ def test_next_moved_then_restored_keeps_raising_the_sequence(loaded: Database, d
     assert feed_sequences(loaded, s, "nyc", "2027-02-08T00:00Z", "2027-02-12T00:00Z") == {
         "ln.early.20270209.nyc@test.example": 2
     }
+
+
+def test_an_occurrence_across_two_intervals_of_one_blackout_is_one_conflict(
+    loaded: Database, db_url: str, tmp_path: Path
+) -> None:
+    """Days 1-31 of every month: the intervals meet at each local midnight. Tue 1 Jun 2027
+    00:00-03:00 New York (04:00-07:00Z) spans Denver's midnight (06:00Z): one conflict, not two."""
+    s = settings(db_url, tmp_path)
+    catalogue.add_customer(loaded, NOW, "rockies", "Rockies", "America/Denver", ["ops@rockies.example"])
+    catalogue.subscribe(loaded, NOW, "rockies", ["pw"])
+    info = declare.add_blackout(loaded, NOW, s, "rockies", parse_monthly("1-31"), "Always")
+    declare.approve(loaded, NOW, s, info.id)
+    listed = [
+        (c.occurrence, c.customer, c.blackout, c.resolution, f"{c.start:%Y-%m-%dT%H:%MZ}")
+        for c in list_conflicts(loaded, z("2027-05-31T12:00Z"), z("2027-06-02T00:00Z"))
+    ]
+    assert listed == [("pw.nightly.20270601", "rockies", 1, "unresolved", "2027-06-01T04:00Z")]
