@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -29,6 +30,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from scheduler import redaction
 from scheduler.feeds.fingerprint import Validator
+from scheduler.feeds.index import FeedIndex
 from scheduler.feeds.service import FeedRequest, FeedService
 from scheduler.http.api import ErrorBody, api_router
 from scheduler.http.api_blackouts import blackouts_router
@@ -65,10 +67,12 @@ def create_app(
     database: Database | None = None,
     clock: Callable[[], datetime] = utc_now,
     failures: FailureLimiter | None = None,
+    monotonic: Callable[[], float] = time.monotonic,
 ) -> FastAPI:
     """The ASGI app over ``settings.database_url`` (or ``database``); ``clock`` gives "now" per request.
 
-    ``failures`` counts wrong credentials per client address (a new one per app by default).
+    ``failures`` counts wrong credentials per client address (a new one per app by default);
+    ``monotonic`` is the clock of the feed validators' staleness bound (``FeedIndex``).
     """
     db = database if database is not None else Database.open(settings.database_url)
     gate = SchemaGate(db)
@@ -83,7 +87,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(started: FastAPI) -> AsyncIterator[None]:
+        started.state.feeds.index.start()  # poll the data version in the background (FeedIndex)
         yield
+        await started.state.feeds.index.stop()
         started.state.feeds.close()
         if database is None:
             db.dispose()
@@ -103,7 +109,8 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(BodyLimit)  # before routing and authentication: a huge body gets 413, unread
     app.include_router(health_router(db, gate))
-    feeds = app.state.feeds = FeedService(db, settings)
+    index = FeedIndex(db, settings.feed_version_poll_ms / 1000, monotonic)
+    feeds = app.state.feeds = FeedService(db, settings, index=index)
     app.include_router(feeds_router(feeds, clock))
     app.include_router(api_router(db, settings, clock))
     app.include_router(blackouts_router(db, settings, clock))
