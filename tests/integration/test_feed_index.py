@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import event, select
 
 from scheduler.feeds.fingerprint import feed_validator
@@ -69,9 +70,13 @@ def ticks() -> Ticks:
 
 
 @pytest.fixture
-def client(db: Database, settings: Settings, ticks: Ticks) -> Iterator[AppClient]:
+def app(db: Database, settings: Settings, ticks: Ticks) -> FastAPI:
     load_dst_catalogue(db)
-    app = create_app(settings, database=db, clock=lambda: NOW, monotonic=ticks)
+    return create_app(settings, database=db, clock=lambda: NOW, monotonic=ticks)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[AppClient]:
     with AppClient(app) as test_client:
         yield test_client
 
@@ -191,9 +196,11 @@ def test_two_servers_over_one_database_agree_within_the_bound(
         other_db.dispose()
 
 
-def test_versions_are_read_once_per_bound_for_all_requests(db: Database, client: AppClient, ticks: Ticks) -> None:
+def test_versions_are_read_once_per_bound_for_all_requests(
+    db: Database, app: FastAPI, client: AppClient, ticks: Ticks
+) -> None:
     token = issue_feed_token(db, NOW, "koala")
-    index: FeedIndex = client_index(client)
+    index: FeedIndex = app.state.feeds.index
     for _ in range(5):
         client.get(f"/feeds/{token}.ics")
     reads = index.reads
@@ -205,12 +212,6 @@ def test_versions_are_read_once_per_bound_for_all_requests(db: Database, client:
     for _ in range(5):
         client.get(f"/feeds/{token}.ics")
     assert (index.reads, index.lookups) == (reads + 1, 1)
-
-
-def client_index(client: AppClient) -> FeedIndex:
-    transport: Any = client._client._transport  # noqa: SLF001 - the app behind the test client
-    index: FeedIndex = transport.app.state.feeds.index
-    return index
 
 
 def test_the_poll_setting() -> None:
