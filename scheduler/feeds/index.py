@@ -91,6 +91,13 @@ class FeedIndex:
             return current
         return await self.refresh()
 
+    def fresh(self) -> Versions | None:
+        """The versions if read within the bound, else None (without reading)."""
+        current = self._versions
+        if current is not None and self.monotonic() - self._read_at < self.poll_seconds:
+            return current
+        return None
+
     async def refresh(self) -> Versions:
         """Read the versions now; a read under way is joined unless a local write came after it began."""
         reading = self._reading
@@ -139,6 +146,13 @@ class FeedIndex:
         self._read_at = float("-inf")
 
     # -- lookups ----------------------------------------------------------------------------------------
+
+    def known_customer(self, digest: str) -> tuple[int, str] | None:
+        """The customer of ``digest`` if this index knows it already (None: unknown here, ask ``customer``)."""
+        return self._tokens.get(digest)
+
+    def known_product(self, key: str) -> tuple[int, str] | None:
+        return self._products.get(key)
 
     async def customer(self, digest: str) -> tuple[int, str] | None:
         """(id, key) of the customer whose active token hashes to ``digest``; None for any other."""

@@ -26,6 +26,7 @@ from scheduler.feeds.tokens import hash_token
 from scheduler.settings import Settings
 from scheduler.store.db import Database
 
+VALIDATORS = 100_000  # remembered (feed, version, day) validators; past it they are computed afresh
 RETRIES = 2  # renders of a feed whose data changed while it rendered (then served, not cached)
 
 
@@ -55,6 +56,8 @@ class FeedService:
         self.pool = RenderPool(db, settings)
         self.renders = 0  # feeds rendered by this service (single flight: one per miss)
         self._flights: dict[tuple[Hashable, ...], asyncio.Task[RenderedFeed]] = {}
+        self._validators: dict[tuple[Hashable, ...], Validator] = {}
+        self.fast_lane: object | None = None  # the HTTP app's FeedFastLane, when one serves this
 
     # -- lookup (from memory; the database only for a feed not yet known or versions past the bound) -----
 
@@ -62,17 +65,24 @@ class FeedService:
         """The feed of the customer holding ``token``; None for any unknown, malformed or revoked token."""
         versions = await self.index.versions()
         found = await self.index.customer(hash_token(token))
-        return None if found is None else self._request("customer", *found, versions, now)
+        return None if found is None else self.request("customer", *found, versions, now)
 
     async def by_product(self, key: str, now: datetime) -> FeedRequest | None:
         """The feed of a public product; None for an unknown or non-public one."""
         versions = await self.index.versions()
         found = await self.index.product(key)
-        return None if found is None else self._request("product", *found, versions, now)
+        return None if found is None else self.request("product", *found, versions, now)
 
-    def _request(self, kind: str, row_id: int, key: str, versions: Versions, now: datetime) -> FeedRequest:
+    def request(self, kind: str, row_id: int, key: str, versions: Versions, now: datetime) -> FeedRequest:
+        """The feed ``(kind, row_id)`` at ``versions`` as seen ``now``: its validator, remembered."""
         day = now.astimezone(UTC).date()
-        validator = feed_validator(self.settings, (kind, row_id), versions.data, versions.changed_at, day)
+        memo = (kind, row_id, versions.data, versions.changed_at, day)
+        validator = self._validators.get(memo)
+        if validator is None:
+            if len(self._validators) >= VALIDATORS:
+                self._validators.clear()
+            validator = feed_validator(self.settings, (kind, row_id), versions.data, versions.changed_at, day)
+            self._validators[memo] = validator
         return FeedRequest(kind, row_id, key, versions.data, day, now, validator)
 
     # -- body (cached, rendered once per miss) --------------------------------------------------------

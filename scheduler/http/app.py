@@ -16,7 +16,6 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from email.utils import format_datetime, parsedate_to_datetime
 from http import HTTPStatus
 from typing import Any
 
@@ -35,6 +34,14 @@ from scheduler.feeds.service import FeedRequest, FeedService
 from scheduler.http.api import ErrorBody, api_router
 from scheduler.http.api_blackouts import blackouts_router
 from scheduler.http.body_limit import BodyLimit
+from scheduler.http.fastlane import (
+    CALENDAR_TYPE,
+    PUBLIC_CACHE_CONTROL,
+    SECRET_CACHE_CONTROL,
+    FeedFastLane,
+    feed_headers,
+    not_modified,
+)
 from scheduler.http.ratelimit import FailureLimiter, credential_failed, refuse_if_blocked
 from scheduler.portal.routes import portal_router
 from scheduler.settings import Settings
@@ -45,11 +52,7 @@ from windows.errors import MaintcalError
 
 log = logging.getLogger("maintcal.http")
 
-CALENDAR_TYPE = "text/calendar; charset=utf-8"
-SECRET_CACHE_CONTROL = "private, max-age=300"  # shared caches must not keep a secret feed
-PUBLIC_CACHE_CONTROL = "public, max-age=300"
 NOT_FOUND = {"error": "not found"}
-TRUNCATED_HEADER = "X-Maintcal-Feed-Truncated"  # the events a capped feed would hold (it holds the first N)
 
 
 class Health(BaseModel):
@@ -107,10 +110,12 @@ def create_app(
     app.state.settings, app.state.db, app.state.clock = settings, db, clock
     app.state.failures = failures if failures is not None else FailureLimiter()
     install_error_handlers(app)
-    app.add_middleware(BodyLimit)  # before routing and authentication: a huge body gets 413, unread
-    app.include_router(health_router(db, gate))
     index = FeedIndex(db, settings.feed_version_poll_ms / 1000, monotonic)
     feeds = app.state.feeds = FeedService(db, settings, index=index)
+    # Polls of known feeds answered from memory, before routing (inside the body limit).
+    app.add_middleware(FeedFastLane, feeds=feeds, gate=gate, failures=app.state.failures, clock=clock)
+    app.add_middleware(BodyLimit)  # before routing and authentication: a huge body gets 413, unread
+    app.include_router(health_router(db, gate))
     app.include_router(feeds_router(feeds, clock))
     app.include_router(api_router(db, settings, clock))
     app.include_router(blackouts_router(db, settings, clock))
@@ -318,34 +323,3 @@ async def feed_response(
         headers["Content-Length"] = str(len(feed.body))
         return Response(b"", media_type=CALENDAR_TYPE, headers=headers)
     return Response(feed.body, media_type=CALENDAR_TYPE, headers=headers)
-
-
-def feed_headers(validator: Validator, cache_control: str, truncated: int | None) -> dict[str, str]:
-    headers = {
-        "ETag": validator.etag,
-        "Last-Modified": format_datetime(validator.last_modified, usegmt=True),
-        "Cache-Control": cache_control,
-        "X-Content-Type-Options": "nosniff",
-    }
-    if truncated is not None:
-        headers[TRUNCATED_HEADER] = str(truncated)
-    return headers
-
-
-def not_modified(feed: Validator, if_none_match: str | None, if_modified_since: str | None) -> bool:
-    """RFC 9110 §13.1: If-None-Match (weak comparison) wins; If-Modified-Since only without it.
-
-    An unparseable If-Modified-Since is ignored (the client gets the feed).
-    """
-    if if_none_match is not None:
-        tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-        return "*" in tags or feed.etag in tags
-    if not if_modified_since:
-        return False
-    try:
-        since = parsedate_to_datetime(if_modified_since)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return False
-    if since.tzinfo is None:
-        since = since.replace(tzinfo=UTC)
-    return feed.last_modified <= since
