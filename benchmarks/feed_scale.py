@@ -282,7 +282,11 @@ def one_server(
             f"(mean {sizes / 1e3:.0f} kB), statuses {rendered['statuses']}",
             flush=True,
         )
-        run_load(port, warm, None)
+        for _ in range(8):  # until every process has every feed cached (a pass then takes well under 1 s)
+            begun = time.perf_counter()
+            run_load(port, warm, None)
+            if time.perf_counter() - begun < 1.0:
+                break
         static: list[Target] = [("/static.ics", None)]
         run_load(peer_port, static * len(warm), None)
         compare(f"warm 200s over {len(warm)} feeds", (port, warm), (peer_port, static), args.seconds, 200)

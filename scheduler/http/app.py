@@ -10,6 +10,7 @@ SQLite file was deleted or replaced, or its revision is wrong; every miss on a f
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import sys
 import time
@@ -91,6 +92,10 @@ def create_app(
     @asynccontextmanager
     async def lifespan(started: FastAPI) -> AsyncIterator[None]:
         started.state.feeds.index.start()  # poll the data version in the background (FeedIndex)
+        # What start-up built (modules, SQLAlchemy and pydantic models) lives as long as the process:
+        # keep it out of the collector's full passes, which would otherwise walk it all, event loop stopped.
+        gc.collect()
+        gc.freeze()
         yield
         await started.state.feeds.index.stop()
         started.state.feeds.close()
