@@ -11,7 +11,7 @@ secret feed token. Then, for ``maintcal serve`` with 1 and with 2 server process
   peer), then are alternated, 3 x ``--seconds`` each; the ratio of the best runs is printed, and
   the first (cold) pass over every token on its own.
 - warm 200s: the feeds of ``--warm`` customers (rendered once first, so cached), fetched in turn,
-  beside a static FastAPI endpoint serving the bytes of one of them (the same size).
+  beside a static FastAPI endpoint serving the same bytes (each of those feeds, fetched first).
 - the memory (VmRSS, VmHWM) of each server process, and of its render processes;
 - with 2 processes: a token revoked and a change made by the CLI, then after the staleness bound
   (``MAINTCAL_FEED_VERSION_POLL_MS``) 40 requests on new connections: every one sees the change.
@@ -130,8 +130,8 @@ def run_load(port: int, targets: list[Target], seconds: float | None) -> dict[st
 # -- the peers ------------------------------------------------------------------------------------------
 
 
-def peer_app(body: bytes) -> FastAPI:
-    """A fixed 304 (the floor for a conditional GET) and a static 200 of ``body`` (the floor for a feed)."""
+def peer_app(bodies: list[bytes]) -> FastAPI:
+    """A fixed 304 (the floor for a conditional GET) and static 200s of ``bodies`` (the floor for a feed)."""
     app = FastAPI()
     headers = {"ETag": '"fixed"', "Cache-Control": "private, max-age=300"}
 
@@ -139,11 +139,34 @@ def peer_app(body: bytes) -> FastAPI:
     async def fixed() -> Response:
         return Response(status_code=304, headers=headers)
 
-    @app.get("/static.ics")
-    async def static() -> Response:
-        return Response(body, media_type="text/calendar; charset=utf-8", headers=headers)
+    @app.get("/static/{n}.ics")
+    async def static(n: int) -> Response:
+        return Response(bodies[n], media_type="text/calendar; charset=utf-8", headers=headers)
 
     return app
+
+
+def start_peer(bodies: list[bytes]) -> tuple[int, subprocess.Popen[bytes], Path]:
+    """The peer app in its own uvicorn process (access log on, like ``maintcal serve``)."""
+    folder = Path(tempfile.mkdtemp(prefix="feed-scale-"))
+    for n, body in enumerate(bodies):
+        (folder / f"{n}.ics").write_bytes(body)
+    port = free_port()
+    peer = subprocess.Popen(
+        [sys.executable, __file__, "--peer", str(port), str(folder)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_ready(port, "/fixed.ics")
+    return port, peer, folder
+
+
+def stop_peer(peer: subprocess.Popen[bytes], folder: Path) -> None:
+    peer.terminate()
+    peer.wait(timeout=30)
+    for file in folder.iterdir():
+        file.unlink()
+    folder.rmdir()
 
 
 # -- the catalogue, tokens and ETags --------------------------------------------------------------------
@@ -210,7 +233,7 @@ def server_processes(server: subprocess.Popen[bytes], workers: int) -> list[int]
     """The processes that answer requests: the server itself, or its worker processes."""
     if workers == 1:
         return [server.pid]
-    return [p for p in children(server.pid) if "multiprocessing" not in Path(f"/proc/{p}/cmdline").read_text()]
+    return [p for p in children(server.pid) if "resource_tracker" not in Path(f"/proc/{p}/cmdline").read_text()]
 
 
 def print_memory(server: subprocess.Popen[bytes], workers: int) -> None:
@@ -287,9 +310,15 @@ def one_server(
             run_load(port, warm, None)
             if time.perf_counter() - begun < 1.0:
                 break
-        static: list[Target] = [("/static.ics", None)]
-        run_load(peer_port, static * len(warm), None)
-        compare(f"warm 200s over {len(warm)} feeds", (port, warm), (peer_port, static), args.seconds, 200)
+        bodies = [httpx.get(f"http://127.0.0.1:{port}{path}", timeout=60).content for path, _ in warm]
+        static_port, static_peer, folder = start_peer(bodies)
+        try:
+            static: list[Target] = [(f"/static/{n}.ics", None) for n in range(len(bodies))]
+            for _ in range(2):
+                run_load(static_port, static, None)
+            compare(f"warm 200s over {len(warm)} feeds", (port, warm), (static_port, static), args.seconds, 200)
+        finally:
+            stop_peer(static_peer, folder)
         print_memory(server, workers)
         if workers > 1:
             agree(url, port, tokens)
@@ -337,7 +366,6 @@ def measure(url: str, args: argparse.Namespace) -> None:
     with db.transaction() as session:
         sample_id = session.scalars(select(Customer.id).where(Customer.key == customer_key(0))).one()
     db.dispose()
-    peer_port = free_port()
     port = free_port()
     probe = serve(url, port, 1)
     try:
@@ -345,24 +373,14 @@ def measure(url: str, args: argparse.Namespace) -> None:
     finally:
         probe.send_signal(signal.SIGTERM)
         probe.wait(timeout=60)
-    print(
-        f"one customer's feed (customer id {sample_id}): {len(body) / 1e3:.0f} kB, {body.count(b'BEGIN:VEVENT')} events"
-    )
-    with tempfile.NamedTemporaryFile("wb", delete=False) as saved:
-        saved.write(body)
-    peer = subprocess.Popen(
-        [sys.executable, __file__, "--peer", str(peer_port), saved.name],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    events = body.count(b"BEGIN:VEVENT")
+    print(f"one customer's feed (customer id {sample_id}): {len(body) / 1e3:.0f} kB, {events} events")
+    peer_port, peer, folder = start_peer([])
     try:
-        wait_ready(peer_port, "/static.ics")
         for workers in args.workers:
             one_server(url, settings, tokens, workers, args, peer_port)
     finally:
-        peer.terminate()
-        peer.wait(timeout=30)
-        os.unlink(saved.name)
+        stop_peer(peer, folder)
 
 
 def main() -> None:
@@ -383,8 +401,9 @@ def main() -> None:
     if args.peer:
         import uvicorn
 
-        port, body = args.peer
-        uvicorn.run(peer_app(Path(body).read_bytes()), host="127.0.0.1", port=int(port), log_level="info")
+        port, folder = args.peer
+        bodies = [(Path(folder) / f"{n}.ics").read_bytes() for n in range(len(list(Path(folder).iterdir())))]
+        uvicorn.run(peer_app(bodies), host="127.0.0.1", port=int(port), log_level="info")
         return
     args.workers = [int(n) for n in args.workers.split(",")]
     if args.db:
