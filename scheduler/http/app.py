@@ -44,7 +44,7 @@ from scheduler.http.fastlane import (
     not_modified,
 )
 from scheduler.http.ratelimit import FailureLimiter, credential_failed, refuse_if_blocked
-from scheduler.portal.routes import portal_router
+from scheduler.portal.routes import Answer, answered, portal_router
 from scheduler.settings import Settings
 from scheduler.store.db import Database
 from scheduler.store.migrate import SchemaGate, SchemaNotCurrent
@@ -196,6 +196,7 @@ def install_error_handlers(app: FastAPI) -> None:
         log.exception("unexpected error", exc_info=error)
         return JSONResponse({"error": "internal error"}, status_code=500)
 
+    app.add_exception_handler(Answer, answered)
     app.add_exception_handler(MaintcalError, domain_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, invalid_request)
