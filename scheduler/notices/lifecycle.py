@@ -203,7 +203,7 @@ def _queued(session: Session, now: datetime) -> dict[int, list[tuple[int, str]]]
     )
     found: dict[int, list[tuple[int, str]]] = defaultdict(list)
     for customer_id, delivery, key in rows:
-        if key is not None:
+        if key is not None and customer_id is not None:
             found[customer_id].append((delivery, key))
     return found
 
