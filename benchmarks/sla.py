@@ -10,7 +10,7 @@ Availability then lies around 99.5-99.95 %, as for a real service (printed: the 
 outage seconds generated against the downtime counted). Three sides compute E (excluded seconds)
 and D (downtime seconds) of every month:
 
-- maintcal: ``windows.sla.compute_sla`` (which also judges each window with its reason, and works
+- maintcal: ``windows.sla.compute_sla`` (which also judges each window, its reason worded when read, and works
   out the exact availability, target verdict, credit and error budget: more than the peers do);
 - a plain sort-and-sweep: the same rules written the obvious way (qualifying windows sorted and
   merged, then the downtime spans sorted and swept against them, clipped to the month);
