@@ -24,6 +24,7 @@ from scheduler.occurrences.schedule import find_occurrence
 from scheduler.store.db import Database
 from scheduler.store.models import Customer, Override, Product
 from scheduler.store.models_outbox import Delivery, DeliveryAttempt, DeliveryOccurrence, Notice
+from scheduler.store.repository import bump_version
 from tests.integration.notice_fixtures import (
     CONTACTS,
     FIRST,
@@ -390,6 +391,7 @@ def _move(db: Database, occurrence_id: str, start: datetime, at: datetime) -> No
                 created_at=at,
             )
         )
+        bump_version(session, at)  # as every change does (the planning run reads what changed since)
 
 
 def statuses(db: Database) -> list[tuple[str, str, str | None]]:
