@@ -74,8 +74,11 @@ def plan_scope(
     for prod in products.values():
         for start, end, relevant in _slices(prod, since, now, settings, leads, opted_in):
             ids = touching(session, prod, start, end, relevant)
-            if ids is None:
-                return None
+            if ids is None:  # every subscriber of the product
+                found.update(
+                    session.scalars(select(Subscription.customer_id).where(Subscription.product_id == prod.id))
+                )
+                break
             found |= ids
     return found
 
