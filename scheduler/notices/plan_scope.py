@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from scheduler.occurrences.reader import ScheduleReader
 from scheduler.occurrences.slices import Relevant, touching
 from scheduler.settings import Settings
 from scheduler.store.models import Contact, Customer, DataVersion, Product, Subscription
@@ -71,15 +72,14 @@ def plan_scope(
         for lead in stored_leads(stored)
     }
     opted_in = session.scalar(select(Customer.id).where(Customer.lifecycle_notices.is_(True)).limit(1)) is not None
+    reader = ScheduleReader(session, wide_only=True)
+    reader.know_products(products.values())
     for prod in products.values():
-        for start, end, relevant in _slices(prod, since, now, settings, leads, opted_in):
-            ids = touching(session, prod, start, end, relevant)
-            if ids is None:  # every subscriber of the product
-                found.update(
-                    session.scalars(select(Subscription.customer_id).where(Subscription.product_id == prod.id))
-                )
-                break
-            found |= ids
+        ranges, relevant = _slices(prod, since, now, settings, leads, opted_in)
+        ids = touching(reader, prod, ranges, relevant)
+        if ids is None:  # every subscriber of the product
+            ids = set(session.scalars(select(Subscription.customer_id).where(Subscription.product_id == prod.id)))
+        found |= ids
     return found
 
 
@@ -121,7 +121,7 @@ def _changed(session: Session, since: int, version: int) -> set[int] | None:
 
 def _slices(
     prod: Product, since: datetime, now: datetime, settings: Settings, leads: set[timedelta], opted_in: bool
-) -> list[tuple[datetime, datetime, Relevant]]:
+) -> tuple[list[tuple[datetime, datetime]], Relevant]:
     """The ranges where an occurrence of ``prod`` may have become due between ``since`` and ``now``,
     each with the exact test of whether one has (``leads``: every customer's reminder leads and 0;
     ``opted_in``: some customer wants started and finished notices of planned windows)."""
@@ -141,4 +141,4 @@ def _slices(
     days = timedelta(days=prod.notice_days + settings.lead_days)
     ranges = [(since + days - timedelta(days=1), now + days + timedelta(days=1))]
     ranges.extend((lo + lead, hi + lead + _EPSILON) for lead in sorted(leads))
-    return [(start, end, relevant) for start, end in ranges]
+    return ranges, relevant

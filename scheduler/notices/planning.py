@@ -89,7 +89,7 @@ def plan_notices(db: Database, now: datetime, settings: Settings, dry_run: bool 
 
 def _plan(session: Session, now: datetime, settings: Settings, dry_run: bool) -> PlanResult:
     version = data_version_now(session)  # first: every change up to it is committed (plan_scope)
-    products = {p.key: p for p in session.scalars(select(Product))}
+    products = {p.key: p for p in session.scalars(select(Product).options(selectinload(Product.rules)))}
     if not products:
         return PlanResult([], dry_run)
     only = plan_scope(session, now, settings, products, version)

@@ -98,6 +98,10 @@ class ScheduleReader:
             self._products = list(self.session.scalars(select(Product).order_by(Product.key)))
         return self._products
 
+    def know_products(self, products: Iterable[Product]) -> None:
+        """Products the caller has read already: ``products(key)`` finds them without a query."""
+        self._by_key.update((p.key, p) for p in products)
+
     def know(self, customers: Iterable[Customer]) -> None:
         """Customers the caller has read already: ``customer`` finds them without a query."""
         self._customers.update((c.key, c) for c in customers)

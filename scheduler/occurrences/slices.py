@@ -1,6 +1,6 @@
-"""Which subscribers may see something in a short range of time (issue 11): the planning run's fast path.
+"""Which subscribers may see something in short ranges of time (issue 11): the planning run's fast path.
 
-``touching`` answers, for one product and a range [start, end), which subscribers may see an
+``touching`` answers, for one product and ranges [start, end), which subscribers may see an
 occurrence there for which ``relevant(start, end, zone, planned)`` holds, without reading each
 subscriber's view: the product-wide view of the rules in a fixed zone (and the unplanned windows)
 once, each ``local`` rule once per time zone of the subscribers, and the customers' own moves and
@@ -13,8 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, or_, select
 
 from scheduler.occurrences.reader import ScheduleReader
 from scheduler.occurrences.schedule import occurrences
@@ -29,30 +28,37 @@ Relevant = Callable[[datetime, datetime, str, bool], bool]  # (start, end, zone,
 _MARGIN = timedelta(days=2)
 
 
-def touching(session: Session, prod: Product, start: datetime, end: datetime, relevant: Relevant) -> set[int] | None:
-    """Ids of the subscribers of ``prod`` whose view over [start, end) may hold a ``relevant``
-    occurrence (None: every subscriber)."""
-    reader = ScheduleReader(session, wide_only=True)
+def touching(
+    reader: ScheduleReader, prod: Product, ranges: list[tuple[datetime, datetime]], relevant: Relevant
+) -> set[int] | None:
+    """Ids of the subscribers of ``prod`` whose view over one of ``ranges`` may hold a ``relevant``
+    occurrence (None: every subscriber). ``reader`` is ``wide_only``, shared by the products.
+
+    The rules are expanded over the span of the ranges (``relevant`` is exact; the ranges only
+    narrow which customers' own moves are looked at).
+    """
+    assert reader.wide_only
+    session = reader.session
+    start, end = min(lo for lo, _ in ranges), max(hi for _, hi in ranges)
     for item in occurrences(session, start, end, product=prod.key, reader=reader):
         if relevant(item.start, item.end, item.timezone, item.kind == "planned"):
             return None  # a product-wide occurrence (or an unplanned window): every subscriber sees it
     rules = reader.rules(prod)
     local = [rule for rule in rules if rule.is_local]
-    lo, hi = start - _MARGIN, end + _MARGIN
     found: set[int] = set()
     if local:
-        prefixes = tuple(f"{prod.key}.{rule.name}." for rule in local)
-        for change in reader.changes(prod).view(None)[0]:  # product-wide changes of a local occurrence
-            if change.base_id.startswith(prefixes) and change.action == "move":
-                assert change.new_start and change.new_end
-                if change.new_start < hi and change.new_end > lo:
-                    return None
         zones = session.scalars(
             select(Customer.timezone)
             .join(Subscription, Subscription.customer_id == Customer.id)
             .where(Subscription.product_id == prod.id)
             .distinct()
         ).all()
+        prefixes = tuple(f"{prod.key}.{rule.name}." for rule in local)
+        for change in reader.changes(prod).view(None)[0]:  # product-wide moves of a local occurrence
+            if change.base_id.startswith(prefixes) and change.action == "move":
+                assert change.new_start and change.new_end
+                if any(relevant(change.new_start, change.new_end, zone, True) for zone in zones):
+                    return None
         hot = [
             zone
             for zone in zones
@@ -86,8 +92,7 @@ def touching(session: Session, prod: Product, start: datetime, end: datetime, re
         .where(
             Override.product_id == prod.id,
             Override.action == "move",
-            Override.new_start < hi,
-            Override.new_end > lo,
+            or_(*(and_(Override.new_start < hi + _MARGIN, Override.new_end > lo - _MARGIN) for lo, hi in ranges)),
         )
     )
     for customer_id, occurrence_id, new_start, new_end, customer_zone in moves:

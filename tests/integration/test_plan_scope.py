@@ -199,3 +199,30 @@ def test_a_dry_run_leaves_the_mark_where_it_was(db: Database, db_url: str, tmp_p
         assert (dry.examined, told(dry)) == (("acme",), [("acme", "d@acme.example", (FIRST,))])
     assert deliveries(db) == 5
     assert told(plan_notices(db, NOW + 2 * A_MINUTE, settings)) == [("acme", "d@acme.example", (FIRST,))]
+
+
+def test_a_local_window_entering_the_horizon_reads_only_the_customers_in_that_zone(
+    db: Database, db_url: str, tmp_path: Path
+) -> None:
+    settings = build_two(db, db_url, tmp_path)
+    before = NOW - timedelta(days=7)
+    catalogue.add_product(db, before, "pl", "Premier Local", notice_days=30)
+    catalogue.add_window(
+        db, before, WeeklyRule("pl", "x", "local", date(2027, 2, 10), None, None, days=(2,), start=time(2), end=time(4))
+    )
+    catalogue.subscribe(db, before, "acme", ["pl"])
+    catalogue.subscribe(db, before, "gamma", ["pl"])
+    plan_notices(db, datetime(2027, 1, 10, 12, tzinfo=UTC), settings)
+    # Wednesday 2027-02-17 02:00 in Kolkata is 2027-02-16 20:30Z: it enters the horizon 37 days
+    # before, at 2027-01-10 20:30Z; London's (02:00Z) only at 2027-01-11 02:00Z.
+    kolkata = plan_notices(db, datetime(2027, 1, 10, 20, 30, tzinfo=UTC), settings)
+    assert (kolkata.examined, told(kolkata)) == (("gamma",), [("gamma", "ops@gamma.example", ("pl.x.20270217.gamma",))])
+    london = plan_notices(db, datetime(2027, 1, 11, 2, tzinfo=UTC), settings)
+    assert london.examined == ("acme", "beta", "gamma")  # and px.wed.20270217 (beta, gamma) at the same instant
+    assert told(london) == [
+        ("acme", "a@acme.example", ("pl.x.20270217.acme",)),
+        ("acme", "b@acme.example", ("pl.x.20270217.acme",)),
+        ("acme", "c@acme.example", ("pl.x.20270217.acme",)),
+        ("beta", "ops@beta.example", ("px.wed.20270217",)),
+        ("gamma", "ops@gamma.example", ("px.wed.20270217",)),
+    ]
