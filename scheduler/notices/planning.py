@@ -67,18 +67,23 @@ class PlanResult:
         return len({(d.customer, o) for d in self.digests for o in d.occurrences})
 
 
-def plan_notices(db: Database, now: datetime, settings: Settings, dry_run: bool = False) -> PlanResult:
+def plan_notices(
+    db: Database, now: datetime, settings: Settings, dry_run: bool = False, *, everyone: bool = False
+) -> PlanResult:
     """Queue one digest per contact announcing what entered the horizon; safe to run again.
 
     Every customer's view is read at ``now``: the planned, not cancelled occurrences that start
     within ``notice_days + lead_days`` and that a contact has not been told about at their current
     times are announced to that contact. Two runs at once: the unique key on delivery_occurrences
     makes the later commit fail, and it is re-planned against what the first one wrote.
+
+    Only the customers with something new since the last run are read (``plan_scope``);
+    ``everyone``: every customer (after rows were changed by hand, without a data version).
     """
     for attempt in range(3):
         try:
             with db.transaction() as session:
-                return _plan(session, now, settings, dry_run)
+                return _plan(session, now, settings, dry_run, everyone)
         except (IntegrityError, OperationalError) as error:
             # Another run committed first (unique key), or on SQLite wrote since this one began reading.
             retry = isinstance(error, IntegrityError) or "locked" in str(error.orig)
@@ -87,12 +92,12 @@ def plan_notices(db: Database, now: datetime, settings: Settings, dry_run: bool 
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _plan(session: Session, now: datetime, settings: Settings, dry_run: bool) -> PlanResult:
+def _plan(session: Session, now: datetime, settings: Settings, dry_run: bool, everyone: bool) -> PlanResult:
     version = data_version_now(session)  # first: every change up to it is committed (plan_scope)
     products = {p.key: p for p in session.scalars(select(Product).options(selectinload(Product.rules)))}
     if not products:
         return PlanResult([], dry_run)
-    only = plan_scope(session, now, settings, products, version)
+    only = None if everyone else plan_scope(session, now, settings, products, version)
     if only is not None and not only:
         if not dry_run:
             save_mark(session, now, settings, version)

@@ -21,6 +21,7 @@ from scheduler.notices.planning import PlanResult, plan_notices
 from scheduler.occurrences.changes import change_occurrence
 from scheduler.settings import Settings
 from scheduler.store.db import Database
+from scheduler.store.models import Contact, Customer
 from scheduler.store.models_outbox import Delivery
 from scheduler.store.repository import bump_version
 from tests.integration.notice_fixtures import FIRST, NOW, build, settings_for
@@ -226,3 +227,13 @@ def test_a_local_window_entering_the_horizon_reads_only_the_customers_in_that_zo
         ("beta", "ops@beta.example", ("px.wed.20270217",)),
         ("gamma", "ops@gamma.example", ("px.wed.20270217",)),
     ]
+
+
+def test_everyone_reads_rows_changed_by_hand(db: Database, db_url: str, tmp_path: Path) -> None:
+    settings = planned_once(db, db_url, tmp_path)
+    with db.transaction() as session:  # no data version: the planning run cannot know
+        acme = session.scalar(select(Customer.id).where(Customer.key == "acme"))
+        session.add(Contact(customer_id=acme, email="d@acme.example", nominated_at=NOW))
+    assert plan_notices(db, NOW + A_MINUTE, settings).examined == ()
+    full = plan_notices(db, NOW + A_MINUTE, settings, everyone=True)
+    assert (full.everyone, told(full)) == (True, [("acme", "d@acme.example", (FIRST,))])
