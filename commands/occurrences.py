@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Sequence
 from datetime import date, timedelta
 
 import click
@@ -36,28 +38,54 @@ def refuse_long_listing(count: int, limit: int, from_date: date, to_date: date, 
         )
 
 
+COLUMNS = ("ID", "STATUS", "LOCAL START", "LOCAL END", "ZONE", "UTC START", "UTC END", "HOURS")
+TABLE_WIDTH = 200  # print_table's console width: a wider table is wrapped by rich
+
+
 def print_occurrences(items: list[Scheduled], uid_domain: str, as_json: bool) -> None:
     if as_json:
         print_json([occurrence_json(s, uid_domain) for s in items])
         return
-    print_table(
-        ["ID", "STATUS", "LOCAL START", "LOCAL END", "ZONE", "UTC START", "UTC END", "HOURS"],
-        [
-            (
-                s.id,
-                s.status if s.kind == "planned" else "unplanned",
-                f"{s.local_start:%a %Y-%m-%d %H:%M %z}",
-                f"{s.local_end:%a %Y-%m-%d %H:%M %z}",
-                s.timezone,
-                f"{s.start:%Y-%m-%d %H:%MZ}",
-                f"{s.end:%Y-%m-%d %H:%MZ}",
-                f"{(s.end - s.start).total_seconds() / 3600:g}",
-            )
-            for s in items
-        ],
-    )
+    rows = [
+        (
+            s.id,
+            s.status if s.kind == "planned" else "unplanned",
+            f"{s.local_start:%a %Y-%m-%d %H:%M %z}",
+            f"{s.local_end:%a %Y-%m-%d %H:%M %z}",
+            s.timezone,
+            f"{s.start:%Y-%m-%d %H:%MZ}",
+            f"{s.end:%Y-%m-%d %H:%MZ}",
+            f"{(s.end - s.start).total_seconds() / 3600:g}",
+        )
+        for s in items
+    ]
+    if not print_plain_table(COLUMNS, rows):
+        print_table(COLUMNS, rows)
     if not items:
         click.echo("no occurrences in this range")
+
+
+def print_plain_table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> bool:
+    """Print the table exactly as :func:`print_table` lays it out, without rich; False if it cannot.
+
+    rich measures and styles every cell (about 0.7 ms a row: 6 s for a 10-year listing). Here the
+    columns are left-aligned to their widest cell and joined by two spaces, every cell padded (the
+    last one too, as rich does). Only for what rich prints that way: ASCII text without markup
+    (``[``) that fits the console width; otherwise the caller falls back to rich. A terminal gets
+    the header in bold, as rich shows it.
+    """
+    cells = [columns, *rows]
+    if any(not cell.isascii() or "[" in cell for row in cells for cell in row):
+        return False
+    widths = [max(map(len, column)) for column in zip(*cells, strict=True)]
+    if sum(widths) + 2 * (len(widths) - 1) > TABLE_WIDTH:
+        return False
+    line = "  ".join(f"{{:<{width}}}" for width in widths).format
+    header = line(*columns)
+    if sys.stdout.isatty():
+        header = click.style(header, bold=True)
+    click.echo("\n".join([header, *(line(*row) for row in rows)]))
+    return True
 
 
 @click.command()

@@ -10,8 +10,6 @@ photographs each page in headless Debian Chromium (Selenium).
 from __future__ import annotations
 
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,41 +19,21 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the browser setup is shared with tests/browser
+
+from tests.browser.chromium import headless_chromium  # noqa: E402
+from tests.smtp_server import free_port  # noqa: E402
+
 OUT = ROOT / "docs" / "screenshots"
 MAINTCAL = str(Path(sys.executable).with_name("maintcal"))
 WIDTHS = {"desktop": 1280, "phone": 375}
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def cli(env: dict[str, str], *args: str) -> str:
     return subprocess.run([MAINTCAL, *args], env=env, check=True, capture_output=True, text=True).stdout
-
-
-def chromium(profile: Path) -> webdriver.Chrome:
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--hide-scrollbars",
-        f"--user-data-dir={profile}",
-    ):
-        options.add_argument(flag)
-    return webdriver.Chrome(options=options, service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"))
 
 
 def shoot(driver: webdriver.Chrome, url: str | None, name: str) -> None:
@@ -85,6 +63,8 @@ def main() -> None:
         )
         cli(env, "db", "upgrade")
         cli(env, "apply", str(ROOT / "examples" / "catalogue.toml"))
+        cli(env, "blackout", "add", "thames-telecom", "--yearly", "12-22:12-27", "--label", "Christmas trading")
+        cli(env, "blackout", "add", "thames-telecom", "--monthly", "last-2", "--label", "Month-end billing run")
         cli(env, "notices", "plan")
         cli(env, "notices", "send")
         server = subprocess.Popen(
@@ -93,7 +73,7 @@ def main() -> None:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        driver = chromium(Path(tmp) / "profile")
+        driver = headless_chromium(Path(tmp) / "profile", "--hide-scrollbars")
         try:
             for _ in range(300):
                 try:

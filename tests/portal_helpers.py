@@ -1,5 +1,5 @@
 """Helpers for the portal tests: a cookie-keeping client over the ASGI app, the catalogue with a
-DST night, reading the sign-in link from the pickup directory, and reading rows out of pages.
+DST night, signing in with the link from the pickup directory, and reading rows out of pages.
 """
 
 from __future__ import annotations
@@ -13,9 +13,11 @@ from email.policy import default
 from pathlib import Path
 
 from scheduler.catalogue import edits as catalogue
+from scheduler.http.app import create_app
 from scheduler.notices.worker import send_due
 from scheduler.settings import Settings
 from scheduler.store.db import Database
+from tests.http_client import ApiClient
 from tests.integration.changes_fixtures import NOW, load
 from windows.rulespec import RuleOptions, build_rule
 
@@ -71,6 +73,29 @@ def sign_in_links(db: Database, settings: Settings, clock: Clock, to: str) -> li
             assert body is not None
             links.extend(f"/portal/auth/{m}" for m in LINK.findall(body.get_content()))
     return links
+
+
+def portal_client(db: Database, settings: Settings, clock: Clock) -> ApiClient:
+    """The real ASGI app over ``db`` with the portal catalogue loaded (see :func:`load_portal`)."""
+    load_portal(db)
+    return ApiClient(create_app(settings, database=db, clock=clock))
+
+
+def ask_for_link(web: ApiClient, email: str) -> str:
+    """Ask for a sign-in link for ``email`` through the form; the page answered."""
+    form = web.call("GET", "/portal/sign-in")
+    response = web.call("POST", "/portal/sign-in", data={"csrf": csrf(form.text), "email": email})
+    assert response.status_code == 200
+    return response.text
+
+
+def sign_in(web: ApiClient, db: Database, settings: Settings, clock: Clock, email: str) -> str:
+    """Sign ``web`` in as ``email`` with the link from the outbox; the link's path."""
+    ask_for_link(web, email)
+    (link,) = sign_in_links(db, settings, clock, email)
+    response = web.call("GET", link)
+    assert (response.status_code, response.headers["location"]) == (303, "/portal/")
+    return link
 
 
 def csrf(page: str) -> str:

@@ -129,7 +129,7 @@ class FaultHandler:
 
 
 def free_port() -> int:
-    """A loopback port with nothing listening on it (for "server down")."""
+    """A loopback port with nothing listening on it (for a server to start on, or for "server down")."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])

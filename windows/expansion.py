@@ -24,7 +24,7 @@ changes the ids or times of the occurrences that remain.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 
 from windows.errors import InvalidInput
@@ -94,36 +94,71 @@ def expand(
     imports = rule.valid_from is not None
     prefix = f"{rule.product}.{rule.name}."
     suffix = f".{customer}" if customer else ""
-    from_utc, fixed = datetime.fromtimestamp, fixed_zone_seconds
+    product, name = rule.product, rule.name
+    from_utc, fixed, day_of, steps = datetime.fromtimestamp, fixed_zone_seconds, _day, _Steps()
     result = []
-    for ordinal, hhmm, s, e in spans:
+    # Each occurrence's datetimes are the previous one's plus the (cached) step between them: the
+    # same values as datetime.fromtimestamp gives, at a fifth of the cost. A local time whose offset
+    # changed since the previous occurrence (DST) is made afresh.
+    previous: tuple[int, int, int, int, datetime, datetime, datetime, datetime] | None = None
+    for ordinal, hhmm, s, e, s_offset, e_offset in spans:
         if s < hi and e > lo:
             imported = since is not None and s < since
             if imported and not imports:
                 continue
-            local_date, yyyymmdd = _day(ordinal)
-            base = prefix + yyyymmdd + (f"T{hhmm}" if hhmm else "")
-            result.append(
-                Occurrence(
-                    base + suffix,
-                    base,
-                    rule.product,
-                    rule.name,
-                    customer,
-                    from_utc(s, _UTC),
-                    from_utc(e, _UTC),
-                    zone_name,
-                    from_utc(s, fixed(clock.offset(s))),
-                    from_utc(e, fixed(clock.offset(e))),
-                    local_date,
-                    imported=imported,
-                )
+            if previous is None:
+                start_at, end_at = from_utc(s, _UTC), from_utc(e, _UTC)
+                local_start, local_end = from_utc(s, fixed(s_offset)), from_utc(e, fixed(e_offset))
+            else:
+                s0, e0, s_offset0, e_offset0, start_at, end_at, local_start, local_end = previous
+                s_step, e_step = steps[s - s0], steps[e - e0]
+                start_at, end_at = start_at + s_step, end_at + e_step
+                local_start = local_start + s_step if s_offset == s_offset0 else from_utc(s, fixed(s_offset))
+                local_end = local_end + e_step if e_offset == e_offset0 else from_utc(e, fixed(e_offset))
+            previous = s, e, s_offset, e_offset, start_at, end_at, local_start, local_end
+            local_date, yyyymmdd = day_of(ordinal)
+            base = prefix + yyyymmdd + ("T" + hhmm if hhmm else "")
+            # Occurrence(...) with its fields in order, built without the frozen dataclass's __init__
+            # (one object.__setattr__ per field): the same object, a third of the cost when expanding
+            # many (tests/unit/test_expansion_tables.py checks it equals the constructor's).
+            occurrence = _new(Occurrence)
+            _set(
+                occurrence,
+                "__dict__",
+                {
+                    "id": base + suffix,
+                    "base_id": base,
+                    "product": product,
+                    "rule": name,
+                    "customer": customer,
+                    "start": start_at,
+                    "end": end_at,
+                    "timezone": zone_name,
+                    "local_start": local_start,
+                    "local_end": local_end,
+                    "local_date": local_date,
+                    "kind": "planned",
+                    "imported": imported,
+                },
             )
+            result.append(occurrence)
     return result
 
 
-# A span: (local start date as an ordinal, "HHMM" or None, UTC start seconds, UTC end seconds)
-_Span = tuple[int, str | None, int, int]
+class _Steps(dict[int, timedelta]):
+    """``timedelta(seconds=n)`` for each ``n`` asked, made once."""
+
+    def __missing__(self, seconds: int) -> timedelta:
+        step = self[seconds] = timedelta(seconds=seconds)
+        return step
+
+
+_new, _set = object.__new__, object.__setattr__
+
+
+# A span: (local start date as an ordinal, "HHMM" or None, UTC start seconds, UTC end seconds, and
+# the zone's UTC offset in seconds at the start and at the end)
+_Span = tuple[int, str | None, int, int, int, int]
 
 
 @lru_cache(maxsize=4096)
@@ -156,16 +191,14 @@ def _raw_spans(rule: Rule, clock: LocalClock, lo: int, hi: int) -> list[_Span]:
 
 
 def _weekly(rule: WeeklyRule, clock: LocalClock, first: int, last: int) -> list[_Span]:
-    spans: list[_Span] = []
     start = rule.start.hour * 3600 + rule.start.minute * 60
     end = rule.end.hour * 3600 + rule.end.minute * 60 + (_DAY if rule.crosses_midnight else 0)
-    utc = clock.utc
     # date.fromordinal(1) is a Monday (weekday 0): weekday d falls on ordinals = d + 1 modulo 7.
     ordinals = sorted(o for d in rule.days for o in range(first + (d + 1 - first) % 7, last + 1, 7))
-    for ordinal in ordinals:
-        midnight = (ordinal - EPOCH_ORDINAL) * _DAY
-        spans.append((ordinal, None, utc(midnight + start), utc(midnight + end)))
-    return spans
+    midnights = [(ordinal - EPOCH_ORDINAL) * _DAY for ordinal in ordinals]
+    starts, start_offsets = clock.resolve_all([midnight + start for midnight in midnights])
+    ends, end_offsets = clock.resolve_all([midnight + end for midnight in midnights])
+    return list(zip(ordinals, [None] * len(ordinals), starts, ends, start_offsets, end_offsets, strict=True))
 
 
 def _cron(rule: CronRule, clock: LocalClock, first: int, last: int) -> list[_Span]:
@@ -175,9 +208,11 @@ def _cron(rule: CronRule, clock: LocalClock, first: int, last: int) -> list[_Spa
         return spans
     several = rule.several_per_day
     duration = int(rule.duration.total_seconds())
+    offset = clock.offset
     for local in rule.firings(date.fromordinal(first), date.fromordinal(last)):
         s = clock.utc(seconds_of(local))
-        spans.append((local.toordinal(), f"{local.hour:02d}{local.minute:02d}" if several else None, s, s + duration))
+        hhmm = f"{local.hour:02d}{local.minute:02d}" if several else None
+        spans.append((local.toordinal(), hhmm, s, s + duration, offset(s), offset(s + duration)))
     return spans
 
 
@@ -185,20 +220,21 @@ def _once(rule: OnceRule, clock: LocalClock) -> list[_Span]:
     if not rule.active_on(rule.start.date()):
         return []
     start, end = clock.utc(seconds_of(rule.start)), clock.utc(seconds_of(rule.end))
-    return [(rule.start.toordinal(), None, start, end)]
+    return [(rule.start.toordinal(), None, start, end, clock.offset(start), clock.offset(end))]
 
 
 def _untangle(spans: list[_Span]) -> list[_Span]:
     """Drop spans overtaken by a later one (DST gaps), cut ends at the next start, drop empties."""
     kept: list[_Span] = []
     next_start: int | None = None
-    for day, hhmm, s, e in reversed(spans):
+    next_offset = 0
+    for day, hhmm, s, e, s_offset, e_offset in reversed(spans):
         if next_start is not None and s >= next_start:
             continue
         if next_start is not None and e > next_start:
-            e = next_start
+            e, e_offset = next_start, next_offset
         if e > s:
-            kept.append((day, hhmm, s, e))
-        next_start = s
+            kept.append((day, hhmm, s, e, s_offset, e_offset))
+        next_start, next_offset = s, s_offset
     kept.reverse()
     return kept

@@ -277,6 +277,32 @@ class LocalClock:
             self._period = i
         return local - table.offsets[i]
 
+    def resolve_all(self, locals_: list[int]) -> tuple[list[int], list[int]]:
+        """:meth:`utc` of each local time, and the offset in force at each resulting UTC instant.
+
+        The same answers as ``[self.utc(t)]`` and ``[self.offset(self.utc(t))]``, in one pass: a time
+        that exists once resolves with its period's offset, which is then the offset at the instant.
+        """
+        table = self._table
+        clean_lo, clean_hi, offsets = table.clean_lo, table.clean_hi, table.offsets
+        i = self._period
+        lo, hi, offset = clean_lo[i], clean_hi[i], offsets[i]
+        utcs: list[int] = []
+        offs: list[int] = []
+        for local in locals_:
+            if not lo <= local < hi:
+                j = bisect_right(clean_lo, local) - 1
+                if not clean_lo[j] <= local < clean_hi[j]:  # in a gap or a fold
+                    utc = seconds_of(to_utc(EPOCH + timedelta(seconds=local), self.zone))
+                    utcs.append(utc)
+                    offs.append(self.offset(utc))
+                    continue
+                i, lo, hi, offset = j, clean_lo[j], clean_hi[j], offsets[j]
+            utcs.append(local - offset)
+            offs.append(offset)
+        self._period = i
+        return utcs, offs
+
     def offset(self, utc: int) -> int:
         """The zone's UTC offset, in seconds, at UTC seconds ``utc``."""
         table, i = self._table, self._offset_period

@@ -34,7 +34,7 @@ from scheduler.http.api import ErrorBody, api_router
 from scheduler.http.api_blackouts import blackouts_router
 from scheduler.http.body_limit import BodyLimit
 from scheduler.http.ratelimit import FailureLimiter, credential_failed, refuse_if_blocked
-from scheduler.portal.routes import portal_router
+from scheduler.portal.routes import Answer, answered, portal_router
 from scheduler.settings import Settings
 from scheduler.store.db import Database
 from scheduler.store.migrate import SchemaGate, SchemaNotCurrent
@@ -179,6 +179,7 @@ def install_error_handlers(app: FastAPI) -> None:
         log.exception("unexpected error", exc_info=error)
         return JSONResponse({"error": "internal error"}, status_code=500)
 
+    app.add_exception_handler(Answer, answered)
     app.add_exception_handler(MaintcalError, domain_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, invalid_request)

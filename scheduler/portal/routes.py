@@ -57,8 +57,18 @@ _STATIC = {name: (HERE / "static" / name).read_bytes() for name in ("portal.css"
 _STATIC_TYPES = {"portal.css": "text/css; charset=utf-8", "copy.js": "text/javascript; charset=utf-8"}
 
 
-class Refused(Exception):
-    """A POST without the right CSRF token."""
+class Answer(Exception):
+    """Ends a portal request early with a ready response (a redirect to sign in, a 403 page)."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+async def answered(request: Request, exc: Exception) -> Response:
+    """The app's handler for :class:`Answer`."""
+    assert isinstance(exc, Answer)
+    return exc.response
 
 
 def portal_router(db: Database, settings: Settings, clock: Callable[[], datetime]) -> APIRouter:
@@ -90,6 +100,24 @@ def portal_router(db: Database, settings: Settings, clock: Callable[[], datetime
         if expired:
             response.delete_cookie(auth.COOKIE, path="/portal")
         return response
+
+    def signed_in(request: Request) -> auth.Viewer:
+        """The viewer of a page's session; without one, the request ends in a redirect to sign in."""
+        viewer = viewer_of(request)
+        if viewer is None:
+            raise Answer(to_sign_in(auth.COOKIE in request.cookies))
+        return viewer
+
+    async def posted(request: Request) -> tuple[auth.Viewer, dict[str, str]]:
+        """The viewer and fields of a form POST; without a session it ends in a redirect to sign in,
+        without the session's CSRF token in a 403 page."""
+        viewer = await run_in_threadpool(viewer_of, request)
+        if viewer is None:
+            raise Answer(to_sign_in(True))
+        form = await form_of(request)
+        if not auth.csrf_ok(secret(), viewer.token, form.get("csrf")):
+            raise Answer(refused(viewer))
+        return viewer, form
 
     async def form_of(request: Request) -> dict[str, str]:
         body = (await request.body()).decode("utf-8", "replace")
@@ -170,9 +198,7 @@ def portal_router(db: Database, settings: Settings, clock: Callable[[], datetime
 
     @router.get("/")
     def upcoming(request: Request, utc: str | None = None) -> Response:
-        viewer = viewer_of(request)
-        if viewer is None:
-            return to_sign_in(auth.COOKIE in request.cookies)
+        viewer = signed_in(request)
         weeks, key = views.upcoming(db, clock(), viewer.customer, rows)
         key = (*key, utc == "1")
         with fragments_lock:
@@ -188,9 +214,7 @@ def portal_router(db: Database, settings: Settings, clock: Callable[[], datetime
 
     @router.get("/month/{month}")
     def month(request: Request, month: str) -> Response:
-        viewer = viewer_of(request)
-        if viewer is None:
-            return to_sign_in(auth.COOKIE in request.cookies)
+        viewer = signed_in(request)
         first = _month(month)
         if first is None:
             return missing(viewer)
@@ -199,9 +223,7 @@ def portal_router(db: Database, settings: Settings, clock: Callable[[], datetime
 
     @router.get("/windows/{occurrence_id}")
     def window(request: Request, occurrence_id: str, requested: int | None = None) -> Response:
-        viewer = viewer_of(request)
-        if viewer is None:
-            return to_sign_in(auth.COOKIE in request.cookies)
+        viewer = signed_in(request)
         return window_response(viewer, occurrence_id, 200, sent=requested)
 
     def window_response(
@@ -233,9 +255,7 @@ def portal_router(db: Database, settings: Settings, clock: Callable[[], datetime
 
     @router.get("/windows/{occurrence_id}/event.ics")
     def window_ics(request: Request, occurrence_id: str) -> Response:
-        viewer = viewer_of(request)
-        if viewer is None:
-            return to_sign_in(auth.COOKIE in request.cookies)
+        viewer = signed_in(request)
         body = _one_event(db, settings, clock(), viewer, occurrence_id)
         if body is None:
             return missing(viewer)
@@ -245,12 +265,7 @@ def portal_router(db: Database, settings: Settings, clock: Callable[[], datetime
 
     @router.post("/windows/{occurrence_id}/reschedule")
     async def ask_to_move(request: Request, occurrence_id: str) -> Response:
-        viewer = await run_in_threadpool(viewer_of, request)
-        form = await form_of(request)
-        if viewer is None:
-            return to_sign_in(True)
-        if not auth.csrf_ok(secret(), viewer.token, form.get("csrf")):
-            return refused(viewer)
+        viewer, form = await posted(request)
         start_value, reason_value = form.get("start", "").strip(), form.get("reason", "")
         return await run_in_threadpool(move, viewer, occurrence_id, start_value, reason_value)
 
@@ -279,9 +294,7 @@ def portal_router(db: Database, settings: Settings, clock: Callable[[], datetime
 
     @router.get("/requests")
     def requests_page(request: Request) -> Response:
-        viewer = viewer_of(request)
-        if viewer is None:
-            return to_sign_in(auth.COOKIE in request.cookies)
+        viewer = signed_in(request)
         items = reschedule.list_requests(db, customer=viewer.customer)
         who = views.requesters(db, [r.id for r in items])
         return page(
@@ -295,19 +308,12 @@ def portal_router(db: Database, settings: Settings, clock: Callable[[], datetime
 
     @router.get("/subscribe")
     def subscribe(request: Request) -> Response:
-        viewer = viewer_of(request)
-        if viewer is None:
-            return to_sign_in(auth.COOKIE in request.cookies)
+        viewer = signed_in(request)
         return page("subscribe.html", viewer=viewer, urls=None, error=None)
 
     @router.post("/subscribe/reset")
     async def reset_feed(request: Request) -> Response:
-        viewer = await run_in_threadpool(viewer_of, request)
-        form = await form_of(request)
-        if viewer is None:
-            return to_sign_in(True)
-        if not auth.csrf_ok(secret(), viewer.token, form.get("csrf")):
-            return refused(viewer)
+        viewer, form = await posted(request)
         if form.get("confirm") != "yes":
             return page("subscribe.html", 422, viewer, urls=None, error=t.RESET_NEEDS_CONFIRM)
         token = await run_in_threadpool(issue_feed_token, db, clock(), viewer.customer, rotate=True)
@@ -316,9 +322,7 @@ def portal_router(db: Database, settings: Settings, clock: Callable[[], datetime
 
     @router.get("/availability/{month}")
     def availability_page(request: Request, month: str) -> Response:
-        viewer = viewer_of(request)
-        if viewer is None:
-            return to_sign_in(auth.COOKIE in request.cookies)
+        viewer = signed_in(request)
         first = _month(month)
         if first is None:
             return missing(viewer)
@@ -330,9 +334,7 @@ def portal_router(db: Database, settings: Settings, clock: Callable[[], datetime
 
     @router.get("/blackouts")
     def blackouts_page(request: Request, added: int | None = None, removed: int | None = None) -> Response:
-        viewer = viewer_of(request)
-        if viewer is None:
-            return to_sign_in(auth.COOKIE in request.cookies)
+        viewer = signed_in(request)
         return blackouts_response(viewer, 200, added=added, removed=removed == 1)
 
     def blackouts_response(
@@ -364,12 +366,7 @@ def portal_router(db: Database, settings: Settings, clock: Callable[[], datetime
 
     @router.post("/blackouts")
     async def add_blackout(request: Request) -> Response:
-        viewer = await run_in_threadpool(viewer_of, request)
-        form = await form_of(request)
-        if viewer is None:
-            return to_sign_in(True)
-        if not auth.csrf_ok(secret(), viewer.token, form.get("csrf")):
-            return refused(viewer)
+        viewer, form = await posted(request)
         return await run_in_threadpool(declare_blackout, viewer, form)
 
     def declare_blackout(viewer: auth.Viewer, form: dict[str, str]) -> Response:
@@ -382,12 +379,7 @@ def portal_router(db: Database, settings: Settings, clock: Callable[[], datetime
 
     @router.post("/blackouts/{blackout_id}/remove")
     async def remove_blackout(request: Request, blackout_id: str) -> Response:
-        viewer = await run_in_threadpool(viewer_of, request)
-        form = await form_of(request)
-        if viewer is None:
-            return to_sign_in(True)
-        if not auth.csrf_ok(secret(), viewer.token, form.get("csrf")):
-            return refused(viewer)
+        viewer, form = await posted(request)
         number = int(blackout_id) if blackout_id.isdigit() and len(blackout_id) < 10 else 0
         return await run_in_threadpool(remove_one, viewer, number, form.get("confirm") == "yes")
 
@@ -403,9 +395,7 @@ def portal_router(db: Database, settings: Settings, clock: Callable[[], datetime
 
     @router.get("/contacts")
     def contacts_page(request: Request) -> Response:
-        viewer = viewer_of(request)
-        if viewer is None:
-            return to_sign_in(auth.COOKIE in request.cookies)
+        viewer = signed_in(request)
         return page(
             "contacts.html",
             viewer=viewer,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from scheduler.settings import Settings
 from scheduler.store.db import Database
 from scheduler.store.models import FeedToken
 from tests.feed_helpers import NOW, AppClient, cli, load_dst_catalogue
+from tests.smtp_server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 MAINTCAL = [sys.executable, "-c", "import cli; cli.main()"]
@@ -145,13 +145,6 @@ def test_feed_for_an_unknown_product_names_the_known_ones(db: Database, db_url: 
 
 
 # -- maintcal serve as a process -----------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture

@@ -15,12 +15,19 @@ from pathlib import Path
 import pytest
 
 from scheduler.blackouts import declare
-from scheduler.http.app import create_app
 from scheduler.settings import Settings
 from scheduler.store.db import Database
 from tests.http_client import ApiClient
 from tests.integration.changes_fixtures import NOW
-from tests.portal_helpers import Clock, csrf, load_portal, portal_settings, sign_in_links, text, window_rows
+from tests.portal_helpers import (
+    Clock,
+    csrf,
+    portal_client,
+    portal_settings,
+    sign_in,
+    text,
+    window_rows,
+)
 from windows.blackouts import parse_once
 
 SUMMER = {"label": "Summer audit", "start": "2027-06-01T00:00", "end": "2027-06-03T00:00"}
@@ -34,12 +41,8 @@ def settings(tmp_path: Path, db_url: str) -> Settings:
 @pytest.fixture
 def web(db: Database, settings: Settings) -> Iterator[ApiClient]:
     clock = Clock()
-    load_portal(db)
-    client = ApiClient(create_app(settings, database=db, clock=clock))
-    form = client.call("GET", "/portal/sign-in")
-    client.call("POST", "/portal/sign-in", data={"csrf": csrf(form.text), "email": "a@thames.example"})
-    (link,) = sign_in_links(db, settings, clock, "a@thames.example")
-    assert client.call("GET", link).status_code == 303
+    client = portal_client(db, settings, clock)
+    sign_in(client, db, settings, clock, "a@thames.example")
     yield client
     client.close()
 

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from scheduler.http.app import create_app
 from scheduler.notices.planning import plan_notices
 from scheduler.notices.worker import send_due
 from scheduler.occurrences import reschedule, unplanned
@@ -26,10 +25,10 @@ from tests.http_client import ApiClient
 from tests.portal_helpers import (
     Clock,
     csrf,
-    load_portal,
     mails,
+    portal_client,
     portal_settings,
-    sign_in_links,
+    sign_in,
     text,
     window_attrs,
     window_rows,
@@ -50,12 +49,8 @@ def settings(tmp_path: Path, db_url: str) -> Settings:
 
 @pytest.fixture
 def web(db: Database, settings: Settings, clock: Clock) -> Iterator[ApiClient]:
-    load_portal(db)
-    client = ApiClient(create_app(settings, database=db, clock=clock))
-    form = client.call("GET", "/portal/sign-in")
-    client.call("POST", "/portal/sign-in", data={"csrf": csrf(form.text), "email": "a@thames.example"})
-    (link,) = sign_in_links(db, settings, clock, "a@thames.example")
-    assert client.call("GET", link).status_code == 303
+    client = portal_client(db, settings, clock)
+    sign_in(client, db, settings, clock, "a@thames.example")
     yield client
     client.close()
 

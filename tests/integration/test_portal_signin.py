@@ -18,7 +18,17 @@ from scheduler.settings import Settings
 from scheduler.store.db import Database
 from scheduler.store.models_portal import PortalLink, PortalSession, PortalSetting
 from tests.http_client import ApiClient
-from tests.portal_helpers import Clock, csrf, load_portal, portal_settings, sign_in_links, text
+from tests.portal_helpers import (
+    Clock,
+    ask_for_link,
+    csrf,
+    load_portal,
+    portal_client,
+    portal_settings,
+    sign_in,
+    sign_in_links,
+    text,
+)
 
 
 @pytest.fixture
@@ -33,25 +43,9 @@ def settings(tmp_path: Path, db_url: str) -> Settings:
 
 @pytest.fixture
 def web(db: Database, settings: Settings, clock: Clock) -> Iterator[ApiClient]:
-    load_portal(db)
-    client = ApiClient(create_app(settings, database=db, clock=clock))
+    client = portal_client(db, settings, clock)
     yield client
     client.close()
-
-
-def ask_for_link(web: ApiClient, email: str) -> str:
-    form = web.call("GET", "/portal/sign-in")
-    response = web.call("POST", "/portal/sign-in", data={"csrf": csrf(form.text), "email": email})
-    assert response.status_code == 200
-    return response.text
-
-
-def sign_in(web: ApiClient, db: Database, settings: Settings, clock: Clock, email: str) -> str:
-    ask_for_link(web, email)
-    (link,) = sign_in_links(db, settings, clock, email)
-    response = web.call("GET", link)
-    assert (response.status_code, response.headers["location"]) == (303, "/portal/")
-    return link
 
 
 def test_the_link_from_the_outbox_signs_in_once(web: ApiClient, db: Database, settings: Settings, clock: Clock) -> None:

@@ -444,3 +444,26 @@ def test_naive_query_bounds_are_a_programming_error() -> None:
 def test_base_occurrence_id() -> None:
     assert base_occurrence_id("pe", "nightly", date(2027, 3, 16)) == "pe.nightly.20270316"
     assert base_occurrence_id("pe", "c", date(2027, 3, 16), "0630") == "pe.c.20270316T0630"
+
+
+def test_expanded_occurrences_equal_the_dataclass_constructors() -> None:
+    """expand() builds Occurrence objects without their __init__ (for speed): the same fields, in order."""
+    from dataclasses import fields
+
+    rules: list[Rule] = [
+        weekly(NY, "sun", "00:00", "06:00"),
+        weekly(LHI, "sat,sun", "23:30", "02:15"),
+        cron(NY, "30 1,2 * * *", timedelta(minutes=45)),
+        once(NY, "2027-03-14 02:30", "2027-03-14 05:00"),
+    ]
+    names = [f.name for f in fields(Occurrence)]
+    local = WeeklyRule("p", "l", "local", None, None, None, days=(6,), start=time(1), end=time(3))
+    found = [o for r in rules for o in expand(r, datetime(2027, 3, 1, tzinfo=UTC), datetime(2027, 11, 30, tzinfo=UTC))]
+    found += expand(
+        local, datetime(2027, 3, 1, tzinfo=UTC), datetime(2027, 4, 1, tzinfo=UTC), local_tz=SYD, customer="c"
+    )
+    assert len(found) > 250
+    for occurrence in found:
+        assert list(vars(occurrence)) == names
+        rebuilt = Occurrence(*(getattr(occurrence, name) for name in names))
+        assert occurrence == rebuilt and hash(occurrence) == hash(rebuilt) and repr(occurrence) == repr(rebuilt)

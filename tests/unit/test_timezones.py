@@ -415,6 +415,14 @@ def disagreements_around(name: str, at: int, before: int, after: int) -> list[st
         got_utc = (to_utc(local, zone), EPOCH + timedelta(seconds=clock.utc(local_ts)))
         if got_utc != (expected_utc, expected_utc):
             problems.append(f"{name} {local} local: {got_utc}, zoneinfo {expected_utc}")
+    # The same local times in one pass (as expansion resolves them): UTC and the offset at it.
+    local_times = [low - 1, low, (low + high) // 2, high, at - 86400, at + 86400]
+    for local_ts, utc, offset in zip(local_times, *clock.resolve_all(local_times), strict=True):
+        local = EPOCH + timedelta(seconds=local_ts)
+        expected = int(local.replace(tzinfo=truth, fold=0).timestamp())
+        expected_offset = datetime.fromtimestamp(expected, truth).utcoffset()
+        if (utc, offset) != (expected, int(expected_offset.total_seconds() if expected_offset else 0)):
+            problems.append(f"{name} {local} local, resolve_all: {utc} {offset}, zoneinfo {expected}")
     return problems
 
 
