@@ -10,8 +10,10 @@ data version is raised every 2 s (every raise forces a new render) and a separat
 same load against a trivial FastAPI app answering a fixed 304 (both uvicorn, one process, access
 log on), 2 x 5 s each.
 
-Figures only, no assertions. Run: ``python benchmarks/feed_load.py [--db URL] [--seconds 20]``.
-Clients run in separate processes; on a 2-core machine they compete with the server for CPU.
+Figures only, no assertions. Run: ``python benchmarks/feed_load.py [--db URL | --postgres] [--seconds 20]``
+(``--postgres``: a throwaway PostgreSQL cluster, ``tests/pgserver.py``). Clients, the /healthz probe
+and the data changes run in separate processes on the same machine: on a 2-core machine they compete
+with the server (and its render processes) for CPU, so the tail includes their scheduling.
 """
 
 from __future__ import annotations
@@ -252,6 +254,7 @@ def measure(url: str, seconds: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--db", help="database URL (default: a temporary SQLite file)")
+    parser.add_argument("--postgres", action="store_true", help="a throwaway PostgreSQL cluster")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of the 200s phase")
     parser.add_argument("--load", nargs=2, metavar=("PORT", "PATH"), help=argparse.SUPPRESS)
     parser.add_argument("--probe", metavar="PORT", help=argparse.SUPPRESS)
@@ -269,6 +272,20 @@ def main() -> None:
         uvicorn.run(trivial_app(), host="127.0.0.1", port=int(args.trivial), log_level="info")
     elif args.db:
         measure(args.db, args.seconds)
+    elif args.postgres:
+        from sqlalchemy import create_engine, text
+
+        from tests.pgserver import PgServer
+
+        server = PgServer.start()
+        try:
+            admin = create_engine(server.admin_url, isolation_level="AUTOCOMMIT")
+            with admin.connect() as connection:
+                connection.execute(text("CREATE DATABASE feed_load"))
+            admin.dispose()
+            measure(server.url("feed_load"), args.seconds)
+        finally:
+            server.stop()
     else:
         with tempfile.TemporaryDirectory() as tmp:
             measure(f"sqlite:///{tmp}/bench.db", args.seconds)

@@ -156,7 +156,7 @@ def measure(url: str, seconds: float, connections: int) -> None:
 
     def cold_request() -> bytes:
         service = FeedService(db, replace(settings, feed_render_processes=0))
-        found = service.find_by_token(token, NOW)
+        found = asyncio.run(service.by_token(token, NOW))
         assert found is not None
         return asyncio.run(service.body(found)).body
 

@@ -9,7 +9,9 @@
    messages over 4 connections with a bare aiosmtplib loop. Prints messages/s and the ratio.
 3. Webhooks: 5,000 signed webhook deliveries (Standard Webhooks headers, one endpoint) through the
    same outbox with 4 sending tasks to a receiver in a separate process on loopback (issue 15;
-   goal: at least 500 deliveries/s on PostgreSQL). Prints deliveries/s.
+   goal: at least 500 deliveries/s on PostgreSQL), then the same signed bodies over 4 connections
+   with a bare httpcore loop (the HTTP cost alone). Prints deliveries/s and the ratio. The client,
+   the receiver and the database share the machine's cores: say so with the figures.
 
 Figures only, no assertions. Run: ``python benchmarks/notices.py [--db URL] [--customers N]``.
 """
@@ -31,10 +33,12 @@ from pathlib import Path
 from typing import TypeVar
 
 import aiosmtplib
+import httpcore
 from sqlalchemy import delete, func, insert, select, update
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from notifications.webhook import sign
 from scheduler.notices.planning import plan_notices
 from scheduler.notices.worker import send_due
 from scheduler.settings import Settings
@@ -220,6 +224,26 @@ def main() -> None:
         db.dispose()
 
 
+async def bare_posts(port: int, bodies: list[bytes]) -> None:
+    """The same signed bodies over CONNECTIONS kept-alive connections, nothing else."""
+    secret = "whsec_" + "a" * 44
+
+    async def one(share: list[bytes]) -> None:
+        async with httpcore.AsyncConnectionPool() as pool:
+            for n, body in enumerate(share):
+                stamp = int(NOW.timestamp())
+                headers = [
+                    (b"content-type", b"application/json"),
+                    (b"webhook-id", b"msg_bare_%d" % n),
+                    (b"webhook-timestamp", str(stamp).encode()),
+                    (b"webhook-signature", sign(secret, f"msg_bare_{n}", stamp, body).encode()),
+                ]
+                reply = await pool.request("POST", f"http://127.0.0.1:{port}/hook", headers=headers, content=body)
+                assert reply.status == 200
+
+    await asyncio.gather(*(one(bodies[i::CONNECTIONS]) for i in range(CONNECTIONS)))
+
+
 def webhooks(db: Database, settings: Settings, count: int) -> None:
     """``count`` queued webhook deliveries to one endpoint, sent through the outbox to a local receiver."""
     port = free_port()
@@ -269,11 +293,20 @@ def webhooks(db: Database, settings: Settings, count: int) -> None:
         hooks = replace(settings, webhook_allow_private=True, smtp_connections=CONNECTIONS)
         print(f"send {count} signed webhooks to a receiver (separate process) with {CONNECTIONS} sending tasks")
         later = NOW + timedelta(days=3)
+        cpu = time.process_time()
         elapsed, stats = timed("outbox (claim, sign, POST, record)", lambda: send_due(db, hooks, lambda: later))
+        cpu = time.process_time() - cpu
         print(
             f"    {stats.sent / elapsed:.0f} deliveries/s (goal: at least 500 on PostgreSQL); sent {stats.sent}, "
             f"retried {stats.retried}, failed {stats.failed}"
         )
+        print(f"    this process's CPU: {cpu * 1000 / count:.2f} ms per delivery")
+        bodies = [body % n for n in range(count)]
+        bare_cpu = time.process_time()
+        bare, _ = timed("bare httpcore loop (sign, POST)", lambda: asyncio.run(bare_posts(port, bodies)))
+        bare_cpu = time.process_time() - bare_cpu
+        print(f"    {count / bare:.0f} requests/s; this process's CPU: {bare_cpu * 1000 / count:.2f} ms per request")
+        print(f"  ratio outbox / bare: {elapsed / bare:.2f} in time, {cpu / bare_cpu:.2f} in CPU")
     finally:
         receiver.terminate()
         receiver.wait(10)

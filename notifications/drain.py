@@ -9,7 +9,10 @@ locks, keep two drainers off the same envelope, so a task:
 - renews the lease of the envelope on the wire every third of the lease, and before it begins an
   envelope whose lease may be running out; one whose lease was lost (this process stood still
   longer than the lease and another drainer took it over) is left alone, never sent;
-- records each outcome as soon as it is known, while the next message goes out.
+- records each outcome as soon as it is known, while the next message goes out: one writer per
+  drain records, in one call, every outcome that arrived while its previous call ran (group
+  commit), so a fast channel costs one transaction per batch of outcomes, not per message; a
+  task runs at most ``RECORD_BEHIND`` outcomes ahead of the writer.
 
 A task stops when nothing more is due (or when ``stop`` is set, before its next claim); whatever it
 claimed and could not report is reclaimed by the lease, never lost.
@@ -21,7 +24,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -49,8 +52,8 @@ class Outbox(Protocol):
         """Extend the leases on ``keys``; returns those this drainer still holds."""
         ...
 
-    def complete(self, result: Result) -> None:
-        """Record the outcome of one claimed envelope (a known "sent" even without the lease)."""
+    def complete(self, results: Sequence[Result]) -> None:
+        """Record the outcomes of claimed envelopes, together (a known "sent" even without the lease)."""
         ...
 
     def abandon(self, envelope: Envelope) -> None:
@@ -127,9 +130,7 @@ async def drain(
     """
     stats = DrainStats()
     renew_every = lease / 3
-    # Outcomes are recorded one by one, in order, by one thread: the connections' transactions
-    # never queue for the same lock (SQLite has one writer), and the sends go on meanwhile.
-    recorder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-record")
+    writer = _Writer(outbox, stats, progress)
 
     async def send_holding_lease(sender: Sender, envelope: Envelope) -> dict[str, Outcome]:
         sending = asyncio.ensure_future(_send(sender, envelope))
@@ -148,18 +149,12 @@ async def drain(
         finally:
             sending.cancel()
 
-    async def record(result: Result) -> None:
-        await asyncio.get_running_loop().run_in_executor(recorder, outbox.complete, result)
-        stats.add(result)
-        if progress is not None:
-            progress(1)
-
     async def run_one() -> None:
         sender = make_sender()
         pace = Pace(lease, batch)
         waiting: deque[Envelope] = deque()
         leased_until: dict[int, float] = {}  # monotonic time by which each claimed lease ends (at the latest)
-        recording: asyncio.Future[None] | None = None
+        recording: deque[asyncio.Future[None]] = deque()  # this task's outcomes not yet recorded
         try:
             while True:
                 if not waiting:
@@ -184,13 +179,15 @@ async def drain(
                     begin = time.monotonic()
                 outcomes = await send_holding_lease(sender, envelope)
                 pace.observe(time.monotonic() - begin)
-                if recording is not None:
-                    await recording
-                recording = asyncio.ensure_future(record(Result(envelope, outcomes, clock())))
+                recording.append(writer.record(Result(envelope, outcomes, clock())))
+                while len(recording) > RECORD_BEHIND or (recording and recording[0].done()):
+                    await recording.popleft()
         finally:
-            try:
-                if recording is not None:
-                    await recording
+            try:  # every outcome this task sent is recorded (or the writer's error is raised) before it ends
+                outcomes_recorded = await asyncio.gather(*recording, return_exceptions=True)
+                for failed in outcomes_recorded:
+                    if isinstance(failed, BaseException):
+                        raise failed
             finally:
                 stats.connections += getattr(sender, "connections", 0)
                 await sender.close()
@@ -198,8 +195,55 @@ async def drain(
     try:
         await asyncio.gather(*(run_one() for _ in range(max(1, connections))))
     finally:
-        recorder.shutdown()
+        writer.close()
     return stats
+
+
+RECORD_BEHIND = 8  # outcomes a sending task may have waiting for the writer before it waits too
+RECORD_MAX = 200  # outcomes recorded in one call at most
+
+
+class _Writer:
+    """Records outcomes in order, in one thread (SQLite has one writer; the sends go on meanwhile).
+
+    What arrives while a call runs goes into the next call, all together: each outcome is
+    recorded as soon as the writer is free, and a fast channel costs one call per batch.
+    """
+
+    def __init__(self, outbox: Outbox, stats: DrainStats, progress: Callable[[int], None] | None) -> None:
+        self.outbox = outbox
+        self.stats = stats
+        self.progress = progress
+        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-record")
+        self.waiting: list[tuple[Result, asyncio.Future[None]]] = []
+        self.running: asyncio.Task[None] | None = None
+
+    def record(self, result: Result) -> asyncio.Future[None]:
+        """Queue ``result``; the future is done when it is recorded (or failed to be)."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.waiting.append((result, done))
+        if self.running is None or self.running.done():
+            self.running = asyncio.ensure_future(self._write())
+        return done
+
+    async def _write(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self.waiting:
+            batch, self.waiting = self.waiting[:RECORD_MAX], self.waiting[RECORD_MAX:]
+            try:
+                await loop.run_in_executor(self.thread, self.outbox.complete, [result for result, _ in batch])
+            except Exception as error:  # the database is away: the senders stop, the leases bring it back
+                for _, done in batch:
+                    done.set_exception(error)
+                continue
+            for result, done in batch:
+                self.stats.add(result)
+                done.set_result(None)
+            if self.progress is not None:
+                self.progress(len(batch))
+
+    def close(self) -> None:
+        self.thread.shutdown()
 
 
 async def _send(sender: Sender, envelope: Envelope) -> dict[str, Outcome]:

@@ -8,26 +8,28 @@ Outcomes: a 2xx reply is sent; 408, 429 and 5xx are retried (honouring ``Retry-A
 are connection failures and timeouts (a timeout may have been delivered: uncertain, resent with
 the same ``webhook-id``); any other reply (3xx included: redirects are not followed) fails for
 good. A target that resolves to a private, loopback or otherwise internal address is refused
-unless ``allow_private`` (server-side request forgery), and plain http with it.
+unless ``allow_private`` (server-side request forgery), and plain http with it; connections are
+pinned to the addresses checked (``notifications.pinning``: no DNS rebinding in between).
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
 import ipaddress
 import secrets
-import socket
+import ssl
 from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
+import httpcore
 import httpx
 
 from notifications.delivery import FAILED, RETRY, SENT, Envelope, Outcome
+from notifications.pinning import PinnedBackend, Resolver, TargetRefused, refusal, system_resolver
 
 SECRET_PREFIX = "whsec_"
 USER_AGENT = "maintcal-webhooks/1"
@@ -52,8 +54,9 @@ def sign(secret: str, webhook_id: str, timestamp: int, body: bytes) -> str:
 def target_problem(url: str, *, allow_private: bool, resolve: bool = True, unresolvable_ok: bool = False) -> str | None:
     """Why ``url`` may not be posted to (None when it may): scheme, host, internal addresses.
 
-    ``unresolvable_ok``: a name that does not resolve (yet) passes; it is checked again, resolved,
-    before every request.
+    ``unresolvable_ok``: a name that does not resolve (yet) passes. Whatever this says, the
+    addresses are checked again by ``PinnedBackend`` each time a connection is made, and the
+    connection goes to an address it checked (no second resolution to rebind).
     """
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
@@ -63,19 +66,16 @@ def target_problem(url: str, *, allow_private: bool, resolve: bool = True, unres
     if allow_private:
         return None
     try:
-        addresses = [ipaddress.ip_address(parts.hostname)]
+        ipaddress.ip_address(parts.hostname)
+        addresses = [parts.hostname]
     except ValueError:
         if not resolve:
             return None
         try:
-            infos = socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
+            addresses = system_resolver(parts.hostname, parts.port or 443)
         except OSError as error:
             return None if unresolvable_ok else f"cannot resolve {parts.hostname}: {error}"
-        addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
-    for address in addresses:
-        if not address.is_global or address.is_multicast:
-            return f"{parts.hostname} is an internal address ({address}); refused (server-side request forgery)"
-    return None
+    return refusal(parts.hostname, addresses, allow_private=False)
 
 
 def shown_url(url: str) -> str:
@@ -121,52 +121,92 @@ def classify_reply(code: int, reason: str, after: float | None) -> Outcome:
 
 
 class HttpSender:
-    """POSTs envelopes of the webhook, slack and teams channels over one pooled HTTP client."""
+    """POSTs envelopes of the webhook, slack and teams channels over one pool of kept-alive connections.
+
+    Connections are made by ``PinnedBackend``: the target's name is resolved once per connection,
+    every address is checked (internal ones refused unless ``allow_private``) and the connection
+    goes to a checked address, while the Host header, TLS server name and certificate check use the
+    name. ``resolve`` replaces the system resolver (tests); ``ssl_context`` the default trust store.
+    """
 
     def __init__(
-        self, *, timeout: float, allow_private: bool, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self,
+        *,
+        timeout: float,
+        allow_private: bool,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        resolve: Resolver = system_resolver,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.timeout = timeout
         self.allow_private = allow_private
         self.clock = clock
-        self._client: httpx.AsyncClient | None = None
+        self.backend = PinnedBackend(allow_private=allow_private, resolve=resolve)
+        self.ssl_context = ssl_context
+        self._pool: httpcore.AsyncConnectionPool | None = None
+        self._targets: dict[str, httpcore.URL | str] = {}  # URL -> parsed, or why it is refused
+        self._extensions = {"timeout": dict.fromkeys(("connect", "read", "write", "pool"), timeout)}
         self.connections = 0
 
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = httpx.AsyncClient(timeout=self.timeout, follow_redirects=False, trust_env=False)
+    def _http(self) -> httpcore.AsyncConnectionPool:
+        if self._pool is None:
+            self._pool = httpcore.AsyncConnectionPool(
+                ssl_context=self.ssl_context or httpx.create_ssl_context(trust_env=False),
+                max_connections=10,
+                keepalive_expiry=5.0,
+                network_backend=self.backend,
+            )
             self.connections += 1
-        return self._client
+        return self._pool
+
+    def _target(self, url: str) -> httpcore.URL | str:
+        """The URL to request, or why not (scheme, host; addresses are checked when connecting)."""
+        if url not in self._targets:
+            problem = target_problem(url, allow_private=self.allow_private, resolve=False)
+            if problem is None:
+                parsed = httpx.URL(url)
+                self._targets[url] = httpcore.URL(
+                    scheme=parsed.raw_scheme, host=parsed.raw_host, port=parsed.port, target=parsed.raw_path
+                )
+            else:
+                self._targets[url] = problem
+        return self._targets[url]
 
     async def send(self, envelope: Envelope) -> dict[str, Outcome]:
         return dict.fromkeys(envelope.recipients, await self._post(envelope))
 
     async def _post(self, envelope: Envelope) -> Outcome:
         url = envelope.target or ""
-        problem = target_problem(url, allow_private=self.allow_private, resolve=False)  # no DNS: in this loop
-        if problem is None and not self.allow_private:  # a name: resolved in a thread (checked every time)
-            problem = await asyncio.to_thread(target_problem, url, allow_private=False)
-        if problem is not None:
-            return Outcome(FAILED, None, f"not sent: {problem}")
-        headers = {"content-type": "application/json", "user-agent": USER_AGENT}
+        target = self._target(url)
+        if isinstance(target, str):
+            return Outcome(FAILED, None, f"not sent: {target}")
+        headers = [(b"content-type", b"application/json"), (b"user-agent", USER_AGENT.encode())]
         if envelope.channel == "webhook":
             if not envelope.secret:
                 return Outcome(FAILED, None, "not sent: the endpoint has no signing secret")
             stamp = int(self.clock().timestamp())
-            headers["webhook-id"] = envelope.message_id
-            headers["webhook-timestamp"] = str(stamp)
-            headers["webhook-signature"] = sign(envelope.secret, envelope.message_id, stamp, envelope.message)
+            headers += [
+                (b"webhook-id", envelope.message_id.encode()),
+                (b"webhook-timestamp", str(stamp).encode()),
+                (b"webhook-signature", sign(envelope.secret, envelope.message_id, stamp, envelope.message).encode()),
+            ]
         try:
-            reply = await self._http().post(url, content=envelope.message, headers=headers)
-        except httpx.TimeoutException as error:
+            reply = await self._http().request(
+                "POST", target, headers=headers, content=envelope.message, extensions=self._extensions
+            )
+        except TargetRefused as refused:
+            return Outcome(FAILED, None, f"not sent: {refused}")
+        except httpcore.TimeoutException as error:
             # Sent, perhaps received: resent later with the same webhook-id for the receiver to de-duplicate.
             return Outcome(RETRY, None, f"timed out after {self.timeout:g} s ({type(error).__name__})", uncertain=True)
-        except httpx.HTTPError as error:
+        except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol) as error:
             return Outcome(RETRY, None, f"connection failed: {type(error).__name__}: {shown_url(url)}")
-        after = retry_after(reply.headers.get("retry-after"), self.clock())
-        return classify_reply(reply.status_code, reply.reason_phrase, after)
+        found = {name.lower(): value for name, value in reply.headers}
+        after = retry_after(found.get(b"retry-after", b"").decode("latin-1"), self.clock())
+        reason = reply.extensions.get("reason_phrase", b"")
+        return classify_reply(reply.status, reason.decode("latin-1") if isinstance(reason, bytes) else "", after)
 
     async def close(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        if self._pool is not None:
+            await self._pool.aclose()
+            self._pool = None

@@ -42,6 +42,10 @@ class Settings:
     webhook_timeout: float = 10.0  # seconds for one webhook/Slack/Teams request; then retried (uncertain)
     webhook_allow_private: bool = False  # allow private/loopback endpoint targets (tests, on-premises only)
     lifecycle_ahead_hours: int = 24  # reminders and started/finished notices are queued this long ahead
+    # Feed validators from memory (issue 11): a change shows in ETags, a revoked token 404s, within this.
+    feed_version_poll_ms: int = 1000  # 0: read the versions before every feed request
+    # Blackouts (issue 14): new conflicts are emailed to this address by the worker; None: no ops digest.
+    ops_address: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -71,6 +75,8 @@ class Settings:
             webhook_timeout=_positive(env, "MAINTCAL_WEBHOOK_TIMEOUT", cls.webhook_timeout),
             webhook_allow_private=env.get("MAINTCAL_WEBHOOK_ALLOW_PRIVATE", "").lower() in ("1", "true", "yes"),
             lifecycle_ahead_hours=int(_positive(env, "MAINTCAL_LIFECYCLE_AHEAD_HOURS", cls.lifecycle_ahead_hours)),
+            feed_version_poll_ms=_at_least_zero(env, "MAINTCAL_FEED_VERSION_POLL_MS", cls.feed_version_poll_ms),
+            ops_address=_mailbox(env, "MAINTCAL_OPS_ADDRESS"),
         )
         return settings
 
@@ -117,3 +123,14 @@ def _at_least_zero(env: Mapping[str, str], key: str, default: int) -> int:
     if value < 0:
         raise InvalidInput(f"{key}={value} must be zero or more")
     return value
+
+
+def _mailbox(env: Mapping[str, str], key: str) -> str | None:
+    """One email address (``Name <a@b.c>`` or ``a@b.c``), or None when unset or empty."""
+    raw = (env.get(key) or "").strip()
+    if not raw:
+        return None
+    from notifications.message import parse_mailbox
+
+    parse_mailbox(raw, key)  # InvalidInput names the setting
+    return raw

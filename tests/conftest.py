@@ -17,6 +17,7 @@ from sqlalchemy import create_engine, text
 from scheduler.store.db import Database
 from scheduler.store.migrate import upgrade
 from tests.pgserver import PgServer
+from tests.webhook_receiver import Receiver
 
 _counter = itertools.count()
 NOW = datetime(2027, 1, 4, 12, 0, tzinfo=UTC)
@@ -85,3 +86,13 @@ def db(db_url: str) -> Iterator[Database]:
 @pytest.fixture
 def now() -> datetime:
     return NOW
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A real webhook receiver on a free loopback port (``tests/webhook_receiver.py``), stopped after."""
+    running = Receiver().start()
+    try:
+        yield running
+    finally:
+        running.stop()

@@ -3,13 +3,15 @@
 Every request is recorded (method, path, headers, body). ``replies`` are used in order, one per
 request, then ``200``: each is ``(status, headers, delay_seconds)``; a delay longer than the
 client's timeout makes the client time out (the request is still recorded: it may have been
-"delivered"). Keep-alive connections are served (httpx pools them).
+"delivered"). Keep-alive connections are served (httpx pools them). With ``tls`` (a server
+context) it speaks HTTPS, and ``server_names`` records the TLS server name (SNI) of each connection.
 """
 
 from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 import threading
 from dataclasses import dataclass, field
 
@@ -28,6 +30,8 @@ class Receiver:
     requests: list[Request] = field(default_factory=list)
     port: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    tls: ssl.SSLContext | None = None
+    server_names: list[str | None] = field(default_factory=list)
     _loop: asyncio.AbstractEventLoop | None = None
     _server: asyncio.Server | None = None
     _thread: threading.Thread | None = None
@@ -43,7 +47,11 @@ class Receiver:
             loop = asyncio.new_event_loop()
             asyncio.set_event_loop(loop)
             self._loop = loop
-            self._server = loop.run_until_complete(asyncio.start_server(self._serve, "127.0.0.1", self.port))
+            if self.tls is not None:
+                self.tls.sni_callback = lambda _sock, name, _context: self.server_names.append(name)
+            self._server = loop.run_until_complete(
+                asyncio.start_server(self._serve, "127.0.0.1", self.port, ssl=self.tls)
+            )
             self.port = self._server.sockets[0].getsockname()[1]
             ready.set()
             loop.run_forever()
@@ -91,7 +99,7 @@ class Receiver:
                 head += "".join(f"{k}: {v}\r\n" for k, v in extra.items())
                 writer.write(head.encode() + b"\r\n{}")
                 await writer.drain()
-        except (ConnectionError, asyncio.IncompleteReadError):
+        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
             return
         finally:
             writer.close()

@@ -20,7 +20,7 @@ from scheduler.blackouts.notify import apply_and_notify
 from scheduler.settings import Settings
 from scheduler.store.db import Database
 from scheduler.store.models import Customer, Product, Subscription
-from scheduler.store.models_blackouts import ACTIVE, PENDING, REJECTED, Blackout
+from scheduler.store.models_blackouts import ACTIVE, PENDING, REJECTED, REMOVED, Blackout
 from scheduler.store.repository import get_customer
 from windows.blackouts import ONCE, BlackoutSpec, intervals, parse_monthly, parse_once, parse_yearly
 from windows.errors import Conflict, InvalidInput, NotFound
@@ -68,9 +68,18 @@ def lead_days(session: Session, cust: Customer) -> int:
 
 
 def add_blackout(
-    db: Database, now: datetime, settings: Settings, customer: str, spec: BlackoutSpec, label: str
+    db: Database,
+    now: datetime,
+    settings: Settings,
+    customer: str,
+    spec: BlackoutSpec,
+    label: str,
+    *,
+    actor: str | None = None,
 ) -> BlackoutInfo:
-    """Declare a blackout for ``customer``: active if it starts ``lead_days`` ahead, else pending."""
+    """Declare a blackout for ``customer``: active if it starts ``lead_days`` ahead, else pending.
+
+    ``actor``: the portal contact who declared it (None: ops or the API)."""
     label = clean_text("--label", label)
     with db.transaction() as session:
         cust = get_customer(session, customer)
@@ -88,6 +97,7 @@ def add_blackout(
             spec=None if spec.kind == ONCE else spec.text(),
             status=status,
             created_at=now,
+            declared_by=actor,
         )
         deliveries = 0
         if status == ACTIVE:
@@ -125,24 +135,48 @@ def reject(db: Database, now: datetime, blackout_id: int, reason: str) -> Blacko
 
 
 def remove(
-    db: Database, now: datetime, settings: Settings, blackout_id: int, customer: str | None = None
+    db: Database,
+    now: datetime,
+    settings: Settings,
+    blackout_id: int,
+    customer: str | None = None,
+    *,
+    actor: str | None = None,
 ) -> BlackoutInfo:
-    """Delete a blackout (only ``customer``'s, when given); occurrences it skipped or moved come
-    back (with update notices)."""
+    """Remove a blackout (only ``customer``'s, when given); occurrences it skipped or moved come
+    back (with update notices). ``actor``: the portal contact who removed it."""
     with db.transaction() as session:
         row, cust = _load(session, blackout_id)
         if customer is not None and cust.key != customer:
             raise NotFound(f"no blackout {blackout_id}")
         info = _info(row, cust)
         deliveries = apply_and_notify(
-            session, now, settings, [cust], lambda: session.delete(row), f"customer blackout removed: {row.label}"
+            session,
+            now,
+            settings,
+            [cust],
+            lambda: retire(session, row, now, actor),
+            f"customer blackout removed: {row.label}",
         )
         return replace(info, deliveries=deliveries)
 
 
+def retire(session: Session, row: Blackout, now: datetime, actor: str | None = None) -> None:
+    """Remove a blackout: one that was active is kept as ``removed`` (its occurrences come back at a
+    higher SEQUENCE than their cancellation, RFC 5545 §3.8.7.4); a pending or rejected one goes."""
+    if row.status == ACTIVE:
+        row.status, row.decided_at, row.removed_by = REMOVED, now, actor
+    else:
+        session.delete(row)
+
+
 def list_blackouts(db: Database, customer: str | None = None) -> list[BlackoutInfo]:
     with db.transaction() as session:
-        query = select(Blackout, Customer).join(Customer, Customer.id == Blackout.customer_id)
+        query = (
+            select(Blackout, Customer)
+            .join(Customer, Customer.id == Blackout.customer_id)
+            .where(Blackout.status != REMOVED)
+        )
         if customer is not None:
             query = query.where(Customer.id == get_customer(session, customer).id)
         rows = session.execute(query.order_by(Blackout.id)).all()
@@ -151,7 +185,7 @@ def list_blackouts(db: Database, customer: str | None = None) -> list[BlackoutIn
 
 def _load(session: Session, blackout_id: int) -> tuple[Blackout, Customer]:
     row = session.get(Blackout, blackout_id)
-    if row is None:
+    if row is None or row.status == REMOVED:
         raise NotFound(f"no blackout {blackout_id} (see 'maintcal blackout list')")
     cust = session.get(Customer, row.customer_id)
     assert cust is not None

@@ -6,7 +6,9 @@
 - a ``local`` occurrence colliding with one of the viewing customer's active blackouts is
   cancelled (``on_blackout = "skip"``) or moved to the rule's next free slot (``"next"``), in that
   customer's view only (sequence + 1). Of several occurrences of one rule in the same blackout
-  only the last moves; the earlier ones are skipped (the slot after it exists by then).
+  only the last moves; the earlier ones are skipped (the slot after it exists by then). A ``next``
+  slot whose notice deadline had already passed when the blackout took effect (declared, or
+  approved late) is not taken: the occurrence is skipped, never moved unannounced.
 
 Product-wide occurrences are left as they are in a blackout: that is a conflict for ops
 (``scheduler.blackouts.conflicts``).
@@ -23,7 +25,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from scheduler.store.models import Customer, Product
-from scheduler.store.models_blackouts import ACTIVE, Blackout, Freeze
+from scheduler.store.models_blackouts import ACTIVE, REMOVED, Blackout, Freeze
 from windows.blackouts import BlackoutSpec, intervals, parse_monthly, parse_once, parse_yearly
 from windows.collisions import NEXT, Blocked, BlockedIndex, resolve_local
 from windows.deadline import notice_deadline
@@ -34,6 +36,7 @@ from windows.timezones import to_local, zone_by_name
 
 _MARGIN = timedelta(days=40)
 Expander = Callable[[datetime, datetime], list[Occurrence]]
+_Span = tuple[datetime, datetime]
 
 
 @lru_cache(maxsize=4096)
@@ -57,8 +60,20 @@ def _intervals(spec: BlackoutSpec, zone: str, start: datetime, end: datetime) ->
 
 def blackout_blocks(rows: list[Blackout], zone: str, start: datetime, end: datetime) -> list[Blocked]:
     """The UTC intervals of ``rows`` (one customer's blackouts) overlapping [start, end)."""
+    return spec_blocks([(row.id, blackout_spec(row)) for row in rows], zone, start, end)
+
+
+def spec_blocks(specs: list[tuple[int, BlackoutSpec]], zone: str, start: datetime, end: datetime) -> list[Blocked]:
+    """The UTC intervals of one customer's blackouts (id, spec) near [start, end) (40 days' margin)."""
     lo, hi = _day(start - _MARGIN), _day(end + _MARGIN)
-    return [Blocked(f"b{row.id}", a, b) for row in rows for a, b in _intervals(blackout_spec(row), zone, lo, hi)]
+    return [Blocked(f"b{ident}", a, b) for ident, spec in specs for a, b in _intervals(spec, zone, lo, hi)]
+
+
+def spec_intervals(
+    spec: BlackoutSpec, zone: str, start: datetime, end: datetime
+) -> tuple[tuple[datetime, datetime], ...]:
+    """What ``spec_blocks`` finds for one spec, as (start, end) pairs (cached: shared by customers)."""
+    return _intervals(spec, zone, _day(start - _MARGIN), _day(end + _MARGIN))
 
 
 def _day(instant: datetime) -> datetime:
@@ -99,13 +114,17 @@ class Blocks:
         )
         self._start, self._end = start, end
         self._rows: dict[int, list[Blackout]] = {}
+        self._removed_rows: dict[int, list[Blackout]] = {}
         if local:
-            query = select(Blackout).where(Blackout.status == ACTIVE).order_by(Blackout.id)
+            query = select(Blackout).where(Blackout.status.in_([ACTIVE, REMOVED])).order_by(Blackout.id)
             if customer is not None:
                 query = query.where(Blackout.customer_id == customer.id)
             for row in session.scalars(query):
-                self._rows.setdefault(row.customer_id, []).append(row)
+                rows = self._rows if row.status == ACTIVE else self._removed_rows
+                rows.setdefault(row.customer_id, []).append(row)
+        self._taken_effect = {row.id: row.decided_at or row.created_at for rows in self._rows.values() for row in rows}
         self._indexes: dict[int, BlockedIndex] = {}
+        self._removed: dict[int, BlockedIndex] = {}
 
     def blackouts(self, customer: Customer) -> BlockedIndex:
         if customer.id not in self._indexes:
@@ -113,6 +132,20 @@ class Blocks:
             blocks = blackout_blocks(rows, customer.timezone, self._start, self._end) if rows else []
             self._indexes[customer.id] = BlockedIndex(blocks)
         return self._indexes[customer.id]
+
+    def restored(self, customer: Customer, item: Scheduled) -> int:
+        """What removed blackouts add to the sequence of ``customer``'s ``item``: 2 for each one that
+        covered it (its cancellation or move, then its return), so SEQUENCE never goes down."""
+        rows = self._removed_rows.get(customer.id)
+        if not rows:
+            return 0
+        if customer.id not in self._removed:
+            blocks = blackout_blocks(rows, customer.timezone, self._start, self._end)
+            self._removed[customer.id] = BlockedIndex(blocks)
+        index = self._removed[customer.id]
+        spans = {(item.occurrence.start, item.occurrence.end), (item.start, item.end)}
+        covering = {b.ident for lo, hi in spans for b in index.items if b.start < hi and b.end > lo}
+        return 2 * len(covering)
 
     def lookback(self, customer: Customer | None) -> list[tuple[datetime, datetime]]:
         """Ranges whose ``local`` occurrences may be moved into the query range by ``next``."""
@@ -122,7 +155,13 @@ class Blocks:
 
     def apply(self, rule: Rule, item: Scheduled, viewer: Customer | None, expand_near: Expander) -> Scheduled:
         """``item`` as freezes and the viewer's blackouts leave it."""
-        if item.status == "cancelled" or item.kind != "planned":
+        if item.kind != "planned":
+            return item
+        if rule.is_local and viewer is not None and self._removed_rows:
+            bump = self.restored(viewer, item)
+            if bump:
+                item = replace(item, sequence=item.sequence + bump)
+        if item.status == "cancelled":
             return item
         if self.freezes.first_overlap(item.start, item.end) is not None:
             return replace(item, status="cancelled", sequence=item.sequence + 1)
@@ -146,6 +185,11 @@ class Blocks:
         )
         if resolution.new_start is None or resolution.new_end is None:
             return replace(item, status="cancelled", sequence=item.sequence + 1)
+        deadline = notice_deadline(resolution.new_start, item.timezone, self.notice_days)
+        if deadline < self._decided(index, hit.start, resolution.new_start):
+            # The new slot was already inside its notice period when the move was decided: it
+            # would be an unannounced window, so the occurrence is skipped instead (DESIGN §3).
+            return replace(item, status="cancelled", sequence=item.sequence + 1)
         zone = zone_by_name(item.timezone)
         return replace(
             item,
@@ -155,8 +199,14 @@ class Blocks:
             local_start=to_local(resolution.new_start, zone),
             local_end=to_local(resolution.new_end, zone),
             sequence=item.sequence + 1,
-            notice_deadline=notice_deadline(resolution.new_start, item.timezone, self.notice_days),
+            notice_deadline=deadline,
         )
+
+    def _decided(self, index: BlockedIndex, start: datetime, end: datetime) -> datetime:
+        """When the blackouts that push an occurrence from ``start`` to ``end`` took effect (the
+        latest of them): declared on time, or approved by ops."""
+        blocking = {int(b.ident[1:]) for b in index.items if b.start < end and b.end > start}
+        return max((self._taken_effect[ident] for ident in blocking), default=start)
 
 
 def _later_in_same_blackout(item: Scheduled, hit: Blocked, expand_near: Expander) -> bool:

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from scheduler.notices.notify import queue_notices
+from scheduler.notices.change_notices import enqueue_change_notices
 from scheduler.occurrences.schedule import occurrences
 from scheduler.settings import Settings
 from scheduler.store.models import Customer, Product
@@ -65,9 +65,9 @@ def apply_and_notify(
     _touch(session, now, customers, [*cancelled, *updated])
     deliveries = 0
     if cancelled:
-        deliveries += queue_notices(session, now, settings, cancelled, "cancel", note)
+        deliveries += enqueue_change_notices(session, now, settings, cancelled, "cancel", note)
     if updated:
-        deliveries += queue_notices(session, now, settings, updated, "update", note)
+        deliveries += enqueue_change_notices(session, now, settings, updated, "update", note)
     return deliveries
 
 

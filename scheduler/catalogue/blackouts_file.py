@@ -21,13 +21,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from scheduler.blackouts.declare import lead_days
+from scheduler.blackouts.declare import lead_days, retire
 from scheduler.blackouts.effects import blackout_spec
 from scheduler.blackouts.notify import apply_and_notify
 from scheduler.blackouts.policy import COUNTS_AS, ON_BLACKOUT
 from scheduler.settings import Settings
 from scheduler.store.models import Customer, Product, Subscription
-from scheduler.store.models_blackouts import ACTIVE, PENDING, Blackout, Freeze
+from scheduler.store.models_blackouts import ACTIVE, PENDING, REMOVED, Blackout, Freeze
 from windows.blackouts import ONCE, BlackoutSpec, intervals, parse_monthly, parse_once, parse_yearly
 from windows.errors import InvalidInput, MaintcalError
 from windows.parsing import parse_local_datetime
@@ -150,7 +150,13 @@ def apply_blackouts(
     declared: list[BlackoutDecl],
 ) -> list[tuple[str, str, str]]:
     """Make ``customer``'s blackouts those of the file; returns plan items (action, what, detail)."""
-    rows = list(session.scalars(select(Blackout).where(Blackout.customer_id == customer.id).order_by(Blackout.id)))
+    rows = list(
+        session.scalars(
+            select(Blackout)
+            .where(Blackout.customer_id == customer.id, Blackout.status != REMOVED)
+            .order_by(Blackout.id)
+        )
+    )
     keep = [r for r in rows if any(_same(r, d) for d in declared)]
     drop = [r for r in rows if r not in keep]
     new = [d for d in declared if not any(_same(r, d) for r in keep)]
@@ -185,7 +191,7 @@ def apply_blackouts(
     def change() -> None:
         session.add_all(added)
         for row in drop:
-            session.delete(row)
+            retire(session, row, now)
 
     apply_and_notify(session, now, settings, [customer], change, "customer blackouts updated")
     return plan

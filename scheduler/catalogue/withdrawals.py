@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from notifications.content import PUBLISH
-from scheduler.notices.notify import queue_notices
+from scheduler.notices.change_notices import enqueue_change_notices
 from scheduler.notices.supersede import outdated_by, supersede
 from scheduler.occurrences.schedule import find_occurrence
 from scheduler.settings import Settings
@@ -81,5 +81,5 @@ def withdraw_vanished(
             supersede(session, now, outdated_by(session, a.customer_id, [item], cancel=True))
     told = [item for a, item in cancelled if a.reached]
     if told:
-        queue_notices(session, now, settings, told, "cancel", note)
+        enqueue_change_notices(session, now, settings, told, "cancel", note)
     return sorted((item for _, item in cancelled), key=lambda s: (s.start, s.id, s.customer or ""))

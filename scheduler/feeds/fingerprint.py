@@ -3,7 +3,8 @@
 A feed's bytes are a function of the rows of ``FEED_SHAPING_TABLES`` (every change to them raises
 the data version, ``repository.bump_version``), the horizon day, the settings that appear in the
 calendar and this module's ``FORMAT``. The ETag hashes exactly those, so a poll is answered 304
-from one small query, and the same fingerprint always stands for the same bytes (a strong ETag).
+without rendering (and, once the feed is known, from memory: ``index.FeedIndex``), and the same
+fingerprint always stands for the same bytes (a strong ETag).
 Last-Modified is the data version's ``changed_at``, or 00:00Z of the horizon day when later (the
 horizon moves then, even without data changes).
 
@@ -39,7 +40,7 @@ FEED_SHAPING_TABLES = frozenset(
 )
 NOT_FEED_SHAPING_TABLES = frozenset(
     {
-        "feed_tokens",  # which feed a token opens: looked up on every request, never cached
+        "feed_tokens",  # which feed a token opens: cached per process until the tokens version (row 2) moves
         "api_keys",
         "contacts",
         "reschedule_requests",  # an approval writes an override, which shapes feeds
@@ -48,6 +49,7 @@ NOT_FEED_SHAPING_TABLES = frozenset(
         "deliveries",
         "delivery_occurrences",
         "delivery_attempts",
+        "ops_reported_conflicts",  # which conflicts an ops digest listed (issue 14)
         "conflict_resolutions",  # ops proceed with an occurrence: the schedule stays as it was
         "portal_links",  # the customer portal (scheduler/portal/): sign-in, sessions, who asked
         "portal_sessions",

@@ -1,12 +1,13 @@
 """The HTTP-facing feed service: a feed by token or public product key, validated and cached.
 
-A request costs one small query (the feed's row and the data version, which
-``repository.bump_version`` raises with every change that can alter a feed). From it the ETag and
+Which feed a request names and the data version (which ``repository.bump_version`` raises with
+every change that can alter a feed) come from the process's ``FeedIndex``, in memory, read from the
+database at most every ``feed_version_poll_ms``: a poll costs no query. From them the ETag and
 Last-Modified are known without rendering (``fingerprint.feed_validator``), so a 304 never renders.
 A 200 is served from a cache keyed by (feed, data version, horizon day); a miss is rendered off the
 event loop (``render_pool``), once however many requests wait for it (single flight: they await one
 future, no thread is held per waiting request). Several server processes over one database never
-serve a stale feed.
+serve a feed staler than that bound.
 """
 
 from __future__ import annotations
@@ -16,29 +17,16 @@ from collections.abc import Hashable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
-from sqlalchemy import bindparam, select
-
 from scheduler.feeds.cache import FeedCache
 from scheduler.feeds.content import RenderedFeed, horizon
 from scheduler.feeds.fingerprint import Validator, feed_validator
+from scheduler.feeds.index import FeedIndex, Versions
 from scheduler.feeds.render_pool import RenderPool
 from scheduler.feeds.tokens import hash_token
 from scheduler.settings import Settings
 from scheduler.store.db import Database
-from scheduler.store.models import Customer, DataVersion, FeedToken, Product
 
-# Built once: every poll runs one of these, with the data version, in a single small query.
-_BY_TOKEN = (
-    select(Customer.id, Customer.key, DataVersion.version, DataVersion.changed_at)
-    .join(FeedToken, FeedToken.customer_id == Customer.id)
-    .join(DataVersion, DataVersion.id == 1)
-    .where(FeedToken.token_hash == bindparam("digest"), FeedToken.revoked_at.is_(None))
-)
-_BY_PRODUCT = (
-    select(Product.id, Product.key, DataVersion.version, DataVersion.changed_at)
-    .join(DataVersion, DataVersion.id == 1)
-    .where(Product.key == bindparam("key"), Product.public.is_(True))
-)
+VALIDATORS = 100_000  # remembered (feed, version, day) validators; past it they are computed afresh
 RETRIES = 2  # renders of a feed whose data changed while it rendered (then served, not cached)
 
 
@@ -58,40 +46,44 @@ class FeedRequest:
 class FeedService:
     """Feeds as the server serves them: looked up by token or public product key, cached."""
 
-    def __init__(self, db: Database, settings: Settings, cache: FeedCache | None = None) -> None:
+    def __init__(
+        self, db: Database, settings: Settings, cache: FeedCache | None = None, index: FeedIndex | None = None
+    ) -> None:
         self.db = db
         self.settings = settings
         self.cache = cache or FeedCache()
+        self.index = index or FeedIndex(db, settings.feed_version_poll_ms / 1000)
         self.pool = RenderPool(db, settings)
         self.renders = 0  # feeds rendered by this service (single flight: one per miss)
         self._flights: dict[tuple[Hashable, ...], asyncio.Task[RenderedFeed]] = {}
+        self._validators: dict[tuple[Hashable, ...], Validator] = {}
+        self.fast_lane: object | None = None  # the HTTP app's FeedFastLane, when one serves this
 
-    # -- lookup (one query, in a worker thread for its duration only) --------------------------------
+    # -- lookup (from memory; the database only for a feed not yet known or versions past the bound) -----
 
     async def by_token(self, token: str, now: datetime) -> FeedRequest | None:
         """The feed of the customer holding ``token``; None for any unknown, malformed or revoked token."""
-        return await asyncio.to_thread(self.find_by_token, token, now)
+        versions = await self.index.versions()
+        found = await self.index.customer(hash_token(token))
+        return None if found is None else self.request("customer", *found, versions, now)
 
     async def by_product(self, key: str, now: datetime) -> FeedRequest | None:
         """The feed of a public product; None for an unknown or non-public one."""
-        return await asyncio.to_thread(self.find_by_product, key, now)
+        versions = await self.index.versions()
+        found = await self.index.product(key)
+        return None if found is None else self.request("product", *found, versions, now)
 
-    def find_by_token(self, token: str, now: datetime) -> FeedRequest | None:
-        with self.db.engine.connect() as connection:  # a plain read: no ORM session on the hot path
-            row = connection.execute(_BY_TOKEN, {"digest": hash_token(token)}).first()
-        return None if row is None else self._request("customer", *row, now=now)
-
-    def find_by_product(self, key: str, now: datetime) -> FeedRequest | None:
-        with self.db.engine.connect() as connection:
-            row = connection.execute(_BY_PRODUCT, {"key": key}).first()
-        return None if row is None else self._request("product", *row, now=now)
-
-    def _request(
-        self, kind: str, row_id: int, key: str, version: int, changed_at: datetime, *, now: datetime
-    ) -> FeedRequest:
+    def request(self, kind: str, row_id: int, key: str, versions: Versions, now: datetime) -> FeedRequest:
+        """The feed ``(kind, row_id)`` at ``versions`` as seen ``now``: its validator, remembered."""
         day = now.astimezone(UTC).date()
-        validator = feed_validator(self.settings, (kind, row_id), version, changed_at, day)
-        return FeedRequest(kind, row_id, key, version, day, now, validator)
+        memo = (kind, row_id, versions.data, versions.changed_at, day)
+        validator = self._validators.get(memo)
+        if validator is None:
+            if len(self._validators) >= VALIDATORS:
+                self._validators.clear()
+            validator = feed_validator(self.settings, (kind, row_id), versions.data, versions.changed_at, day)
+            self._validators[memo] = validator
+        return FeedRequest(kind, row_id, key, versions.data, day, now, validator)
 
     # -- body (cached, rendered once per miss) --------------------------------------------------------
 
@@ -118,6 +110,8 @@ class FeedService:
             done = await self.pool.render(request.kind, request.key, start, end)
             if done.version is None:
                 continue  # the data changed while rendering: render again
+            if done.version != request.version:
+                self.index.invalidate()  # the database is past this process's versions: read them again
             validator = feed_validator(
                 self.settings, (request.kind, request.row_id), done.version, done.changed_at, request.day
             )

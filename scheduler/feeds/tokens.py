@@ -1,7 +1,9 @@
 """Feed tokens and feed URLs.
 
 Secret feed tokens have 256 bits of entropy and are stored only as SHA-256 hashes; a customer has
-at most one active token, and issuing a new one revokes the old.
+at most one active token, and issuing a new one revokes the old. Every issue or revocation raises
+the tokens version (row ``index.TOKENS_ROW`` of ``data_version``) in the same transaction, which
+every server process polls to forget the tokens it knows (``index.FeedIndex``).
 """
 
 from __future__ import annotations
@@ -11,10 +13,13 @@ import secrets
 from datetime import datetime
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
+from scheduler.feeds.index import TOKENS_ROW
 from scheduler.settings import Settings
 from scheduler.store.db import Database
-from scheduler.store.models import Customer, FeedToken
+from scheduler.store.models import Customer, DataVersion, FeedToken
 from scheduler.store.repository import get_customer
 from windows.errors import Conflict, InvalidInput
 from windows.timezones import format_utc
@@ -49,6 +54,7 @@ def issue_feed_token(db: Database, now: datetime, customer_key: str, *, rotate: 
         )
         token = secrets.token_urlsafe(32)
         session.add(FeedToken(customer_id=customer.id, token_hash=hash_token(token), created_at=now))
+        bump_tokens_version(session, now)
     return token
 
 
@@ -67,7 +73,22 @@ def revoke_feed_token(db: Database, now: datetime, customer_key: str) -> bool:
             .values(revoked_at=now)
             .returning(FeedToken.id)
         ).all()
+        if revoked:
+            bump_tokens_version(session, now)
         return bool(revoked)
+
+
+def bump_tokens_version(session: Session, now: datetime) -> None:
+    """Raise the feed tokens version (its row is created by the first change: no migration needed)."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    session.execute(
+        dialect.insert(DataVersion)
+        .values(id=TOKENS_ROW, version=0, changed_at=now)
+        .on_conflict_do_nothing(index_elements=[DataVersion.id])
+    )
+    session.execute(
+        update(DataVersion).where(DataVersion.id == TOKENS_ROW).values(version=DataVersion.version + 1, changed_at=now)
+    )
 
 
 def check_base_url(settings: Settings) -> str:

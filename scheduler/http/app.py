@@ -10,12 +10,13 @@ SQLite file was deleted or replaced, or its revision is wrong; every miss on a f
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import sys
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from email.utils import format_datetime, parsedate_to_datetime
 from http import HTTPStatus
 from typing import Any
 
@@ -29,10 +30,19 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from scheduler import redaction
 from scheduler.feeds.fingerprint import Validator
+from scheduler.feeds.index import FeedIndex
 from scheduler.feeds.service import FeedRequest, FeedService
 from scheduler.http.api import ErrorBody, api_router
 from scheduler.http.api_blackouts import blackouts_router
 from scheduler.http.body_limit import BodyLimit
+from scheduler.http.fastlane import (
+    CALENDAR_TYPE,
+    PUBLIC_CACHE_CONTROL,
+    SECRET_CACHE_CONTROL,
+    FeedFastLane,
+    feed_headers,
+    not_modified,
+)
 from scheduler.http.ratelimit import FailureLimiter, credential_failed, refuse_if_blocked
 from scheduler.portal.routes import Answer, answered, portal_router
 from scheduler.settings import Settings
@@ -43,11 +53,7 @@ from windows.errors import MaintcalError
 
 log = logging.getLogger("maintcal.http")
 
-CALENDAR_TYPE = "text/calendar; charset=utf-8"
-SECRET_CACHE_CONTROL = "private, max-age=300"  # shared caches must not keep a secret feed
-PUBLIC_CACHE_CONTROL = "public, max-age=300"
 NOT_FOUND = {"error": "not found"}
-TRUNCATED_HEADER = "X-Maintcal-Feed-Truncated"  # the events a capped feed would hold (it holds the first N)
 
 
 class Health(BaseModel):
@@ -65,10 +71,12 @@ def create_app(
     database: Database | None = None,
     clock: Callable[[], datetime] = utc_now,
     failures: FailureLimiter | None = None,
+    monotonic: Callable[[], float] = time.monotonic,
 ) -> FastAPI:
     """The ASGI app over ``settings.database_url`` (or ``database``); ``clock`` gives "now" per request.
 
-    ``failures`` counts wrong credentials per client address (a new one per app by default).
+    ``failures`` counts wrong credentials per client address (a new one per app by default);
+    ``monotonic`` is the clock of the feed validators' staleness bound (``FeedIndex``).
     """
     db = database if database is not None else Database.open(settings.database_url)
     gate = SchemaGate(db)
@@ -83,7 +91,13 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(started: FastAPI) -> AsyncIterator[None]:
+        started.state.feeds.index.start()  # poll the data version in the background (FeedIndex)
+        # What start-up built (modules, SQLAlchemy and pydantic models) lives as long as the process:
+        # keep it out of the collector's full passes, which would otherwise walk it all, event loop stopped.
+        gc.collect()
+        gc.freeze()
         yield
+        await started.state.feeds.index.stop()
         started.state.feeds.close()
         if database is None:
             db.dispose()
@@ -101,9 +115,12 @@ def create_app(
     app.state.settings, app.state.db, app.state.clock = settings, db, clock
     app.state.failures = failures if failures is not None else FailureLimiter()
     install_error_handlers(app)
+    index = FeedIndex(db, settings.feed_version_poll_ms / 1000, monotonic)
+    feeds = app.state.feeds = FeedService(db, settings, index=index)
+    # Polls of known feeds answered from memory, before routing (inside the body limit).
+    app.add_middleware(FeedFastLane, feeds=feeds, gate=gate, failures=app.state.failures, clock=clock)
     app.add_middleware(BodyLimit)  # before routing and authentication: a huge body gets 413, unread
     app.include_router(health_router(db, gate))
-    feeds = app.state.feeds = FeedService(db, settings)
     app.include_router(feeds_router(feeds, clock))
     app.include_router(api_router(db, settings, clock))
     app.include_router(blackouts_router(db, settings, clock))
@@ -312,34 +329,3 @@ async def feed_response(
         headers["Content-Length"] = str(len(feed.body))
         return Response(b"", media_type=CALENDAR_TYPE, headers=headers)
     return Response(feed.body, media_type=CALENDAR_TYPE, headers=headers)
-
-
-def feed_headers(validator: Validator, cache_control: str, truncated: int | None) -> dict[str, str]:
-    headers = {
-        "ETag": validator.etag,
-        "Last-Modified": format_datetime(validator.last_modified, usegmt=True),
-        "Cache-Control": cache_control,
-        "X-Content-Type-Options": "nosniff",
-    }
-    if truncated is not None:
-        headers[TRUNCATED_HEADER] = str(truncated)
-    return headers
-
-
-def not_modified(feed: Validator, if_none_match: str | None, if_modified_since: str | None) -> bool:
-    """RFC 9110 §13.1: If-None-Match (weak comparison) wins; If-Modified-Since only without it.
-
-    An unparseable If-Modified-Since is ignored (the client gets the feed).
-    """
-    if if_none_match is not None:
-        tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-        return "*" in tags or feed.etag in tags
-    if not if_modified_since:
-        return False
-    try:
-        since = parsedate_to_datetime(if_modified_since)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return False
-    if since.tzinfo is None:
-        since = since.replace(tzinfo=UTC)
-    return feed.last_modified <= since

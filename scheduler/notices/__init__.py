@@ -1,7 +1,7 @@
 """Notices: deciding what to tell whom, queueing it in the outbox, and sending it.
 
 ``planning`` is the planning run (digests of what entered the horizon); ``change_notices`` queues
-the immediate notices of changes, and ``notify`` is the one place ops' changes call it;
+the immediate notices of changes (ops' changes call it in their own transaction);
 ``enqueue`` writes notices and deliveries (with their MIME bytes) for both; ``supersede`` stops
 unsent notices whose times have changed; ``outbox`` is the deliveries table used as a queue (claims
 with a lease, outcomes, attempts) and ``outbox_status`` what it holds; ``worker`` drains it over

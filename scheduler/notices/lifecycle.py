@@ -7,7 +7,8 @@ occurrence's times as they are when it is queued; a change that moves or cancels
 supersedes it (``supersede``: never sent) and queues the ones for the new times (a lead time
 already past gets none). ``plan_lifecycle`` runs in the planning pass and inside every change's
 transaction; it also supersedes queued, never-attempted ones nobody wants any more (reminders
-switched off, a lead time dropped, an opt-out).
+switched off, a lead time dropped, an opt-out). A correction recorded after the fact sends no
+change notice, but ``follow_correction`` makes the lifecycle notices still queued follow it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from scheduler.notices.enqueue import write_notices
-from scheduler.notices.supersede import supersede
+from scheduler.notices.supersede import outdated_by, supersede
 from scheduler.occurrences.schedule import occurrences
 from scheduler.settings import Settings
 from scheduler.store.models import Contact, Customer, Product, Unplanned
@@ -125,6 +126,72 @@ def plan_lifecycle(
     return queued
 
 
+def follow_correction(session: Session, now: datetime, settings: Settings, items: Iterable[Scheduled]) -> int:
+    """Make the lifecycle notices still queued for ``items`` give their corrected times.
+
+    For a change recorded after the fact (``--record-past``: the window is over, no change notice
+    is sent). Each queued lifecycle delivery that gives an item other times is superseded and
+    queued again for the same contact or endpoint with the current times, due at its instant for
+    those times (already past: sent at once). A 'finished' notice waiting for the old end thus
+    says the corrected end. Returns how many deliveries were queued.
+    """
+    names: dict[str, str] = {key: name for key, name in session.execute(select(Product.key, Product.name))}
+    queued = 0
+    for item in items:
+        customer = session.scalar(
+            select(Customer).options(selectinload(Customer.contacts)).where(Customer.key == item.customer)
+        )
+        if customer is None:
+            continue
+        outdated = outdated_by(session, customer.id, [item], cancel=False)
+        rows = session.execute(
+            select(Delivery.id, Delivery.due_key, Delivery.contact_id, Delivery.endpoint_id)
+            .where(Delivery.id.in_(sorted(outdated)), Delivery.due_key.is_not(None))
+            .order_by(Delivery.id)
+        ).all()
+        supersede(session, now, [row.id for row in rows])
+        wanted: dict[Due, tuple[set[int], set[int]]] = {}
+        for row in rows:
+            due = _again(item, str(row.due_key))
+            if due is not None:
+                to_contacts, to_endpoints = wanted.setdefault(due, (set(), set()))
+                if row.contact_id is not None:
+                    to_contacts.add(row.contact_id)
+                elif row.endpoint_id is not None:
+                    to_endpoints.add(row.endpoint_id)
+        for due, (contact_ids, endpoint_ids) in sorted(wanted.items(), key=lambda pair: (pair[0].at, pair[0].kind)):
+            key = due_key(customer.key, item, due)
+            told: list[Contact | None] = [c for c in customer.contacts if c.id in contact_ids and c.removed_at is None]
+            if not told and not endpoint_ids:
+                continue
+            queued += write_notices(
+                session,
+                now,
+                settings,
+                due.kind,
+                _note(session, item, due),
+                [(customer, [(c, (item,)) for c in told] or [(None, (item,))])],
+                names,
+                due_at=due.at,
+                due_key=key,
+                extra={"lead": due.lead} if due.lead else {},
+                endpoints=endpoint_ids,
+            )
+    return queued
+
+
+def _again(item: Scheduled, key: str) -> Due | None:
+    """The lifecycle notice a superseded delivery's due key named, at ``item``'s current times."""
+    _, kind, _, _, _, lead, _ = key.rsplit("/", 6)
+    if kind == STARTED:
+        return Due(STARTED, item.start)
+    if kind == FINISHED:
+        return Due(FINISHED, item.end)
+    if kind == REMINDER and lead != "-":
+        return Due(REMINDER, item.start - parse_duration(lead), lead)
+    return None
+
+
 def _queued(session: Session, now: datetime, keys: list[str] | None) -> dict[int, list[tuple[int, str]]]:
     """Per customer (of ``keys``; None: every one), the queued lifecycle deliveries never tried and
     not yet due (id, due key)."""
@@ -143,7 +210,7 @@ def _queued(session: Session, now: datetime, keys: list[str] | None) -> dict[int
     rows = session.execute(query)
     found: dict[int, list[tuple[int, str]]] = defaultdict(list)
     for customer_id, delivery, key in rows:
-        if key is not None:
+        if key is not None and customer_id is not None:
             found[customer_id].append((delivery, key))
     return found
 

@@ -8,10 +8,11 @@ a worker killed meanwhile leaves it there, and the next claim after the lease ta
 flagged *uncertain* (it may have gone out), to be sent again with the same Message-ID.
 
 A worker renews the lease of the delivery it has on the wire, and renews (or gives up) the lease
-of a claimed delivery before it begins sending it; each outcome is recorded in its own small
-transaction as soon as it is known. A "sent" is recorded even when the lease was lost meanwhile
-(the worker stood still past it): it ends the delivery, and the other worker's attempt is the
-uncertain one.
+of a claimed delivery before it begins sending it; each outcome is recorded as soon as it is
+known: the outcomes that arrive while the worker's previous write runs are recorded together in
+the next one (``complete_many``: one transaction, one executemany per kind of write). A "sent"
+is recorded even when the lease was lost meanwhile (the worker stood still past it): it ends the
+delivery, and the other worker's attempt is the uncertain one.
 
 Every claim inserts an ``in-flight`` attempt row that the completion fills in (sent, retry,
 failed); a reclaimed delivery's dangling attempt becomes ``lease-expired``.
@@ -23,7 +24,7 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -184,18 +185,16 @@ _OUTCOME: dict[str, Any] = {
     "last_error": bindparam("b_error"),
 }
 _ID = _DELIVERIES.c.id == bindparam("b_id")
-# Built once (the statement cache then skips compiling them): one outcome is two or three of them.
+# Built once (the statement cache then skips compiling them); each runs as one executemany per batch.
 _HELD = (
     _DELIVERIES.update()
     .where(_ID, _DELIVERIES.c.lease_owner == bindparam("b_owner"), _DELIVERIES.c.status == SENDING)
     .values(**_OUTCOME, uncertain=bindparam("b_uncertain"))
-    .returning(_DELIVERIES.c.id)
 )
 _TAKE_OVER = (
     _DELIVERIES.update()
     .where(_ID, _DELIVERIES.c.status.in_([QUEUED, SENDING, FAILED]))
     .values(**_OUTCOME, uncertain=True)
-    .returning(_DELIVERIES.c.id)
 )
 _OTHERS_UNCERTAIN = (
     _ATTEMPTS.update()
@@ -236,16 +235,70 @@ _ABANDON = (
 def complete(
     db: Database, owner: str, settings: Settings, claimed: Claimed, outcome: Outcome, finished: datetime
 ) -> str:
-    """Record one outcome in one transaction: sent, retry later (backoff), or failed.
+    """Record one outcome (``complete_many`` of one); returns its verdict."""
+    return complete_many(db, owner, settings, [(claimed, outcome, finished)])[0]
+
+
+Done = tuple[Claimed, Outcome, datetime]
+
+
+def complete_many(db: Database, owner: str, settings: Settings, done: Sequence[Done]) -> list[str]:
+    """Record outcomes in one transaction: sent, retry later (backoff), or failed; one verdict each.
 
     The lease holder's outcome decides the delivery. Without the lease (this worker stood still
     past it and another one took the delivery over), only a "sent" still counts, because it is a
     fact: it ends the delivery as sent, flagged uncertain, and the other worker's attempt is the
     uncertain one; if the delivery was already sent, this attempt is the uncertain duplicate. Any
     other outcome without the lease only fills in this worker's attempt (a superseded delivery
-    stays superseded; its attempt says sent). Returns ``"held"``, ``"taken-over"`` (sent without
+    stays superseded; its attempt says sent). Verdicts: ``"held"``, ``"taken-over"`` (sent without
     the lease), ``"duplicate"`` or ``"lost"`` (lease lost, not sent).
+
+    The deliveries are read (locked, on PostgreSQL) once, and each kind of write is one
+    executemany, whatever the number of outcomes: the worker's writer records what arrived while
+    its previous transaction ran, all at once (group commit).
     """
+    if len({c.envelope.key for c, _, _ in done}) < len(done):  # one delivery twice: one after the other
+        return [verdict for item in done for verdict in complete_many(db, owner, settings, [item])]
+    params = [_params(owner, settings, claimed, outcome, finished) for claimed, outcome, finished in done]
+    ids = sorted(p["b_id"] for p in params)
+    verdicts: list[str] = []
+    with db.engine.begin() as connection:
+        if not db.is_postgres:  # a write first: SQLite takes its write lock at once (no stale read)
+            connection.execute(_FINISH, params)
+        read = select(_DELIVERIES.c.id, _DELIVERIES.c.lease_owner, _DELIVERIES.c.status).where(
+            _DELIVERIES.c.id.in_(ids)
+        )
+        if db.is_postgres:  # in id order, as every claim and renewal locks them: no deadlock
+            read = read.order_by(_DELIVERIES.c.id).with_for_update()
+        state = {row.id: (row.lease_owner, row.status) for row in connection.execute(read)}
+        held, taken, duplicates = [], [], []
+        for p, (_, outcome, _) in zip(params, done, strict=True):
+            lease_owner, status = state.get(p["b_id"], (None, None))
+            if lease_owner == owner and status == SENDING:
+                verdicts.append("held")
+                held.append(p)
+            elif outcome.status != SENT:
+                verdicts.append("lost")
+            elif status in (QUEUED, SENDING, FAILED):
+                verdicts.append("taken-over")
+                taken.append(p)
+            else:
+                verdicts.append("duplicate")
+                p["b_attempt_uncertain"] = True
+                duplicates.append(p)
+        if held:
+            connection.execute(_HELD, held)
+        if taken:
+            connection.execute(_TAKE_OVER, taken)
+            connection.execute(_OTHERS_UNCERTAIN, taken)
+        if db.is_postgres:
+            connection.execute(_FINISH, params)
+        elif duplicates:
+            connection.execute(_FINISH, duplicates)
+    return verdicts
+
+
+def _params(owner: str, settings: Settings, claimed: Claimed, outcome: Outcome, finished: datetime) -> dict[str, Any]:
     status = {SENT: "sent", RETRY: QUEUED, OUTCOME_FAILED: FAILED}[outcome.status]
     delay = backoff(
         claimed.attempt,
@@ -255,7 +308,7 @@ def complete(
     )
     if outcome.retry_after is not None:  # the receiver's Retry-After, within the backoff's cap
         delay = max(delay, timedelta(seconds=min(outcome.retry_after, settings.retry_cap_seconds)))
-    params: dict[str, Any] = {
+    return {
         "b_id": claimed.envelope.key,
         "b_owner": owner,
         "b_number": claimed.attempt,
@@ -271,20 +324,6 @@ def complete(
         "b_attempt_uncertain": outcome.uncertain,
         "b_detail": outcome.detail,
     }
-    # One small transaction; its first statement writes, so SQLite takes its write lock at once.
-    with db.engine.begin() as connection:
-        if connection.execute(_HELD, params).first() is not None:
-            verdict = "held"
-        elif outcome.status != SENT:
-            verdict = "lost"
-        elif connection.execute(_TAKE_OVER, params).first() is not None:
-            verdict = "taken-over"
-            connection.execute(_OTHERS_UNCERTAIN, params)
-        else:
-            verdict = "duplicate"
-            params["b_attempt_uncertain"] = True
-        connection.execute(_FINISH, params)
-    return verdict
 
 
 def abandon(db: Database, owner: str, claimed: Claimed) -> None:
@@ -314,10 +353,16 @@ class DbOutbox:
     def renew(self, keys: Collection[int]) -> set[int]:
         return renew(self.db, self.clock(), self.owner, keys, self.settings.lease_seconds)
 
-    def complete(self, result: Result) -> None:
-        claimed = self._claimed.pop(result.envelope.key)
-        for outcome in result.outcomes.values():  # one recipient per delivery
-            verdict = complete(self.db, self.owner, self.settings, claimed, outcome, result.finished_at)
+    def complete(self, results: Sequence[Result]) -> None:
+        done = [
+            (self._claimed[result.envelope.key], outcome, result.finished_at)
+            for result in results
+            for outcome in result.outcomes.values()  # one recipient per delivery
+        ]
+        verdicts = complete_many(self.db, self.owner, self.settings, done)
+        for result in results:
+            self._claimed.pop(result.envelope.key, None)
+        for (claimed, _, _), verdict in zip(done, verdicts, strict=True):
             if verdict == "taken-over":
                 log.warning(
                     "%s was sent after this worker's lease ran out: recorded as sent", claimed.envelope.message_id

@@ -41,7 +41,7 @@ def _info(session: Session, *criteria: Any, limit: int | None = None) -> list[De
     query = (
         select(
             Delivery.id,
-            Customer.key,
+            func.coalesce(Customer.key, "(ops)"),  # a notice to ops has no customer (issue 14)
             Notice.kind,
             Delivery.email,
             Delivery.message_id,
@@ -54,7 +54,7 @@ def _info(session: Session, *criteria: Any, limit: int | None = None) -> list[De
             Delivery.last_error,
         )
         .join(Notice, Notice.id == Delivery.notice_id)
-        .join(Customer, Customer.id == Notice.customer_id)
+        .outerjoin(Customer, Customer.id == Notice.customer_id)
         .where(*criteria)
         .order_by(Delivery.deadline, Delivery.id)
         .limit(limit)

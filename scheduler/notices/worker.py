@@ -23,6 +23,7 @@ from notifications.pickup import PickupSender
 from notifications.smtp import SmtpSender, parse_smtp_url
 from notifications.webhook import HttpSender
 from scheduler.blackouts.conflicts import open_conflicts
+from scheduler.blackouts.ops_digest import queue_ops_digest
 from scheduler.notices import outbox, outbox_status
 from scheduler.notices.outbox import DbOutbox
 from scheduler.notices.planning import plan_notices
@@ -208,6 +209,9 @@ def run_worker(
             for digest in planned.digests:
                 if digest.problem:
                     log.error("not sent to a contact of %s: %s", digest.customer, digest.problem)
+            ops = queue_ops_digest(db, clock(), settings)  # new blackout conflicts, to the ops address
+            if ops is not None:
+                log.info("queued the ops digest of %d new blackout conflict(s)", len(ops.conflicts))
         except (DatabaseReplaced, SchemaNotCurrent) as error:  # not an outage: nothing may be written
             log.error("stopping: %s", error.message)
             raise

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scheduler.blackouts.guard import refuse_blackout, refuse_frozen
-from scheduler.notices.notify import queue_notices
+from scheduler.notices.change_notices import enqueue_change_notices
 from scheduler.occurrences.decisions import next_decision, serialised
 from scheduler.occurrences.schedule import affected_customers, find_occurrence, occurrences
 from scheduler.settings import Settings
@@ -151,7 +151,7 @@ def change_occurrence(
             if found is not None:
                 items.append(found)
         kind = "cancel" if action == "cancel" else "update"
-        deliveries = queue_notices(session, now, settings, items, kind, reason) if items else 0
+        deliveries = enqueue_change_notices(session, now, settings, items, kind, reason) if items else 0
         customers = [c.key for _, c in _views(session, target)]
         return ChangeResult(
             occurrence_id, action, customers, deliveries, items, target.base_id, target.customer is None

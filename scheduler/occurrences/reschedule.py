@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from scheduler.blackouts.guard import refuse_blackout, refuse_frozen
-from scheduler.notices.notify import queue_notices
+from scheduler.notices.change_notices import enqueue_change_notices
 from scheduler.occurrences.decisions import next_decision, serialised
 from scheduler.occurrences.reschedule_policy import check_policy, occurrence_for
 from scheduler.occurrences.schedule import find_occurrence
@@ -161,7 +161,7 @@ def approve(db: Database, now: datetime, settings: Settings, request_id: int, no
         bump_version_for(session, now, [(product.id, cust.id)])
         moved = find_occurrence(session, row.occurrence_id, cust.key)
         if moved is not None:
-            queue_notices(session, now, settings, [moved], "reschedule-approved", note)
+            enqueue_change_notices(session, now, settings, [moved], "reschedule-approved", note)
         return _info(row, product, cust, current.occurrence.start)
 
     return serialised(db, decide)
@@ -177,7 +177,7 @@ def reject(db: Database, now: datetime, settings: Settings, request_id: int, rea
         _decide(session, row, "rejected", now, reason)
         current = find_occurrence(session, row.occurrence_id, cust.key)
         if current is not None:
-            queue_notices(session, now, settings, [current], "reschedule-rejected", reason)
+            enqueue_change_notices(session, now, settings, [current], "reschedule-rejected", reason)
         return _info(row, product, cust, current.occurrence.start if current else None)
 
 

@@ -21,7 +21,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from scheduler.blackouts.guard import refuse_frozen
-from scheduler.notices.notify import queue_notices
+from scheduler.notices.change_notices import enqueue_change_notices
+from scheduler.notices.lifecycle import follow_correction
 from scheduler.occurrences.decisions import LostRace, serialised
 from scheduler.occurrences.schedule import affected_customers, unplanned_scheduled
 from scheduler.settings import Settings
@@ -287,7 +288,8 @@ def state_note(row: Unplanned, what: str, now: datetime) -> str:
 def _notify(
     session: Session, now: datetime, settings: Settings, row: Unplanned, product: Product, what: str, *, send: bool
 ) -> UnplannedResult:
-    """Queue the notice for every affected contact; with ``send`` False (history) queue nothing.
+    """Queue the notice for every affected contact; with ``send`` False (history) no notice, but
+    the lifecycle notices still queued (a 'finished' for the old end) follow the corrected times.
 
     ``what``: declared, extended or ended (the endpoints' event ``unplanned.<what>``).
     """
@@ -295,7 +297,9 @@ def _notify(
     customers = affected_customers(session, product, only)
     items = [unplanned_scheduled(row, product.key, c) for c in customers]
     note = state_note(row, what, now)
-    deliveries = (
-        queue_notices(session, now, settings, items, "unplanned", note, f"unplanned.{what}") if items and send else 0
-    )
+    deliveries = 0
+    if items and send:
+        deliveries = enqueue_change_notices(session, now, settings, items, "unplanned", note, f"unplanned.{what}")
+    elif items:
+        follow_correction(session, now, settings, items)
     return UnplannedResult(_info(session, row, product, now), [c.key for c in customers], deliveries, send)

@@ -100,7 +100,7 @@ def rows(db: Database, now: datetime, customer: str) -> tuple[list[BlackoutRow],
 
 
 def declare_from_form(
-    db: Database, now: datetime, settings: Settings, customer: str, form: dict[str, str]
+    db: Database, now: datetime, settings: Settings, customer: str, form: dict[str, str], actor: str
 ) -> declare.BlackoutInfo:
     """Declare what the form holds; ``MaintcalError`` with the API's message when it is wrong."""
     values = {k: form.get(k, "").strip() for k in FORM_FIELDS}
@@ -110,4 +110,4 @@ def declare_from_form(
         values["yearly"] or None,
         values["monthly"] or None,
     )
-    return declare.add_blackout(db, now, settings, customer, spec, form.get("label", ""))
+    return declare.add_blackout(db, now, settings, customer, spec, form.get("label", ""), actor=actor)

@@ -371,7 +371,7 @@ def portal_router(db: Database, settings: Settings, clock: Callable[[], datetime
 
     def declare_blackout(viewer: auth.Viewer, form: dict[str, str]) -> Response:
         try:
-            info = blackout_pages.declare_from_form(db, clock(), settings, viewer.customer, form)
+            info = blackout_pages.declare_from_form(db, clock(), settings, viewer.customer, form, viewer.email)
         except MaintcalError as error:
             return blackouts_response(viewer, error.http_status, error=error.message, keep=form)
         log.info("portal: %s of %s declared blackout %d (%s)", viewer.email, viewer.customer, info.id, info.status)
@@ -389,7 +389,7 @@ def portal_router(db: Database, settings: Settings, clock: Callable[[], datetime
             return missing(viewer)
         if not confirmed:
             return blackouts_response(viewer, 422, remove_error=blackout_id)
-        declare.remove(db, clock(), settings, blackout_id, viewer.customer)
+        declare.remove(db, clock(), settings, blackout_id, viewer.customer, actor=viewer.email)
         log.info("portal: %s of %s removed blackout %d", viewer.email, viewer.customer, blackout_id)
         return RedirectResponse("/portal/blackouts?removed=1", status_code=303)
 

@@ -25,9 +25,10 @@ class Notice(Base):
 
     __tablename__ = "notices"
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(32))  # announce | update | cancel | unplanned | reschedule-*
+    kind: Mapped[str] = mapped_column(String(32))  # announce | update | cancel | reschedule-* | ops-conflicts ...
     method: Mapped[str] = mapped_column(String(16))  # PUBLISH | CANCEL
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    # NULL: a notice to ops (``scheduler.blackouts.ops_digest``), not to a customer.
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     deliveries: Mapped[list[Delivery]] = relationship(back_populates="notice", order_by="Delivery.id")

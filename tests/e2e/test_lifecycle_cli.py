@@ -4,7 +4,6 @@ endpoints, through the CLI (issue 15), against a real webhook receiver on loopba
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg  # noqa: F401  (its C module must load before freezegun replaces datetime)
@@ -18,15 +17,6 @@ from tests.integration.notice_fixtures import FIRST, build
 from tests.webhook_receiver import Receiver
 
 FROZEN = pytest.mark.freeze_time("2027-01-04T12:00:00Z", real_asyncio=True)
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    running = Receiver().start()
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 def run(db_url: str, tmp_path: Path, *args: str) -> Result:

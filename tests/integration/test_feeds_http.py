@@ -222,7 +222,7 @@ def test_a_cached_feed_is_reused_until_the_data_or_the_day_changes(db: Database,
     service = FeedService(db, settings)
 
     def fetch(now: datetime) -> RenderedFeed:
-        found = service.find_by_token(token, now)
+        found = asyncio.run(service.by_token(token, now))
         assert found is not None
         return asyncio.run(service.body(found))
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.message import EmailMessage
@@ -37,15 +36,6 @@ from tests.webhook_receiver import Receiver
 
 T0 = datetime(2027, 2, 6, 17, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    running = Receiver().start()
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 def emails(handler: FaultHandler, kind: str) -> list[EmailMessage]:
@@ -237,3 +227,57 @@ def test_unplanned_started_extended_finished_tell_the_state_and_the_reason(
     assert "Finished at 2027-01-04T16:00:00Z after 2 h. Reason: storage firmware" in content
     assert "(2 h)" in content and re.search(r"\d\.\d+ h", content) is None  # never "(0.000977893 h)"
     assert calendar_of(finished) == (f"{oid}@maintcal.example.com", 1, start)
+
+
+@pytest.mark.parametrize(
+    ("correction", "end", "text"),
+    [
+        ("end", "2027-01-04T15:00:00Z", "Finished at 2027-01-04T15:00:00Z after 1 h. Reason: storage firmware"),
+        ("extend", "2027-01-04T16:00:00Z", "Finished at 2027-01-04T16:00:00Z after 2 h. Reason: storage firmware"),
+    ],
+)
+def test_a_correction_after_the_fact_moves_the_queued_finished_notice_to_the_corrected_end(
+    db: Database,
+    db_url: str,
+    tmp_path: Path,
+    server: ServerThread,
+    handler: FaultHandler,
+    receiver: Receiver,
+    correction: str,
+    end: str,
+    text: str,
+) -> None:
+    conf = settings_for(db_url, tmp_path, smtp_url=server.url, webhook_allow_private=True)
+    secret = setup(db, conf, receiver, reminders=["none"])
+    start = NOW + timedelta(hours=2)  # 14:00-15:30, 'finished' queued for 15:30
+    declared = unplanned.declare(
+        db, NOW, conf, "pe", customers=[], start=start, duration=timedelta(minutes=90), reason="storage firmware"
+    )
+    oid = declared.info.id
+    send_all(db, conf, lambda: start)  # the declaration and 'started'; then no worker ran for a while
+    later = datetime(2027, 1, 4, 16, 30, tzinfo=UTC)  # the window is over, its 'finished' still queued
+    new_end = datetime.fromisoformat(end)
+    if correction == "end":
+        fixed = unplanned.end(db, later, conf, oid, at=new_end, record_past=True)
+    else:
+        fixed = unplanned.extend(db, later, conf, oid, by=None, until=new_end, record_past=True)
+    assert (fixed.info.end, fixed.info.sequence, fixed.deliveries, fixed.notified) == (new_end, 1, 0, False)
+    assert lifecycle_rows(db) == [
+        ("email", "occurrence.started", start, "sent"),
+        ("webhook", "occurrence.started", start, "sent"),
+        ("email", "occurrence.finished", start + timedelta(minutes=90), "superseded"),
+        ("webhook", "occurrence.finished", start + timedelta(minutes=90), "superseded"),
+        ("email", "occurrence.finished", new_end, "queued"),
+        ("webhook", "occurrence.finished", new_end, "queued"),
+    ]
+    send_all(db, conf, lambda: later)
+    [finished] = emails(handler, "finished")
+    body = finished.get_body(("plain",))
+    assert body is not None and text in body.get_content()
+    assert finished["X-Maintcal-Occurrence"] == oid
+    assert calendar_of(finished) == (f"{oid}@maintcal.example.com", 1, start)
+    [hook] = hooks(receiver, "occurrence.finished")
+    assert (hook["timestamp"], hook["data"]["note"]) == (end, text)
+    occurrence = hook["data"]["occurrence"]
+    assert (occurrence["id"], occurrence["end"], occurrence["sequence"]) == (oid, end, 1)
+    verify_all(receiver, secret)

@@ -3,7 +3,6 @@ default); the others are courtesy (issue 15). On SQLite and PostgreSQL, with a r
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,15 +21,6 @@ from tests.webhook_receiver import Receiver
 from windows.errors import ManyProblems
 
 AFTER = datetime(2027, 3, 1, tzinfo=UTC)
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    running = Receiver().start()
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 def state_of_first(db: Database) -> tuple[str, list[str], list[str | None]]:

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from notifications.delivery import Outcome
 from scheduler.catalogue import edits as catalogue
 from scheduler.notices.change_notices import enqueue_change_notices
-from scheduler.notices.outbox import abandon, claim, complete, renew, worker_name
+from scheduler.notices.outbox import abandon, claim, complete, complete_many, renew, worker_name
 from scheduler.notices.outbox_status import at_risk, at_risk_count, notices_status
 from scheduler.notices.planning import plan_notices
 from scheduler.notices.worker import send_due, warn_at_risk
@@ -294,6 +294,39 @@ def test_a_lease_is_renewed_only_by_its_holder_even_after_it_ran_out(db: Databas
         (1, NOW + timedelta(seconds=900)),
         (2, NOW + timedelta(seconds=500)),
         (3, NOW + timedelta(seconds=799)),
+    ]
+
+
+def test_outcomes_recorded_together_keep_the_lease_rule_one_by_one(db: Database, db_url: str, tmp_path: Path) -> None:
+    """One ``complete_many`` (the worker's group commit) decides each outcome as ``complete`` would."""
+    build(db, ("a@acme.example", "b@acme.example", "c@acme.example", "d@acme.example"))
+    settings = settings_for(db_url, tmp_path)
+    plan_notices(db, NOW, settings)
+    sent, retry = Outcome("sent", 250, "OK"), Outcome("retry", 451, "try later")
+    first = claim(db, NOW, "w1", 4, 60, SENDER)
+    later = NOW + timedelta(seconds=61)
+    second = claim(db, later, "w2", 3, 60, SENDER)  # w1 stood still: w2 takes 1, 2 and 3 over; 4 stays w1's
+    assert [c.envelope.key for c in second] == [1, 2, 3]
+    assert complete_many(db, "w2", settings, [(second[1], sent, later + timedelta(seconds=1))]) == ["held"]
+    at = later + timedelta(seconds=2)
+    verdicts = complete_many(
+        db, "w1", settings, [(first[0], sent, at), (first[1], sent, at), (first[2], retry, at), (first[3], sent, at)]
+    )
+    assert verdicts == ["taken-over", "duplicate", "lost", "held"]
+    assert delivery_state(db)[:4] == [
+        (1, "sent", None, True, at),
+        (2, "sent", None, True, later + timedelta(seconds=1)),  # w2 took it over: uncertain
+        (3, "sending", "w2", True, None),
+        (4, "sent", None, False, at),
+    ]
+    assert attempt_rows(db)[:7] == [
+        (1, 1, "w1", "sent", False),
+        (1, 2, "w2", "in-flight", True),
+        (2, 1, "w1", "sent", True),
+        (2, 2, "w2", "sent", False),
+        (3, 1, "w1", "retry", False),
+        (3, 2, "w2", "in-flight", True),
+        (4, 1, "w1", "sent", False),
     ]
 
 

@@ -153,11 +153,13 @@ def test_extend_and_end_in_the_past(loaded: Database, tmp_path: Path, db_url: st
     with pytest.raises(InvalidInput) as before_start:
         unplanned.end(loaded, later, conf, "pe.unplanned-1", at=utc("2027-01-04T11:00:00Z"), record_past=True)
     assert before_start.value.message == "--at 2027-01-04T11:00:00Z is not after the start 2027-01-04T12:00:00Z"
-    # Only the declaration queued anything (its notice, and the 'finished' notice for its end); the
-    # after-the-fact corrections queued nothing.
+    # The declaration queued its notice and the 'finished' notice for its end; the after-the-fact
+    # corrections send no notice of their own, but the queued 'finished' follows each corrected end.
     assert notices_of(loaded) == [
         ("unplanned", "unplanned.declared", "queued", "2027-01-04T12:00"),
-        ("finished", "occurrence.finished", "queued", "2027-01-04T13:00"),
+        ("finished", "occurrence.finished", "superseded", "2027-01-04T13:00"),
+        ("finished", "occurrence.finished", "superseded", "2027-01-04T13:20"),
+        ("finished", "occurrence.finished", "queued", "2027-01-04T13:10"),
     ]
 
 

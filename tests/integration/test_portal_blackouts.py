@@ -13,10 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from scheduler.blackouts import declare
 from scheduler.settings import Settings
 from scheduler.store.db import Database
+from scheduler.store.models_blackouts import Blackout
 from tests.http_client import ApiClient
 from tests.integration.changes_fixtures import NOW
 from tests.portal_helpers import (
@@ -162,3 +164,17 @@ def test_removing_asks_for_confirmation_and_another_customers_blackout_is_not_fo
     assert declare.list_blackouts(db, "thames") == []
     assert [b.label for b in declare.list_blackouts(db, "harbour")] == ["Theirs"]
     assert window_rows(web.call("GET", "/portal/").text)["pc.early.20270601.thames"][4] == "Scheduled"
+
+
+def test_the_contact_who_declared_and_removed_is_stored(web: ApiClient, db: Database, settings: Settings) -> None:
+    assert post_form(web, "/portal/blackouts", SUMMER) == (303, "/portal/blackouts?added=1")
+    ops = declare.add_blackout(db, NOW, settings, "thames", parse_once("2027-07-01T00:00", "2027-07-02T00:00"), "Ops")
+    assert post_form(web, "/portal/blackouts/1/remove", {"confirm": "yes"}) == (303, "/portal/blackouts?removed=1")
+    with db.transaction() as session:
+        rows = session.execute(
+            select(Blackout.id, Blackout.status, Blackout.declared_by, Blackout.removed_by).order_by(Blackout.id)
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        (1, "removed", "a@thames.example", "a@thames.example"),
+        (ops.id, "active", None, None),
+    ]

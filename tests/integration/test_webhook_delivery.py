@@ -6,7 +6,6 @@ down, 500 then 200, 429 with Retry-After, 410, slower than the timeout, internal
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -37,15 +36,6 @@ class Clock:
 
     def sleep(self, seconds: float) -> None:
         self.now += timedelta(seconds=seconds)
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    running = Receiver().start()
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 def queue_move(db: Database, conf: Settings, kind: str, url: str) -> str | None:

@@ -8,11 +8,9 @@ import os
 import signal
 import subprocess
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select, update
 
 from scheduler.catalogue import endpoints
@@ -25,16 +23,8 @@ from tests.integration.test_worker_processes import CLI, environment, statuses, 
 from tests.webhook_receiver import Receiver
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    running = Receiver(replies=[(200, {}, 0.05)] * 200).start()
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
 def test_sigkill_mid_batch_then_restart(db: Database, db_url: str, tmp_path: Path, receiver: Receiver) -> None:
+    receiver.replies = [(200, {}, 0.05)] * 200  # slow enough to be killed mid-batch
     conf = settings_for(db_url, tmp_path, webhook_allow_private=True)
     build(db, contacts=())
     for _ in range(40):

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from scheduler.settings import Settings
 from windows.blackouts import intervals, parse_monthly, parse_once, parse_yearly
 from windows.collisions import Blocked, BlockedIndex, collision, resolve_local
 from windows.errors import InvalidInput
@@ -141,3 +142,24 @@ def test_next_skips_when_the_slot_exists_and_jumps_other_blackouts() -> None:
     jumped = resolve_local(policy="next", blocked=BlockedIndex([hit, freeze]), is_taken=lambda d: False, **args)
     assert (jumped.new_start, jumped.new_end) == (z("2027-03-12T05:00Z"), z("2027-03-12T11:00Z"))
     assert resolve_local(policy="skip", blocked=BlockedIndex([hit]), is_taken=lambda d: False, **args).action == "skip"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (None, None),
+        ("", None),
+        ("  ", None),
+        ("ops@vendor.example", "ops@vendor.example"),
+        ("Ops <o@v.example>", "Ops <o@v.example>"),
+    ],
+)
+def test_ops_address_setting(raw: str | None, expected: str | None) -> None:
+    env = {} if raw is None else {"MAINTCAL_OPS_ADDRESS": raw}
+    assert Settings.from_env(env).ops_address == expected
+
+
+def test_a_bad_ops_address_is_refused_naming_the_setting() -> None:
+    with pytest.raises(InvalidInput) as refused:
+        Settings.from_env({"MAINTCAL_OPS_ADDRESS": "ops@a.example, b@b.example"})
+    assert refused.value.message == "MAINTCAL_OPS_ADDRESS 'ops@a.example, b@b.example' is not one email address"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 
 import pytest
@@ -18,9 +18,13 @@ NOW = datetime(2027, 1, 4, 12, tzinfo=UTC)
 class MemoryOutbox:
     """Hands out envelopes in order; ``stolen`` keys are taken over by another drainer meanwhile."""
 
-    def __init__(self, count: int, *, claim_seconds: float = 0.0, stolen: Collection[int] = ()) -> None:
+    def __init__(
+        self, count: int, *, claim_seconds: float = 0.0, complete_seconds: float = 0.0, stolen: Collection[int] = ()
+    ) -> None:
         self.due = [Envelope(n, "m@x.example", (f"r{n}@x.example",), b"\r\n", f"<{n}@x>") for n in range(count)]
         self.claim_seconds = claim_seconds
+        self.complete_seconds = complete_seconds
+        self.calls: list[int] = []
         self.stolen = set(stolen)
         self.done: list[Result] = []
         self.claims: list[int] = []
@@ -37,8 +41,10 @@ class MemoryOutbox:
         self.renewed.extend(keys)
         return set(keys) - self.stolen
 
-    def complete(self, result: Result) -> None:
-        self.done.append(result)
+    def complete(self, results: Sequence[Result]) -> None:
+        time.sleep(self.complete_seconds)  # a database write
+        self.done.extend(results)
+        self.calls.append(len(results))
 
     def abandon(self, envelope: Envelope) -> None:
         self.abandoned.append(envelope.key)
@@ -87,7 +93,7 @@ def test_every_claimed_envelope_is_reported_even_when_the_sender_raises(caplog: 
     assert (stats.sent, stats.retried, stats.failed, stats.abandoned) == (9, 1, 0, 0)
     [failed] = [r for r in outbox.done if r.envelope.key == 3]
     assert failed.outcomes == {"r3@x.example": Outcome("retry", None, "unexpected error: RuntimeError: boom")}
-    assert done == [1] * 10 and EdgeSender.opened == 3
+    assert sum(done) == 10 and EdgeSender.opened == 3
     assert sum(outbox.claims) == 10 and max(outbox.claims) <= 4
     assert "sending <3@x> failed unexpectedly" in caplog.text
 
@@ -133,3 +139,28 @@ def test_an_envelope_whose_lease_was_taken_over_before_it_began_is_never_sent(
     assert [r.envelope.key for r in outbox.done] == [0, 2]
     assert (stats.sent, stats.abandoned) == (2, 1)
     assert "lease on <1@x> lost before sending; left to the worker that took it" in caplog.text
+
+
+def test_outcomes_that_arrive_while_a_write_runs_are_recorded_together() -> None:
+    # Sends take no time and each write 0.2 s: the first write records what had arrived, the
+    # rest queue up meanwhile (each task at most RECORD_BEHIND ahead) and go in the next writes.
+    outbox = MemoryOutbox(20, complete_seconds=0.2)
+    done: list[int] = []
+    stats = asyncio.run(drain(outbox, EdgeSender, lambda: NOW, connections=2, batch=10, progress=done.append))
+    assert sorted(r.envelope.key for r in outbox.done) == list(range(20))
+    assert sum(outbox.calls) == 20 and len(outbox.calls) <= 4 and done == outbox.calls
+    assert (stats.sent, stats.retried) == (19, 1)
+
+
+class BrokenOutbox(MemoryOutbox):
+    """The database went away after the claims: recording fails."""
+
+    def complete(self, results: Sequence[Result]) -> None:
+        raise ConnectionError("database unreachable")
+
+
+def test_a_failing_writer_stops_the_drain_with_its_error() -> None:
+    outbox = BrokenOutbox(6)
+    with pytest.raises(ConnectionError, match="database unreachable"):
+        asyncio.run(drain(outbox, EdgeSender, lambda: NOW, connections=2, batch=3))
+    assert outbox.done == []  # nothing recorded: the leases bring the claimed envelopes back
