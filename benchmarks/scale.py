@@ -3,14 +3,17 @@
 The catalogue (``scale_build.py``): N customers x 2 contacts x 3 of 20 products (5 with ``local``
 rules, 7 with cron rules), one approved move per customer, on a throwaway PostgreSQL
 (``tests/pgserver.py``). For each size it prints: ``apply`` of the generated file and a no-op
-re-apply, the first ``notices plan``, a plan with nothing new, ``compliance`` for one month, the SLA
+re-apply, the first ``notices plan``, a plan with nothing new (a minute later, as the worker runs
+it), a plan after one window change (a weekly window added to one product: its 3/20 of the
+customers get a digest, with how many customers the run read), ``compliance`` for one month, the SLA
 report of every subscriber for one month (every product), and the peak memory (max RSS, a separate
 process) of ``notices status`` and ``notices send --once`` with the backlog the first plan queued
 (2 x N deliveries: 10,000 at 5,000 customers). Then ``maintcal --help``, and for every figure the
 growth exponent between sizes (1.0: linear; 2.0: quadratic).
 
-Figures only, no assertions. Run: ``python benchmarks/scale.py [--customers 500,5000] [--big]``
-(``--big`` adds 50,000 customers; it takes long on a 2-core machine).
+Figures only, no assertions. Run: ``python benchmarks/scale.py [--customers 500,5000] [--big] [--plan-only]``
+(``--big`` adds 50,000 customers; it takes long on a 2-core machine; ``--plan-only``: ``apply`` and
+the three planning figures only).
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +42,7 @@ from scale_build import PRODUCTS, catalogue_toml, insert_moves, product_key  # n
 
 from scheduler.catalogue.apply import apply_catalogue  # noqa: E402
 from scheduler.catalogue.catalogue_file import parse_catalogue  # noqa: E402
+from scheduler.catalogue.window_rules import add_window  # noqa: E402
 from scheduler.notices.planning import plan_notices  # noqa: E402
 from scheduler.reports.compliance import compliance  # noqa: E402
 from scheduler.reports.sla_report import sla_report  # noqa: E402
@@ -46,6 +51,7 @@ from scheduler.store.db import Database  # noqa: E402
 from scheduler.store.migrate import upgrade  # noqa: E402
 from scheduler.store.models_outbox import Delivery  # noqa: E402
 from tests.pgserver import PgServer  # noqa: E402
+from windows.rules import WeeklyRule  # noqa: E402
 
 APPLY_AT = datetime(2027, 1, 1, tzinfo=UTC)
 NOW = datetime(2027, 2, 1, 12, tzinfo=UTC)
@@ -98,7 +104,18 @@ def measured(url: str, now: datetime, pickup: Path, *args: str) -> tuple[float, 
     return elapsed, int(done.stderr.split()[-1]) / 1024
 
 
-def one_size(server: PgServer, customers: int) -> Figures:
+def plan_timed(db: Database, now: datetime, settings: Settings) -> tuple[float, str]:
+    """Seconds of one planning run, and what it did (the customers it read, when it says)."""
+    gc.collect()
+    begin = time.perf_counter()
+    result = plan_notices(db, now, settings)
+    elapsed = time.perf_counter() - begin
+    examined = getattr(result, "examined", None)
+    read = "every customer" if getattr(result, "everyone", True) else f"{len(examined or ())} customers"
+    return elapsed, f"{len(result.digests)} digests, read {read}"
+
+
+def one_size(server: PgServer, customers: int, plan_only: bool = False) -> Figures:
     name = f"scale_{customers}"
     admin = create_engine(server.admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
@@ -124,7 +141,20 @@ def one_size(server: PgServer, customers: int) -> Figures:
     with db.transaction() as session:
         backlog = int(session.scalar(select(func.count()).select_from(Delivery)) or 0)
     print(f"    {backlog} deliveries queued (the backlog of notices status and send below)")
-    report("notices plan, nothing new", timed(lambda: plan_notices(db, NOW, settings)))
+    seconds, what = plan_timed(db, NOW + timedelta(minutes=1), settings)
+    report("notices plan, nothing new", seconds)
+    print(f"    {what}")
+    # One window change: a weekly window added to one fixed-zone product, its first weeks in the horizon.
+    one, two = clock_time(1), clock_time(2)
+    march = date(2027, 3, 6)
+    extra = WeeklyRule(product_key(12), "extra", "Europe/London", march, None, None, days=(5,), start=one, end=two)
+    add_window(db, NOW + timedelta(minutes=2), extra)
+    seconds, what = plan_timed(db, NOW + timedelta(minutes=3), settings)
+    report("notices plan, after one window change", seconds)
+    print(f"    {what}")
+    if plan_only:
+        db.dispose()
+        return figures
     report("compliance, one month", timed(lambda: compliance(db, NOW, MONTH_START, MONTH_END)))
 
     def every_subscriber() -> None:
@@ -158,12 +188,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", default="500,5000", help="comma-separated sizes (default 500,5000)")
     parser.add_argument("--big", action="store_true", help="add 50,000 customers")
+    parser.add_argument("--plan-only", action="store_true", help="apply and the planning figures only")
     args = parser.parse_args()
     sizes = [int(n) for n in args.customers.split(",")] + ([50_000] if args.big else [])
     server = PgServer.start()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop the cluster on kill too
     try:
-        results = {n: one_size(server, n) for n in sizes}
+        results = {n: one_size(server, n, args.plan_only) for n in sizes}
     finally:
         server.stop()
     print(f"maintcal --help: {help_time():.3f} s")

@@ -30,10 +30,11 @@ def notices() -> None:
 @notices.command("plan")
 @click.option("--dry-run", is_flag=True, help="Show what would be queued; change nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Machine output.")
+@click.option("--everyone", is_flag=True, help="Read every customer, not only those with changes since the last run.")
 @pass_app
-def plan(app: AppContext, dry_run: bool, as_json: bool) -> None:
+def plan(app: AppContext, dry_run: bool, as_json: bool, everyone: bool) -> None:
     """Queue one digest per contact announcing the windows that entered the notice horizon."""
-    result = plan_notices(app.db(), app.now, app.settings, dry_run)
+    result = plan_notices(app.db(), app.now, app.settings, dry_run, everyone=everyone)
     for digest in result.digests:
         if digest.problem:
             outcome = "would fail" if dry_run else "recorded as failed"

@@ -15,7 +15,7 @@ from scheduler.catalogue.products import check_name
 from scheduler.store.db import Database
 from scheduler.store.models import Contact, Customer, Subscription
 from scheduler.store.models_portal import PortalSession
-from scheduler.store.repository import bump_version, get_customer, get_product
+from scheduler.store.repository import bump_version_for, get_customer, get_product
 from windows.errors import Conflict, InvalidInput
 from windows.parsing import check_slug
 from windows.timezones import resolve_zone
@@ -53,7 +53,7 @@ def add_customer(db: Database, now: datetime, key: str, name: str, tz: str, cont
         session.flush()
         for email in emails:
             session.add(Contact(customer_id=customer.id, email=email, nominated_at=now))
-        bump_version(session, now)
+        bump_version_for(session, now, [(None, customer.id)])
     return [zone.warning] if zone.warning else []
 
 
@@ -67,6 +67,7 @@ def add_contact(db: Database, now: datetime, key: str, email: str) -> str:
         if same:
             raise Conflict(f"{same[0]} is already a contact of '{key}'")
         session.add(Contact(customer_id=customer.id, email=email, nominated_at=now))
+        bump_version_for(session, now, [(None, customer.id)])  # the planning run announces to it (issue 11)
     return email
 
 
@@ -109,7 +110,7 @@ def subscribe(db: Database, now: datetime, key: str, products: list[str], subscr
                 session.delete(existing)
                 changed.append(product_key)
         if changed:
-            bump_version(session, now)
+            bump_version_for(session, now, [(None, customer.id)])
     return changed
 
 

@@ -21,7 +21,7 @@ from scheduler.notices.channels import EVENTS
 from scheduler.settings import Settings
 from scheduler.store.db import Database
 from scheduler.store.models_endpoints import ENDPOINT_KINDS, WEBHOOK, Endpoint
-from scheduler.store.repository import bump_version, get_customer
+from scheduler.store.repository import bump_version_for, get_customer
 from windows.errors import InvalidInput, NotFound
 from windows.lifecycle import parse_leads, stored_leads
 
@@ -76,6 +76,7 @@ def add_endpoint(
         )
         session.add(row)
         session.flush()
+        bump_version_for(session, now, [(None, customer.id)])  # the planning run announces to it (issue 11)
         return EndpointInfo(row.id, key, kind, url, chosen, row.secret if kind == WEBHOOK else None)
 
 
@@ -120,7 +121,7 @@ def set_notice_options(
         if lifecycle_notices is not None:
             customer.lifecycle_notices = lifecycle_notices
         customer.updated_at = now
-        bump_version(session, now)  # a customers row changed (feeds do not show these; the rule is simple)
+        bump_version_for(session, now, [(None, customer.id)])  # a customers row changed (feeds do not show these)
         return NoticeOptions(key, list(stored_leads(customer.reminders)), customer.lifecycle_notices)
 
 

@@ -18,7 +18,7 @@ from scheduler.catalogue.withdrawals import announced, withdraw_vanished
 from scheduler.settings import Settings
 from scheduler.store.db import Database
 from scheduler.store.models import Customer, Product, Subscription, WindowRule
-from scheduler.store.repository import bump_version, get_product, get_rule, rule_fields, rule_to_domain
+from scheduler.store.repository import bump_version_for, get_product, get_rule, rule_fields, rule_to_domain
 from windows.errors import Conflict, InvalidInput, PolicyRefused
 from windows.expansion import expand
 from windows.parsing import END_INSTANT, FIRST_INSTANT
@@ -82,7 +82,7 @@ def add_window(db: Database, now: datetime, rule: Rule, waive_notice: str | None
             **rule_fields(rule),
         )
         session.add(row)
-        bump_version(session, now)
+        bump_version_for(session, now, [(product.id, None)])
         return rules_overlap_warning([*existing, rule])
 
 
@@ -181,7 +181,7 @@ def retire_window(
         before = announced(session, now, [product.key])
         cancelled: list[Scheduled] = []
         if retire_row(row, cutoff, now):
-            bump_version(session, now)
+            bump_version_for(session, now, [(product.id, None)])
             cancelled = withdraw_vanished(
                 session, now, settings or Settings(), before, f"window {product.key}.{name} retired from {cutoff}"
             )

@@ -56,6 +56,8 @@ NOT_FEED_SHAPING_TABLES = frozenset(
         "portal_settings",
         "reschedule_requesters",
         "endpoints",  # webhook, Slack and Teams targets of a customer's notices (issue 15)
+        "plan_marks",  # the planning run's watermark (scheduler/notices/plan_scope.py)
+        "plan_changes",  # what each data version touched, for the planning run
     }
 )
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from notifications.addresses import address_problem
@@ -21,6 +21,7 @@ from scheduler.feeds.ical import CalendarInfo, FeedEvent, render_calendar
 from scheduler.notices.channels import endpoint_deliveries, event_for
 from scheduler.settings import Settings
 from scheduler.store.models import Contact, Customer
+from scheduler.store.models_endpoints import Endpoint
 from scheduler.store.models_outbox import FAILED, QUEUED, Delivery, DeliveryOccurrence
 from scheduler.store.models_outbox import Notice as NoticeRow
 from windows.errors import InvalidInput
@@ -61,6 +62,7 @@ def write_notices(
     ).all()
     queued = 0
     pending: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
+    hooked = _with_endpoints(session, [c.id for c, _ in batches]) if endpoints is None or endpoints else set()
     for notice_id, (customer, digests) in zip(notice_ids, batches, strict=True):
         rendered: dict[tuple[str, ...], Rendered] = {}  # contacts told the same things share a rendering
         for contact, items in digests:
@@ -110,7 +112,7 @@ def write_notices(
                 queued += _insert(session, pending)
                 pending = []
         told = {s.id: s for _, items in digests for s in items}
-        if told:
+        if told and customer.id in hooked:
             union = tuple(sorted(told.values(), key=lambda s: (s.start, s.id)))
             pending.extend(
                 endpoint_deliveries(
@@ -129,6 +131,21 @@ def write_notices(
                 )
             )
     return queued + _insert(session, pending)
+
+
+def _with_endpoints(session: Session, customer_ids: list[int]) -> set[int]:
+    """Which of ``customer_ids`` have an endpoint (most have none: one query for all, not one each)."""
+    found: set[int] = set()
+    ordered = sorted(set(customer_ids))
+    for i in range(0, len(ordered), 1000):
+        found.update(
+            session.scalars(
+                select(Endpoint.customer_id)
+                .where(Endpoint.customer_id.in_(ordered[i : i + 1000]), Endpoint.removed_at.is_(None))
+                .distinct()
+            )
+        )
+    return found
 
 
 def _message(rendered: Rendered, settings: Settings, to: str, mid: str, now: datetime) -> tuple[bytes, str | None]:

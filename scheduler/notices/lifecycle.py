@@ -47,6 +47,8 @@ def plan_lifecycle(
     settings: Settings,
     items_of: ItemsOf | None = None,
     customers: Iterable[str] | None = None,
+    *,
+    sweep: bool = False,
 ) -> int:
     """Queue the lifecycle notices due within the next ``lifecycle_ahead_hours``; returns how many
     deliveries were queued.
@@ -54,19 +56,20 @@ def plan_lifecycle(
     ``items_of`` gives a customer's occurrences to consider (the planning run's views; a change's
     items); without it each customer's view is read. ``customers``: only those (a change's): then
     nothing else is superseded (the change superseded what it outdated). Every customer (the
-    planning run): queued ones no longer wanted are superseded too.
+    planning run), or ``sweep``: queued ones of those customers no longer wanted are superseded too.
     """
     ahead = timedelta(hours=settings.lifecycle_ahead_hours)
+    keys = None if customers is None else sorted(set(customers))
     query = select(Customer).options(selectinload(Customer.contacts)).order_by(Customer.key)
-    if customers is not None:
-        query = query.where(Customer.key.in_(sorted(set(customers))))
+    if keys is not None:
+        query = query.where(Customer.key.in_(keys))
     names: dict[str, str] = {key: name for key, name in session.execute(select(Product.key, Product.name))}
     endpoints_of: dict[int, list[int]] = defaultdict(list)
     for endpoint_id, customer_id in session.execute(
         select(Endpoint.id, Endpoint.customer_id).where(Endpoint.removed_at.is_(None)).order_by(Endpoint.id)
     ):
         endpoints_of[customer_id].append(endpoint_id)
-    queued_now = _queued(session, now) if customers is None else {}
+    queued_now = _queued(session, now, keys) if customers is None or sweep else {}
     wanted: dict[str, tuple[Customer, Scheduled, Due]] = {}
     stale: list[int] = []
     for customer in session.scalars(query):
@@ -189,9 +192,10 @@ def _again(item: Scheduled, key: str) -> Due | None:
     return None
 
 
-def _queued(session: Session, now: datetime) -> dict[int, list[tuple[int, str]]]:
-    """Per customer, the queued lifecycle deliveries never tried and not yet due (id, due key)."""
-    rows = session.execute(
+def _queued(session: Session, now: datetime, keys: list[str] | None) -> dict[int, list[tuple[int, str]]]:
+    """Per customer (of ``keys``; None: every one), the queued lifecycle deliveries never tried and
+    not yet due (id, due key)."""
+    query = (
         select(Notice.customer_id, Delivery.id, Delivery.due_key)
         .join(Notice, Notice.id == Delivery.notice_id)
         .where(
@@ -201,6 +205,9 @@ def _queued(session: Session, now: datetime) -> dict[int, list[tuple[int, str]]]
             Delivery.next_attempt_at > now,
         )
     )
+    if keys is not None:
+        query = query.join(Customer, Customer.id == Notice.customer_id).where(Customer.key.in_(keys))
+    rows = session.execute(query)
     found: dict[int, list[tuple[int, str]]] = defaultdict(list)
     for customer_id, delivery, key in rows:
         if key is not None and customer_id is not None:

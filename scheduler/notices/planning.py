@@ -3,6 +3,10 @@
 Every customer's view is read at once, compared with what its contacts were already told, and the
 new digests are written with ``enqueue.write_notices`` in the run's one transaction; unsent notices
 whose times have changed are superseded. Nothing is sent here: the worker sends them later.
+
+A run reads only the customers that may have something new since the last run (``plan_scope``):
+those a change touched and those an occurrence, reminder or contact reaches by time passing. With
+nothing new it reads no customer's view (issue 11).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from notifications.addresses import address_problem
 from notifications.content import ANNOUNCE, PUBLISH
 from scheduler.notices.enqueue import write_notices
 from scheduler.notices.lifecycle import plan_lifecycle
+from scheduler.notices.plan_scope import data_version_now, plan_scope, save_mark
 from scheduler.notices.supersede import supersede
 from scheduler.occurrences.reader import ScheduleReader
 from scheduler.occurrences.schedule import occurrences
@@ -45,6 +50,8 @@ class PlanResult:
     digests: list[PlannedDigest]
     dry_run: bool
     lifecycle: int = 0  # reminders, started and finished deliveries queued for later
+    examined: tuple[str, ...] = ()  # the customers whose views were read (the others had nothing new)
+    everyone: bool = True  # every customer was read (no watermark to start from, or a change to everything)
 
     @property
     def deliveries(self) -> int:
@@ -60,18 +67,23 @@ class PlanResult:
         return len({(d.customer, o) for d in self.digests for o in d.occurrences})
 
 
-def plan_notices(db: Database, now: datetime, settings: Settings, dry_run: bool = False) -> PlanResult:
+def plan_notices(
+    db: Database, now: datetime, settings: Settings, dry_run: bool = False, *, everyone: bool = False
+) -> PlanResult:
     """Queue one digest per contact announcing what entered the horizon; safe to run again.
 
     Every customer's view is read at ``now``: the planned, not cancelled occurrences that start
     within ``notice_days + lead_days`` and that a contact has not been told about at their current
     times are announced to that contact. Two runs at once: the unique key on delivery_occurrences
     makes the later commit fail, and it is re-planned against what the first one wrote.
+
+    Only the customers with something new since the last run are read (``plan_scope``);
+    ``everyone``: every customer (after rows were changed by hand, without a data version).
     """
     for attempt in range(3):
         try:
             with db.transaction() as session:
-                return _plan(session, now, settings, dry_run)
+                return _plan(session, now, settings, dry_run, everyone)
         except (IntegrityError, OperationalError) as error:
             # Another run committed first (unique key), or on SQLite wrote since this one began reading.
             retry = isinstance(error, IntegrityError) or "locked" in str(error.orig)
@@ -80,15 +92,21 @@ def plan_notices(db: Database, now: datetime, settings: Settings, dry_run: bool 
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _plan(session: Session, now: datetime, settings: Settings, dry_run: bool) -> PlanResult:
-    products = {p.key: p for p in session.scalars(select(Product))}
+def _plan(session: Session, now: datetime, settings: Settings, dry_run: bool, everyone: bool) -> PlanResult:
+    version = data_version_now(session)  # first: every change up to it is committed (plan_scope)
+    products = {p.key: p for p in session.scalars(select(Product).options(selectinload(Product.rules)))}
     if not products:
         return PlanResult([], dry_run)
+    only = None if everyone else plan_scope(session, now, settings, products, version)
+    if only is not None and not only:
+        if not dry_run:
+            save_mark(session, now, settings, version)
+        return PlanResult([], dry_run, everyone=False)
     notice_days = {key: p.notice_days for key, p in products.items()}
     end = horizon_end(now, max(notice_days.values()), settings.lead_days)
-    views = _Views(session, now, end, products)
-    told = _told(session, now)
-    customers = session.scalars(select(Customer).options(selectinload(Customer.contacts)).order_by(Customer.key))
+    views = _Views(session, now, end, products, only)
+    told = _told(session, now, only)
+    customers = _customers(session, only)
     planned: list[PlannedDigest] = []
     batches: list[tuple[Customer, list[tuple[Contact | None, tuple[Scheduled, ...]]]]] = []
     stale: set[int] = set()
@@ -97,7 +115,7 @@ def _plan(session: Session, now: datetime, settings: Settings, dry_run: bool) ->
         select(Endpoint.id, Endpoint.customer_id).where(Endpoint.removed_at.is_(None)).order_by(Endpoint.id)
     ):
         endpoints[customer_id].append(endpoint_id)
-    hooked = _announced_to_endpoints(session, now) if endpoints else set()
+    hooked = _announced_to_endpoints(session, now, only) if endpoints else set()
     for customer in customers:
         items = views.of(customer)
         # An unsent notice giving times that have changed since is never sent (DESIGN §3).
@@ -121,13 +139,37 @@ def _plan(session: Session, now: datetime, settings: Settings, dry_run: bool) ->
                 PlannedDigest(customer.key, d.email, tuple(s.id for s in d.items), address_problem(d.email))
                 for d in digests
             )
+    examined = tuple(c.key for c in customers)
     if dry_run:
-        return PlanResult(planned, dry_run)
+        return PlanResult(planned, dry_run, examined=examined, everyone=only is None)
     supersede(session, now, stale)
     if batches:
         names = {key: p.name for key, p in products.items()}
         write_notices(session, now, settings, ANNOUNCE, None, batches, names)
-    return PlanResult(planned, dry_run, plan_lifecycle(session, now, settings, views.with_unplanned(settings)))
+    lifecycle = plan_lifecycle(
+        session, now, settings, views.with_unplanned(settings), customers=None if only is None else examined, sweep=True
+    )
+    save_mark(session, now, settings, version)
+    return PlanResult(planned, dry_run, lifecycle, examined, only is None)
+
+
+def _customers(session: Session, only: set[int] | None) -> list[Customer]:
+    """The customers to plan (with their contacts), by key: every one, or those of ``only``."""
+    query = select(Customer).options(selectinload(Customer.contacts))
+    if only is None:
+        return list(session.scalars(query.order_by(Customer.key)))
+    found = [c for ids in _chunks(only) for c in session.scalars(query.where(Customer.id.in_(ids)))]
+    return sorted(found, key=lambda c: c.key)
+
+
+def _chunks(ids: set[int], size: int = 1000) -> list[list[int]]:
+    ordered = sorted(ids)
+    return [ordered[i : i + size] for i in range(0, len(ordered), size)]
+
+
+def _batches(only: set[int] | None) -> list[list[int] | None]:
+    """The id lists to narrow a query with, one query each; [None]: one query, not narrowed."""
+    return [None] if only is None else list(_chunks(only))
 
 
 class _Views:
@@ -138,21 +180,27 @@ class _Views:
     Occurrences of ``local`` rules are per customer in the product-wide view already.
     """
 
-    def __init__(self, session: Session, now: datetime, end: datetime, products: dict[str, Product]) -> None:
+    def __init__(
+        self, session: Session, now: datetime, end: datetime, products: dict[str, Product], only: set[int] | None
+    ) -> None:
+        """``only``: the ids of the customers whose views are asked for (None: every customer)."""
         self.session, self.now, self.end = session, now, end
-        self.reader = ScheduleReader(session)
+        self.reader = ScheduleReader(session, among=only)
         self.key_of = {p.id: key for key, p in products.items()}
         self.subscriptions: dict[int, list[str]] = defaultdict(list)
-        for customer_id, product_id in session.execute(
-            select(Subscription.customer_id, Subscription.product_id).order_by(Subscription.product_id)
-        ):
-            self.subscriptions[customer_id].append(self.key_of[product_id])
-        self.own_changes = {
-            (customer_id, self.key_of[product_id])
-            for product_id, customer_id in session.execute(
-                select(Override.product_id, Override.customer_id).where(Override.customer_id.is_not(None)).distinct()
+        self.own_changes: set[tuple[int | None, str]] = set()
+        for ids in _batches(only):
+            mine = select(Subscription.customer_id, Subscription.product_id)
+            theirs = select(Override.product_id, Override.customer_id).where(Override.customer_id.is_not(None))
+            if ids is not None:
+                mine = mine.where(Subscription.customer_id.in_(ids))
+                theirs = theirs.where(Override.customer_id.in_(ids))
+            for customer_id, product_id in session.execute(mine.order_by(Subscription.product_id)):
+                self.subscriptions[customer_id].append(self.key_of[product_id])
+            self.own_changes.update(
+                (customer_id, self.key_of[product_id]) for product_id, customer_id in session.execute(theirs.distinct())
             )
-        }
+        self._of: dict[int, list[Scheduled]] = {}
         self.shared: dict[str, list[Scheduled]] = defaultdict(list)
         self.local: dict[tuple[str, str], list[Scheduled]] = defaultdict(list)
         for key in products:
@@ -188,6 +236,13 @@ class _Views:
         return items
 
     def of(self, customer: Customer) -> list[Scheduled]:
+        """``customer``'s planned occurrences in [now, end) (a new list each time)."""
+        found = self._of.get(customer.id)
+        if found is None:
+            found = self._of[customer.id] = self._read(customer)
+        return list(found)
+
+    def _read(self, customer: Customer) -> list[Scheduled]:
         items: list[Scheduled] = []
         for key in self.subscriptions.get(customer.id, []):
             if (customer.id, key) in self.own_changes:
@@ -218,9 +273,11 @@ class _Told:
         return (self.email, self.occurrence, *self.times)
 
 
-def _announced_to_endpoints(session: Session, now: datetime) -> set[tuple[str | None, str, datetime, datetime]]:
+def _announced_to_endpoints(
+    session: Session, now: datetime, only: set[int] | None
+) -> set[tuple[str | None, str, datetime, datetime]]:
     """(``endpoint:<id>``, occurrence, start, end) already announced to an endpoint, for windows not over."""
-    rows = session.execute(
+    query = (
         select(
             DeliveryOccurrence.announced_to,
             DeliveryOccurrence.occurrence_id,
@@ -234,12 +291,19 @@ def _announced_to_endpoints(session: Session, now: datetime) -> set[tuple[str | 
             Delivery.status != SUPERSEDED,
         )
     )
-    return {(label, occurrence, start, end) for label, occurrence, start, end in rows}
+    return {
+        (label, occurrence, start, end)
+        for ids in _batches(only)
+        for label, occurrence, start, end in session.execute(
+            query if ids is None else query.where(DeliveryOccurrence.customer_id.in_(ids))
+        )
+    }
 
 
-def _told(session: Session, now: datetime) -> dict[int, list[_Told]]:
-    """Per customer, what its contacts were told (or are about to be) about windows not yet over."""
-    rows = session.execute(
+def _told(session: Session, now: datetime, only: set[int] | None) -> dict[int, list[_Told]]:
+    """Per customer (of ``only``: None for every one), what its contacts were told (or are about to
+    be) about windows not yet over."""
+    query = (
         select(
             DeliveryOccurrence.customer_id,
             Delivery.id,
@@ -259,6 +323,8 @@ def _told(session: Session, now: datetime) -> dict[int, list[_Told]]:
         )
     )
     told: dict[int, list[_Told]] = defaultdict(list)
-    for customer_id, delivery, status, email, occurrence, start, end in rows:
-        told[customer_id].append(_Told(delivery, status == QUEUED, email, occurrence, (start, end)))
+    for ids in _batches(only):
+        narrowed = query if ids is None else query.where(DeliveryOccurrence.customer_id.in_(ids))
+        for customer_id, delivery, status, email, occurrence, start, end in session.execute(narrowed):
+            told[customer_id].append(_Told(delivery, status == QUEUED, email, occurrence, (start, end)))
     return told

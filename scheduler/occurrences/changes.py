@@ -19,7 +19,7 @@ from scheduler.occurrences.schedule import affected_customers, find_occurrence, 
 from scheduler.settings import Settings
 from scheduler.store.db import Database
 from scheduler.store.models import Customer, Override, Product
-from scheduler.store.repository import bump_version, get_customer, get_product
+from scheduler.store.repository import bump_version_for, get_customer, get_product
 from windows.errors import Conflict, InvalidInput, NotFound, PolicyRefused
 from windows.schedule import Scheduled
 from windows.text import clean_text, optional_text
@@ -144,7 +144,7 @@ def change_occurrence(
             )
         )
         session.flush()
-        bump_version(session, now)
+        bump_version_for(session, now, [(target.product.id, target.customer.id if target.customer else None)])
         items = []
         for occ_id, cust in _views(session, target):
             found = find_occurrence(session, occ_id, cust.key)

@@ -8,13 +8,16 @@ customers times the product's overrides.
 
 A reader is a snapshot: use it inside one transaction that does not change what it has read (a
 service that writes an override and reads again uses a new one). A reader made for one customer
-(``only_customer``) reads just the changes that customer can see.
+(``only_customer``) reads just the changes that customer can see; one made ``wide_only`` reads only
+the product-wide changes and no subscribers, so it answers the product-wide view of the rules in a
+fixed zone and the unplanned windows, never a ``local`` rule's per-customer occurrences. One made
+``among`` some customer ids lists only those as subscribers (a planning run reading a few customers).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 
 from sqlalchemy import or_, select
@@ -62,9 +65,18 @@ class ChangeBook:
 class ScheduleReader:
     """Per-session cache of what occurrences are built from; ``only_customer`` narrows the changes read."""
 
-    def __init__(self, session: Session, only_customer: Customer | None = None) -> None:
+    def __init__(
+        self,
+        session: Session,
+        only_customer: Customer | None = None,
+        *,
+        wide_only: bool = False,
+        among: Collection[int] | None = None,
+    ) -> None:
         self.session = session
         self.only_customer = only_customer
+        self.wide_only = wide_only
+        self.among = None if among is None else sorted(set(among))
         self._rules: dict[int, list[Rule]] = {}
         self._books: dict[int, ChangeBook] = {}
         self._subscribers: dict[int, list[Customer]] = {}
@@ -85,6 +97,10 @@ class ScheduleReader:
         if self._products is None:
             self._products = list(self.session.scalars(select(Product).order_by(Product.key)))
         return self._products
+
+    def know_products(self, products: Iterable[Product]) -> None:
+        """Products the caller has read already: ``products(key)`` finds them without a query."""
+        self._by_key.update((p.key, p) for p in products)
 
     def know(self, customers: Iterable[Customer]) -> None:
         """Customers the caller has read already: ``customer`` finds them without a query."""
@@ -120,19 +136,31 @@ class ScheduleReader:
                 .where(Override.product_id == prod.id)
                 .order_by(Override.occurrence_id, Override.decision)
             )
-            if self.only_customer is not None:
+            if self.wide_only:
+                query = query.where(Override.customer_id.is_(None))
+            elif self.only_customer is not None:
                 query = query.where(or_(Override.customer_id.is_(None), Override.customer_id == self.only_customer.id))
             book = self._books[prod.id] = ChangeBook([Change(*row) for row in self.session.execute(query)])
         return book
 
     def subscribers(self, prod: Product) -> list[Customer]:
         found = self._subscribers.get(prod.id)
+        if found is None and self.wide_only:
+            found = self._subscribers[prod.id] = []
         if found is None:
-            found = self._subscribers[prod.id] = list(
-                self.session.scalars(
-                    select(Customer).join(Subscription).where(Subscription.product_id == prod.id).order_by(Customer.key)
+            query = select(Customer).join(Subscription).where(Subscription.product_id == prod.id)
+            if self.among is None:
+                found = list(self.session.scalars(query.order_by(Customer.key)))
+            else:
+                found = sorted(
+                    (
+                        c
+                        for i in range(0, len(self.among), 1000)
+                        for c in self.session.scalars(query.where(Customer.id.in_(self.among[i : i + 1000])))
+                    ),
+                    key=lambda c: c.key,
                 )
-            )
+            self._subscribers[prod.id] = found
         return found
 
     def subscribed(self, customer: Customer) -> set[int]:

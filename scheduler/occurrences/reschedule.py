@@ -27,7 +27,7 @@ from scheduler.settings import Settings
 from scheduler.store.db import Database
 from scheduler.store.models import ONE_PENDING, Customer, Override, Product, RescheduleRequest
 from scheduler.store.models_portal import RequestedBy
-from scheduler.store.repository import bump_version, get_customer
+from scheduler.store.repository import bump_version_for, get_customer
 from windows.errors import Conflict, InvalidInput, NotFound
 from windows.text import clean_text, optional_text
 
@@ -158,7 +158,7 @@ def approve(db: Database, now: datetime, settings: Settings, request_id: int, no
             )
         )
         session.flush()
-        bump_version(session, now)
+        bump_version_for(session, now, [(product.id, cust.id)])
         moved = find_occurrence(session, row.occurrence_id, cust.key)
         if moved is not None:
             enqueue_change_notices(session, now, settings, [moved], "reschedule-approved", note)

@@ -132,7 +132,7 @@ def _product_occurrences(
         else:
             views.append((rule, None))
     result = []
-    local = any(rule.is_local for rule in reader.rules(prod))
+    local = any(rule.is_local for rule in reader.rules(prod)) and not reader.wide_only
     blocks = Blocks(reader.session, prod, start, end, local=local, customer=cust)
     for rule, viewer in views:
         key = viewer.key if viewer else None

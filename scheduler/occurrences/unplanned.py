@@ -28,7 +28,7 @@ from scheduler.occurrences.schedule import affected_customers, unplanned_schedul
 from scheduler.settings import Settings
 from scheduler.store.db import Database
 from scheduler.store.models import Customer, Product, Unplanned, UnplannedCustomer
-from scheduler.store.repository import bump_version, get_customer, get_product
+from scheduler.store.repository import bump_version_for, get_customer, get_product
 from windows.errors import Conflict, InvalidInput, NotFound
 from windows.lifecycle import human_duration
 from windows.parsing import check_instant
@@ -120,7 +120,7 @@ def declare(
         )
         session.add(row)
         session.flush()
-        bump_version(session, now)
+        bump_version_for(session, now, [(product.id, None)])
         return _notify(session, now, settings, row, product, "declared", send=end > now)
 
     return serialised(db, record)  # two declarations at once: the later one takes the next number
@@ -166,7 +166,7 @@ def extend(
             if not record_past:
                 raise Conflict(f"'{occurrence_id}' ended at {format_utc(row.end)}: {CORRECT_HINT}")
         _save(session, row, new_end, now)
-        bump_version(session, now)
+        bump_version_for(session, now, [(product.id, None)])
         return _notify(session, now, settings, row, product, "extended", send=new_end > now)
 
     return serialised(db, change)
@@ -199,7 +199,7 @@ def end(
                     "to record the real end"
                 )
         _save(session, row, at, now)
-        bump_version(session, now)
+        bump_version_for(session, now, [(product.id, None)])
         return _notify(session, now, settings, row, product, "ended", send=was_open)
 
     return serialised(db, change)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from scheduler.store.models import Customer, DataVersion, Product, Subscription, WindowRule
+from scheduler.store.models_planning import PlanChange
 from windows.errors import NotFound
 from windows.parsing import format_days, format_time_of_day, parse_days, parse_time_of_day
 from windows.rules import CronRule, OnceRule, Rule, WeeklyRule
@@ -50,6 +52,26 @@ def bump_version(session: Session, now: datetime) -> None:
     session.execute(
         update(DataVersion).where(DataVersion.id == 1).values(version=DataVersion.version + 1, changed_at=now)
     )
+
+
+Scope = tuple[int | None, int | None]  # (product id, customer id); None: every one
+
+
+def bump_version_for(session: Session, now: datetime, scope: Iterable[Scope]) -> None:
+    """``bump_version``, naming what changed: the planning run then re-plans only those customers.
+
+    ``scope`` holds (product id, customer id) pairs, None meaning every product or every customer.
+    A version bumped by plain ``bump_version`` names nothing, and the next planning run re-plans
+    everyone: scoping is an optimisation, never needed for correctness.
+    """
+    version = session.execute(
+        update(DataVersion)
+        .where(DataVersion.id == 1)
+        .values(version=DataVersion.version + 1, changed_at=now)
+        .returning(DataVersion.version)
+    ).scalar_one()
+    rows = [{"version": version, "product_id": p, "customer_id": c} for p, c in sorted(set(scope), key=str)]
+    session.execute(insert(PlanChange), rows or [{"version": version, "product_id": None, "customer_id": None}])
 
 
 def data_version(session: Session) -> tuple[int, datetime]:

@@ -186,6 +186,7 @@ def test_the_worker_sends_what_is_queued_when_a_planning_pass_fails(
     assert plan_notices(db, NOW, settings).deliveries == 3
     with db.transaction() as session:  # a row no version of maintcal accepts: every planning pass fails
         session.execute(text("UPDATE window_rules SET timezone = 'Mars/Base'"))
+        session.execute(text("UPDATE data_version SET version = version + 1"))  # as every change does
     with pytest.raises(InvalidInput):
         plan_notices(db, NOW, settings)
     caplog.set_level(logging.INFO, logger="maintcal.worker")

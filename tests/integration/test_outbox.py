@@ -24,6 +24,7 @@ from scheduler.occurrences.schedule import find_occurrence
 from scheduler.store.db import Database
 from scheduler.store.models import Customer, Override, Product
 from scheduler.store.models_outbox import Delivery, DeliveryAttempt, DeliveryOccurrence, Notice
+from scheduler.store.repository import bump_version
 from tests.integration.notice_fixtures import (
     CONTACTS,
     FIRST,
@@ -152,6 +153,7 @@ def test_a_move_is_announced_again_and_never_with_the_superseded_time(
                 created_at=NOW + timedelta(hours=1),
             )
         )
+        bump_version(session, NOW + timedelta(hours=1))  # as every change does
     # Without a change notice (the lead's service queues one), the next run announces the new time.
     result = plan_notices(db, NOW + timedelta(hours=2), settings)
     assert [(d.email, d.occurrences) for d in result.digests] == [(c, (FIRST,)) for c in CONTACTS]
@@ -423,6 +425,7 @@ def _move(db: Database, occurrence_id: str, start: datetime, at: datetime) -> No
                 created_at=at,
             )
         )
+        bump_version(session, at)  # as every change does (the planning run reads what changed since)
 
 
 def statuses(db: Database) -> list[tuple[str, str, str | None]]:
