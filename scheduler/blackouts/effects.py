@@ -17,7 +17,7 @@ Product-wide occurrences are left as they are in a blackout: that is a conflict 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 
@@ -81,6 +81,11 @@ def _day(instant: datetime) -> datetime:
     return datetime(instant.year, instant.month, instant.day, tzinfo=UTC)
 
 
+def freeze_span(start: datetime, end: datetime) -> _Span:
+    """The range whose freezes ``Blocks`` needs for a query over [start, end) (40 days' margin)."""
+    return start - _MARGIN, end + _MARGIN
+
+
 def freeze_rows(session: Session, product_id: int, start: datetime, end: datetime) -> list[Freeze]:
     """Freezes over ``product_id`` (its own and the all-products ones) overlapping [start, end)."""
     return list(
@@ -93,45 +98,70 @@ def freeze_rows(session: Session, product_id: int, start: datetime, end: datetim
     )
 
 
+@dataclass(frozen=True)
+class BlackoutRows:
+    """The active and removed blackouts by customer id, read once and shared by every view (issue 11)."""
+
+    active: dict[int, list[Blackout]] = field(default_factory=dict)
+    removed: dict[int, list[Blackout]] = field(default_factory=dict)
+    taken_effect: dict[int, datetime] = field(default_factory=dict)  # active blackout id -> in effect since
+
+    @classmethod
+    def read(cls, session: Session, customer: Customer | None = None) -> BlackoutRows:
+        """Every customer's blackouts, or only ``customer``'s."""
+        found = cls()
+        query = select(Blackout).where(Blackout.status.in_([ACTIVE, REMOVED])).order_by(Blackout.id)
+        if customer is not None:
+            query = query.where(Blackout.customer_id == customer.id)
+        for row in session.scalars(query):
+            rows = found.active if row.status == ACTIVE else found.removed
+            rows.setdefault(row.customer_id, []).append(row)
+            if row.status == ACTIVE:
+                found.taken_effect[row.id] = row.decided_at or row.created_at
+        return found
+
+
+_EMPTY = BlockedIndex([])
+
+
 class Blocks:
-    """Freezes of one product and the active blackouts of its customers, over a query range."""
+    """Freezes of one product and the active blackouts of its customers, over a query range.
+
+    Built once per product and range and shared by every customer's view (``ScheduleReader.blocks``):
+    each customer's blackout index is computed on first use and kept.
+    """
 
     def __init__(
         self,
-        session: Session,
         product: Product,
         start: datetime,
         end: datetime,
-        local: bool,
-        customer: Customer | None = None,
+        freezes: list[Freeze],
+        blackouts: BlackoutRows | None,
     ) -> None:
-        """``local``: the product has ``local`` rules (blackouts matter); ``customer``: only its view."""
-        lo, hi = start - _MARGIN, end + _MARGIN
+        """``freezes``: ``freeze_rows`` over [start - 40 days, end + 40 days); ``blackouts``: None when
+        they do not matter (the product has no ``local`` rules)."""
         self.policy = product.on_blackout
         self.notice_days = product.notice_days
-        self.freezes = BlockedIndex(
-            [Blocked(f"f{f.id}", f.start, f.end) for f in freeze_rows(session, product.id, lo, hi)]
-        )
+        self.freezes = BlockedIndex([Blocked(f"f{f.id}", f.start, f.end) for f in freezes])
         self._start, self._end = start, end
-        self._rows: dict[int, list[Blackout]] = {}
-        self._removed_rows: dict[int, list[Blackout]] = {}
-        if local:
-            query = select(Blackout).where(Blackout.status.in_([ACTIVE, REMOVED])).order_by(Blackout.id)
-            if customer is not None:
-                query = query.where(Blackout.customer_id == customer.id)
-            for row in session.scalars(query):
-                rows = self._rows if row.status == ACTIVE else self._removed_rows
-                rows.setdefault(row.customer_id, []).append(row)
-        self._taken_effect = {row.id: row.decided_at or row.created_at for rows in self._rows.values() for row in rows}
+        rows = blackouts or BlackoutRows()
+        self._rows = rows.active
+        self._removed_rows = rows.removed
+        self._taken_effect = rows.taken_effect
         self._indexes: dict[int, BlockedIndex] = {}
         self._removed: dict[int, BlockedIndex] = {}
 
     def blackouts(self, customer: Customer) -> BlockedIndex:
-        if customer.id not in self._indexes:
-            rows = self._rows.get(customer.id, [])
-            blocks = blackout_blocks(rows, customer.timezone, self._start, self._end) if rows else []
-            self._indexes[customer.id] = BlockedIndex(blocks)
-        return self._indexes[customer.id]
+        rows = self._rows.get(customer.id)
+        if not rows:
+            return _EMPTY
+        found = self._indexes.get(customer.id)
+        if found is None:
+            found = self._indexes[customer.id] = BlockedIndex(
+                blackout_blocks(rows, customer.timezone, self._start, self._end)
+            )
+        return found
 
     def restored(self, customer: Customer, item: Scheduled) -> int:
         """What removed blackouts add to the sequence of ``customer``'s ``item``: 2 for each one that

@@ -23,6 +23,7 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from scheduler.blackouts.effects import BlackoutRows, Blocks, freeze_rows, freeze_span
 from scheduler.store.models import Customer, Override, Product, Subscription, Unplanned
 from scheduler.store.repository import get_customer, get_product, rule_to_domain
 from windows.expansion import Occurrence, expand
@@ -86,6 +87,8 @@ class ScheduleReader:
         self._products: list[Product] | None = None
         self._customers: dict[str, Customer] = {}
         self._by_key: dict[str, Product] = {}
+        self._blocks: dict[tuple[int, datetime, datetime], Blocks] = {}
+        self._blackouts: BlackoutRows | None = None
 
     def products(self, key: str | None = None) -> list[Product]:
         """Every product by key, or the one named ``key`` (NotFound if there is none)."""
@@ -201,4 +204,18 @@ class ScheduleReader:
         found = self._expanded.get(key)
         if found is None:
             found = self._expanded[key] = expand(rule, start, end)
+        return found
+
+    def blocks(self, prod: Product, start: datetime, end: datetime) -> Blocks:
+        """The freezes and blackouts over ``prod`` near [start, end), read once and shared by every view
+        (blackouts only when ``prod`` has ``local`` rules and the reader answers per-customer views)."""
+        key = (prod.id, start, end)
+        found = self._blocks.get(key)
+        if found is None:
+            local = any(rule.is_local for rule in self.rules(prod)) and not self.wide_only
+            if local and self._blackouts is None:
+                self._blackouts = BlackoutRows.read(self.session, self.only_customer)
+            lo, hi = freeze_span(start, end)
+            freezes = freeze_rows(self.session, prod.id, lo, hi)
+            found = self._blocks[key] = Blocks(prod, start, end, freezes, self._blackouts if local else None)
         return found

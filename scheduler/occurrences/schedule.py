@@ -14,7 +14,6 @@ from functools import partial
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from scheduler.blackouts.effects import Blocks
 from scheduler.occurrences.reader import ScheduleReader
 from scheduler.store.models import Customer, Product, Subscription, Unplanned, UnplannedCustomer
 from scheduler.store.repository import get_customer, get_product
@@ -132,8 +131,7 @@ def _product_occurrences(
         else:
             views.append((rule, None))
     result = []
-    local = any(rule.is_local for rule in reader.rules(prod)) and not reader.wide_only
-    blocks = Blocks(reader.session, prod, start, end, local=local, customer=cust)
+    blocks = reader.blocks(prod, start, end)  # shared by every customer's view (issue 11)
     for rule, viewer in views:
         key = viewer.key if viewer else None
         changes, by_base = book.view(key)  # the product-wide changes and ``key``'s own
