@@ -2,7 +2,9 @@
 
 ``schedule.occurrences`` calls ``Blocks.apply`` on every planned occurrence after ops' changes:
 
-- a freeze over the occurrence's product cancels it in every view (sequence + 1);
+- a freeze over the occurrence's product cancels it in every view (sequence + 1); a removed freeze
+  (kept, ``removed_at`` set) adds 2 to the sequence of each occurrence it covered, in every view
+  (its cancellation, then its return), so SEQUENCE never goes down, as a removed blackout does;
 - a ``local`` occurrence colliding with one of the viewing customer's active blackouts is
   cancelled (``on_blackout = "skip"``) or moved to the rule's next free slot (``"next"``), in that
   customer's view only (sequence + 1). Of several occurrences of one rule in the same blackout
@@ -86,16 +88,20 @@ def freeze_span(start: datetime, end: datetime) -> _Span:
     return start - _MARGIN, end + _MARGIN
 
 
-def freeze_rows(session: Session, product_id: int, start: datetime, end: datetime) -> list[Freeze]:
-    """Freezes over ``product_id`` (its own and the all-products ones) overlapping [start, end)."""
-    return list(
-        session.scalars(
-            select(Freeze)
-            .where(or_(Freeze.product_id == product_id, Freeze.product_id.is_(None)))
-            .where(Freeze.start < end, Freeze.end > start)
-            .order_by(Freeze.id)
-        )
+def freeze_rows(
+    session: Session, product_id: int, start: datetime, end: datetime, *, with_removed: bool = False
+) -> list[Freeze]:
+    """Freezes over ``product_id`` (its own and the all-products ones) overlapping [start, end):
+    those in force, and the removed ones too when ``with_removed``."""
+    query = (
+        select(Freeze)
+        .where(or_(Freeze.product_id == product_id, Freeze.product_id.is_(None)))
+        .where(Freeze.start < end, Freeze.end > start)
+        .order_by(Freeze.id)
     )
+    if not with_removed:
+        query = query.where(Freeze.removed_at.is_(None))
+    return list(session.scalars(query))
 
 
 @dataclass(frozen=True)
@@ -139,11 +145,14 @@ class Blocks:
         freezes: list[Freeze],
         blackouts: BlackoutRows | None,
     ) -> None:
-        """``freezes``: ``freeze_rows`` over [start - 40 days, end + 40 days); ``blackouts``: None when
-        they do not matter (the product has no ``local`` rules)."""
+        """``freezes``: ``freeze_rows`` over ``freeze_span(start, end)``, removed ones included;
+        ``blackouts``: None when they do not matter (the product has no ``local`` rules)."""
         self.policy = product.on_blackout
         self.notice_days = product.notice_days
-        self.freezes = BlockedIndex([Blocked(f"f{f.id}", f.start, f.end) for f in freezes])
+        self.freezes = BlockedIndex([Blocked(f"f{f.id}", f.start, f.end) for f in freezes if f.removed_at is None])
+        self.removed_freezes = BlockedIndex(
+            [Blocked(f"f{f.id}", f.start, f.end) for f in freezes if f.removed_at is not None]
+        )
         self._start, self._end = start, end
         rows = blackouts or BlackoutRows()
         self._rows = rows.active
@@ -172,10 +181,7 @@ class Blocks:
         if customer.id not in self._removed:
             blocks = blackout_blocks(rows, customer.timezone, self._start, self._end)
             self._removed[customer.id] = BlockedIndex(blocks)
-        index = self._removed[customer.id]
-        spans = {(item.occurrence.start, item.occurrence.end), (item.start, item.end)}
-        covering = {b.ident for lo, hi in spans for b in index.items if b.start < hi and b.end > lo}
-        return 2 * len(covering)
+        return _covering(self._removed[customer.id], item)
 
     def lookback(self, customer: Customer | None) -> list[tuple[datetime, datetime]]:
         """Ranges whose ``local`` occurrences may be moved into the query range by ``next``."""
@@ -187,10 +193,11 @@ class Blocks:
         """``item`` as freezes and the viewer's blackouts leave it."""
         if item.kind != "planned":
             return item
+        bump = _covering(self.removed_freezes, item) if self.removed_freezes.items else 0
         if rule.is_local and viewer is not None and self._removed_rows:
-            bump = self.restored(viewer, item)
-            if bump:
-                item = replace(item, sequence=item.sequence + bump)
+            bump += self.restored(viewer, item)
+        if bump:
+            item = replace(item, sequence=item.sequence + bump)
         if item.status == "cancelled":
             return item
         if self.freezes.first_overlap(item.start, item.end) is not None:
@@ -237,6 +244,13 @@ class Blocks:
         latest of them): declared on time, or approved by ops."""
         blocking = {int(b.ident[1:]) for b in index.items if b.start < end and b.end > start}
         return max((self._taken_effect[ident] for ident in blocking), default=start)
+
+
+def _covering(removed: BlockedIndex, item: Scheduled) -> int:
+    """2 for each removed blackout or freeze in ``removed`` that covered ``item`` (where it was
+    planned or where changes put it): its cancellation or move, then its return."""
+    spans = {(item.occurrence.start, item.occurrence.end), (item.start, item.end)}
+    return 2 * len({b.ident for lo, hi in spans for b in removed.items if b.start < hi and b.end > lo})
 
 
 def _later_in_same_blackout(item: Scheduled, hit: Blocked, expand_near: Expander) -> bool:

@@ -2,7 +2,9 @@
 
 A freeze covers one product or all of them, between two local times of a named zone (end
 exclusive). It cancels every planned occurrence it overlaps, in every view, with change notices;
-``scheduler.blackouts.guard`` refuses moves and new windows into it.
+``scheduler.blackouts.guard`` refuses moves and new windows into it. A removed freeze is kept
+(``removed_at``), no longer listed nor in force: its occurrences come back with update notices at
+a SEQUENCE 2 higher than before it (``effects``), never lower than their cancellation.
 """
 
 from __future__ import annotations
@@ -78,20 +80,25 @@ def add_freeze(
 def remove_freeze(db: Database, now: datetime, settings: Settings, freeze_id: int) -> FreezeInfo:
     with db.transaction() as session:
         row = session.get(Freeze, freeze_id)
-        if row is None:
+        if row is None or row.removed_at is not None:
             raise NotFound(f"no freeze {freeze_id} (see 'maintcal freeze list')")
         prod = session.get(Product, row.product_id) if row.product_id else None
         info = FreezeInfo(row.id, prod.key if prod else None, row.start, row.end, row.timezone, row.reason)
-        deliveries = apply_and_notify(
-            session, now, settings, _customers(session, prod), lambda: session.delete(row), "change freeze lifted"
-        )
+
+        def remove() -> None:
+            row.removed_at = now  # kept: what it cancelled comes back at a higher SEQUENCE
+
+        deliveries = apply_and_notify(session, now, settings, _customers(session, prod), remove, "change freeze lifted")
         return FreezeInfo(info.id, info.product, info.start, info.end, info.timezone, info.reason, deliveries)
 
 
 def list_freezes(db: Database) -> list[FreezeInfo]:
     with db.transaction() as session:
         rows = session.execute(
-            select(Freeze, Product.key).outerjoin(Product, Product.id == Freeze.product_id).order_by(Freeze.id)
+            select(Freeze, Product.key)
+            .outerjoin(Product, Product.id == Freeze.product_id)
+            .where(Freeze.removed_at.is_(None))
+            .order_by(Freeze.id)
         ).all()
         return [FreezeInfo(f.id, key, f.start, f.end, f.timezone, f.reason) for f, key in rows]
 

@@ -210,7 +210,7 @@ def apply_freezes(
                 if key not in products:
                     raise InvalidInput(f"freeze '{decl.reason}': unknown product '{key}'")
                 wanted.append((products[key].id, decl))
-    rows = list(session.scalars(select(Freeze).order_by(Freeze.id)))
+    rows = list(session.scalars(select(Freeze).where(Freeze.removed_at.is_(None)).order_by(Freeze.id)))
 
     def same(row: Freeze, pid: int | None, d: FreezeDecl) -> bool:
         return (row.product_id, row.start, row.end, row.reason) == (pid, d.start, d.end, d.reason)
@@ -237,7 +237,7 @@ def apply_freezes(
                 Freeze(product_id=pid, start=d.start, end=d.end, timezone=d.tz, reason=d.reason, created_at=now)
             )
         for row in drop:
-            session.delete(row)
+            row.removed_at = now  # kept: its occurrences come back at a higher SEQUENCE (effects)
 
     customers = list(session.scalars(select(Customer).join(Subscription).distinct().order_by(Customer.key)))
     apply_and_notify(session, now, settings, customers, change, "change freezes updated")

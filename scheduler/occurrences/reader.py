@@ -216,6 +216,6 @@ class ScheduleReader:
             if local and self._blackouts is None:
                 self._blackouts = BlackoutRows.read(self.session, self.only_customer)
             lo, hi = freeze_span(start, end)
-            freezes = freeze_rows(self.session, prod.id, lo, hi)
+            freezes = freeze_rows(self.session, prod.id, lo, hi, with_removed=True)
             found = self._blocks[key] = Blocks(prod, start, end, freezes, self._blackouts if local else None)
         return found

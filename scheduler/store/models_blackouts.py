@@ -4,9 +4,9 @@ A blackout belongs to one customer and is stored as declared (local times of the
 or a yearly/monthly spec), so its UTC intervals follow the zone's rules when they change. A freeze
 is the vendor's: per product (``product_id``) or for all products (NULL), stored in UTC with the
 zone and local times it was declared in. A removed blackout that was active stays, ``removed``, so
-that the occurrences it cancelled or moved come back at a higher SEQUENCE (``effects``). A
-conflict resolution records ops' decision to proceed with a product-wide occurrence in a
-customer's blackout.
+that the occurrences it cancelled or moved come back at a higher SEQUENCE (``effects``); so does a
+removed freeze (``removed_at`` set). A conflict resolution records ops' decision to proceed with a
+product-wide occurrence in a customer's blackout.
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ class Freeze(Base):
     timezone: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
+    removed_at: Mapped[datetime | None]  # set: removed, kept so that SEQUENCE never goes down
 
 
 class ConflictResolution(Base):
