@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import icalendar
 import pytest
 
 from scheduler.blackouts.conflicts import list_conflicts
@@ -12,6 +13,7 @@ from scheduler.blackouts.declare import list_blackouts
 from scheduler.blackouts.freezes import list_freezes
 from scheduler.catalogue.apply import apply_catalogue
 from scheduler.catalogue.catalogue_file import parse_catalogue
+from scheduler.feeds.content import product_feed
 from scheduler.settings import Settings
 from scheduler.store.db import Database
 from scheduler.store.models import Product
@@ -102,3 +104,24 @@ reason = "r"
     assert "on_blackout must be" in message
     assert "11-31 is not a date" in message
     assert "give exactly one of start/end, yearly or monthly" in message
+
+
+def test_a_freeze_the_file_drops_restores_at_a_higher_sequence(db: Database, db_url: str, tmp_path: Path) -> None:
+    """The year-end freeze cancels premier-edition's windows (SEQUENCE 1); dropped from the file, they
+    come back at 2 (RFC 5545: never lower than the cancellation)."""
+    settings = Settings(database_url=db_url, pickup_dir=tmp_path / "pickup", uid_domain="test.example")
+    apply_catalogue(db, NOW, parse_catalogue((EXAMPLES / "catalogue.toml").read_text()), settings=settings)
+
+    def sequences() -> dict[str, int]:
+        with db.transaction() as session:
+            feed = product_feed(session, settings, "premier-edition", z("2027-12-21T00:00Z"), z("2027-12-25T00:00Z"))
+        return {str(e["UID"]): int(str(e["SEQUENCE"])) for e in icalendar.Calendar.from_ical(feed.body).walk("VEVENT")}
+
+    before = sequences()
+    assert before and set(before.values()) == {0}
+    apply_catalogue(db, NOW, parse_catalogue((EXAMPLES / "blackouts.toml").read_text()), settings=settings)
+    assert sequences() == {}  # cancelled by the freeze
+    plan = apply_catalogue(db, NOW, parse_catalogue("freezes = []\n"), settings=settings)
+    assert [(p.action, p.what) for p in plan if p.action != "keep"] == [("remove", "freeze 1")]
+    assert list_freezes(db) == []
+    assert sequences() == dict.fromkeys(before, 2)
