@@ -82,6 +82,7 @@ class ScheduleReader:
         self._books: dict[int, ChangeBook] = {}
         self._subscribers: dict[int, list[Customer]] = {}
         self._subscriptions: dict[int, set[int]] | None = None
+        self._subscriber_ids: dict[int, set[int]] = {}
         self._unplanned: dict[tuple[int, datetime, datetime], list[tuple[Unplanned, set[int]]]] = {}
         self._expanded: dict[tuple[int, str, datetime, datetime], list[Occurrence]] = {}
         self._products: list[Product] | None = None
@@ -179,6 +180,16 @@ class ScheduleReader:
             ):
                 self._subscriptions[customer_id].add(product_id)
         return self._subscriptions.get(customer.id, set())
+
+    def subscribes(self, customer: Customer, prod: Product) -> bool:
+        """Does ``customer`` subscribe to ``prod``? Answered from ``prod``'s subscribers (read once),
+        not from every subscription, when one product is asked about (a per-product report)."""
+        if self.wide_only or self.among is not None or self.only_customer is not None or self._subscriptions:
+            return prod.id in self.subscribed(customer)
+        ids = self._subscriber_ids.get(prod.id)
+        if ids is None:
+            ids = self._subscriber_ids[prod.id] = {c.id for c in self.subscribers(prod)}
+        return customer.id in ids
 
     def unplanned(self, prod: Product, start: datetime, end: datetime) -> list[tuple[Unplanned, set[int]]]:
         """Unplanned windows of ``prod`` overlapping [start, end), each with the customers it is limited to."""

@@ -47,7 +47,9 @@ def occurrences(
         cust = reader.customer(customer) if customer else None
     products = reader.products(product)
     result: list[Scheduled] = []
-    if cust is not None:
+    if cust is not None and product is not None:
+        products = [p for p in products if reader.subscribes(cust, p)]
+    elif cust is not None:
         subscribed = reader.subscribed(cust)
         products = [p for p in products if p.id in subscribed]
     for prod in products:
