@@ -22,7 +22,7 @@ from typing import Any
 
 import jinja2
 
-from notifications import mime
+from notifications import bodies, mime
 from notifications.content import ANNOUNCE, Entry, Notice, format_local, format_utc_human
 from notifications.ics import build_calendar
 from windows.errors import InvalidInput
@@ -135,10 +135,9 @@ def _entry_view(entry: Entry) -> dict[str, Any]:
     }
 
 
-def render(notice: Notice, *, sender: str, ics: bytes | None = None) -> Rendered:
-    """Subject, text and HTML bodies and the .ics attachment (``ics`` if the caller rendered it)."""
-    organizer = parse_mailbox(sender, "sender").addr_spec
-    context = {
+def context(notice: Notice) -> dict[str, Any]:
+    """What the bodies say, as the templates (and ``bodies``) read it."""
+    return {
         "kind": notice.kind,
         "announce": notice.kind == ANNOUNCE,
         "headline": _HEADLINES[notice.kind],
@@ -150,11 +149,22 @@ def render(notice: Notice, *, sender: str, ics: bytes | None = None) -> Rendered
         "attachment": ATTACHMENT_NAME,
         "portal_url": notice.portal_url,
     }
+
+
+def render_templates(values: dict[str, Any]) -> tuple[str, str]:
+    """The text and HTML bodies from the Jinja templates: the reference ``bodies`` must match."""
     env = _environment()
+    return env.get_template("notice.txt.j2").render(values), env.get_template("notice.html.j2").render(values)
+
+
+def render(notice: Notice, *, sender: str, ics: bytes | None = None) -> Rendered:
+    """Subject, text and HTML bodies and the .ics attachment (``ics`` if the caller rendered it)."""
+    organizer = _organizer(sender)
+    values = context(notice)
     return Rendered(
         subject=subject(notice),
-        text=env.get_template("notice.txt.j2").render(context),
-        html=env.get_template("notice.html.j2").render(context),
+        text=bodies.text(values),
+        html=bodies.html(values),
         ics=ics if ics is not None else build_calendar(notice, organizer=organizer),
         method=notice.method,
         kind=notice.kind,
@@ -170,10 +180,21 @@ def build_message(rendered: Rendered, *, sender: str, recipient: str, message_id
     """
     if any(c in message_id for c in "\r\n") or not (message_id.startswith("<") and message_id.endswith(">")):
         raise InvalidInput(f"invalid Message-ID {message_id!r}")
+    head = _to_header(recipient) + SMTP.fold_binary("Message-ID", message_id)
+    return head + _shared_part(rendered, sender, date)
+
+
+@lru_cache(maxsize=4096)
+def _to_header(recipient: str) -> bytes:
+    """The To header (a contact gets several notices in one planning run: parsed once)."""
     to = str(parse_mailbox(recipient, "recipient"))
     policy = SMTP if to.isascii() else SMTPUTF8  # a non-ASCII address is only deliverable with SMTPUTF8
-    head = policy.fold_binary("To", to) + SMTP.fold_binary("Message-ID", message_id)
-    return head + _shared_part(rendered, sender, date)
+    return policy.fold_binary("To", to)
+
+
+@lru_cache(maxsize=16)
+def _organizer(sender: str) -> str:
+    return parse_mailbox(sender, "sender").addr_spec
 
 
 @lru_cache(maxsize=8)
