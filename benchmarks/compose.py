@@ -87,11 +87,12 @@ def compose_all(batch: list[Notice]) -> int:
 
 
 def timed(label: str, run: Callable[[], int]) -> None:
-    started = time.perf_counter()
+    """Wall and CPU time (the CPU figure is the steadier one on a shared machine)."""
+    started, cpu = time.perf_counter(), time.process_time()
     made = run()
-    seconds = time.perf_counter() - started
-    rate, each = made / seconds, seconds / made * 1e3
-    print(f"{label}: {made} messages in {seconds:.2f} s = {rate:,.0f} messages/s ({each:.2f} ms each)")
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    rate, each = made / seconds, cpu / made * 1e3
+    print(f"{label}: {made} messages in {seconds:.2f} s = {rate:,.0f} messages/s (CPU {each:.2f} ms each)")
 
 
 def main() -> None:
