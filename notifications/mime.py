@@ -10,6 +10,7 @@ bytes either way. The unit tests compare this against ``EmailMessage`` on varied
 
 from __future__ import annotations
 
+import base64
 import binascii
 import re
 from email import quoprimime
@@ -88,8 +89,8 @@ def text_part(subtype: str, text: str) -> bytes:
 
 def calendar_part(ics: bytes, method: str, filename: str) -> bytes:
     """The .ics attachment part: base64 in lines of 76 characters."""
-    data = _encode_base64(ics)
-    return _calendar_headers(method, filename) + "\r\n".join(_NEWLINES.split(data)).encode("ascii")
+    # encodebytes: 57 bytes (76 characters) a line, each ended by a newline, as the library does
+    return _calendar_headers(method, filename) + base64.encodebytes(ics).replace(b"\n", b"\r\n")
 
 
 @lru_cache(maxsize=8)
