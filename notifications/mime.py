@@ -48,6 +48,8 @@ def header(name: str, value: str) -> bytes:
 @lru_cache(maxsize=256)
 def library_header(name: str, value: str) -> bytes:
     """A header made and folded by ``email.headerregistry`` (the slow, general way)."""
+    if len(value.splitlines()) > 1:  # as EmailMessage refuses it: no header injection
+        raise ValueError(f"header values may not contain linefeed or carriage return characters: {value!r}")
     return SMTP.fold_binary(name, SMTP.header_factory(name, value))
 
 

@@ -158,3 +158,11 @@ def test_rendered_notices_compose_to_the_same_bytes_and_parse_alike(kind: str, n
         r.html,
         ICS.decode().replace("\r\n", "\n"),
     ]
+
+
+def test_a_line_break_in_a_header_value_is_refused_as_before() -> None:
+    r = rendered(SUBJECTS[0], TEXTS[0], "announce", ("a.1\r\nBcc: victim@example.org",), ICS)
+    with pytest.raises(ValueError):
+        reference(r, SENDER, DATE)
+    with pytest.raises(ValueError):
+        _shared_part(r, SENDER, DATE)
