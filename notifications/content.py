@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from windows.errors import InvalidInput
 from windows.timezones import display_zone
@@ -93,6 +94,11 @@ def format_local(instant: datetime, zone: str) -> str:
     >>> format_local(datetime(2040, 7, 3, 4, tzinfo=tz.utc), "America/New_York")   # after pytz's 2037
     'Tue 2040-07-03 00:00 EDT (UTC-04:00)'
     """
+    return _format_local(instant.astimezone(UTC), zone)  # keyed in UTC: a fold never aliases
+
+
+@lru_cache(maxsize=65536)  # the same windows in the same zones recur across customers' notices
+def _format_local(instant: datetime, zone: str) -> str:
     local = instant.astimezone(display_zone(zone))
     offset = local.strftime("%z")
     return f"{local:%a %Y-%m-%d %H:%M} {local.tzname()} (UTC{offset[:3]}:{offset[3:]})"
