@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from commands.common import AppContext, pass_app
 from scheduler import redaction
 from scheduler.notices.worker import run_worker
+from scheduler.store.db import DatabaseReplaced
 from scheduler.store.migrate import SchemaGate
 from windows.errors import InvalidInput
 
@@ -29,18 +30,18 @@ def worker(app: AppContext, interval: float | None) -> None:
     every = app.settings.worker_interval if interval is None else interval
     if every <= 0:
         raise InvalidInput(f"--interval {every:g}: use a number of seconds above zero")
-    schema = SchemaGate(app.db())
-    unreachable: SQLAlchemyError | None = None
-    try:
-        schema.check()  # a database not at the latest revision: refuse to start
-    except SQLAlchemyError as error:  # unreachable: checked before each run until it answers
-        unreachable = error
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     redaction.install()  # passwords in URLs never reach the log
     logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines on each revision check
-    if unreachable is not None:
-        log = logging.getLogger("maintcal.worker")
-        log.warning("database not reachable, revision not checked yet: %s", unreachable)
+    log = logging.getLogger("maintcal.worker")
+    schema = SchemaGate(app.db())
+    try:
+        schema.check()  # a database not at the latest revision: refuse to start
+    except DatabaseReplaced as error:  # deleted or replaced while starting: the same line as later
+        log.error("stopping: %s", error.message)
+        raise
+    except SQLAlchemyError as error:  # unreachable: checked before each run until it answers
+        log.warning("database not reachable, revision not checked yet: %s", error)
     stopping = threading.Event()
 
     def stop(signum: int, _frame: FrameType | None) -> None:
