@@ -54,7 +54,8 @@ def free_port() -> int:
 # -- clients (each run as a separate process) --------------------------------------------------------
 
 
-async def _read_response(reader: asyncio.StreamReader) -> tuple[int, int]:
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, int]:
+    """One HTTP/1.1 response from ``reader``: its status and body length (the body is read and dropped)."""
     status = int((await reader.readline()).split()[1])
     length = 0
     while (line := await reader.readline()) != b"\r\n":
@@ -70,7 +71,7 @@ async def _client(port: int, request: bytes, deadline: float, counts: Counter[in
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     while time.perf_counter() < deadline:
         writer.write(request)
-        status, length = await _read_response(reader)
+        status, length = await read_response(reader)
         counts[status] += 1
         sizes.append(length)
     writer.close()

@@ -49,7 +49,7 @@ Target = tuple[str, str | None]  # a request: path, and the ETag it sends (or No
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from feed_load import free_port, wait_ready  # noqa: E402
+from feed_load import free_port, read_response, wait_ready  # noqa: E402
 from scale_build import catalogue_toml, customer_key, insert_moves  # noqa: E402
 
 from scheduler.catalogue.apply import apply_catalogue  # noqa: E402
@@ -71,18 +71,6 @@ POLL_MS = 1000
 # -- the load client (a separate process) ---------------------------------------------------------------
 
 
-async def _read_response(reader: asyncio.StreamReader) -> tuple[int, int]:
-    status = int((await reader.readline()).split()[1])
-    length = 0
-    while (line := await reader.readline()) != b"\r\n":
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            length = int(value)
-    if length:
-        await reader.readexactly(length)
-    return status, length
-
-
 async def _connection(
     port: int, requests: list[bytes], deadline: float | None, counts: Counter[int], sizes: list[int]
 ) -> None:
@@ -90,7 +78,7 @@ async def _connection(
     i = 0
     while (deadline is None and i < len(requests)) or (deadline is not None and time.perf_counter() < deadline):
         writer.write(requests[i % len(requests)])
-        status, length = await _read_response(reader)
+        status, length = await read_response(reader)
         counts[status] += 1
         sizes.append(length)
         i += 1

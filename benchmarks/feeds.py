@@ -33,6 +33,8 @@ from typing import TypeVar
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from feed_load import read_response  # noqa: E402
+
 from scheduler.catalogue import edits as catalogue  # noqa: E402
 from scheduler.feeds.content import customer_feed, feed_events, horizon  # noqa: E402
 from scheduler.feeds.ical import CalendarInfo, render_calendar  # noqa: E402
@@ -97,14 +99,7 @@ async def _worker(port: int, request: bytes, deadline: float, counts: Counter[in
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     while time.perf_counter() < deadline:
         writer.write(request)
-        status = int((await reader.readline()).split()[1])
-        length = 0
-        while (line := await reader.readline()) != b"\r\n":
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
-                length = int(value)
-        if length:
-            await reader.readexactly(length)
+        status, _ = await read_response(reader)
         counts[status] += 1
     writer.close()
 

@@ -33,12 +33,12 @@ from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from scale_build import PRODUCTS, catalogue_toml, insert_moves, product_key  # noqa: E402
+from scale_build import PRODUCTS, catalogue_toml, fresh_database, insert_moves, product_key  # noqa: E402
 
 from scheduler.catalogue.apply import apply_catalogue  # noqa: E402
 from scheduler.catalogue.catalogue_file import parse_catalogue  # noqa: E402
@@ -48,7 +48,6 @@ from scheduler.reports.compliance import compliance  # noqa: E402
 from scheduler.reports.sla_report import sla_report  # noqa: E402
 from scheduler.settings import Settings  # noqa: E402
 from scheduler.store.db import Database  # noqa: E402
-from scheduler.store.migrate import upgrade  # noqa: E402
 from scheduler.store.models_outbox import Delivery  # noqa: E402
 from tests.pgserver import PgServer  # noqa: E402
 from windows.rules import WeeklyRule  # noqa: E402
@@ -116,14 +115,7 @@ def plan_timed(db: Database, now: datetime, settings: Settings) -> tuple[float, 
 
 
 def one_size(server: PgServer, customers: int, plan_only: bool = False) -> Figures:
-    name = f"scale_{customers}"
-    admin = create_engine(server.admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
-        connection.execute(text(f"CREATE DATABASE {name}"))
-    admin.dispose()
-    url = server.url(name)
-    upgrade(url)
+    url = fresh_database(server.admin_url, server.url, f"scale_{customers}")
     db = Database.open(url)
     settings = Settings(database_url=url)
     source = catalogue_toml(customers)

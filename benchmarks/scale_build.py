@@ -8,11 +8,13 @@ consent, numbered like the decisions the services take), inserted in bulk.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import insert, select
+from sqlalchemy import create_engine, insert, select, text
 
 from scheduler.store.db import Database
+from scheduler.store.migrate import upgrade
 from scheduler.store.models import Customer, Override, Product, Subscription
 from scheduler.store.repository import rule_to_domain
 from windows.expansion import Occurrence, expand
@@ -75,6 +77,19 @@ def catalogue_toml(customers: int) -> str:
             f'contacts = ["ops@{key}.example.com", "cto@{key}.example.com"]\nsubscriptions = [{subs}]\n\n'
         )
     return "".join(parts)
+
+
+def fresh_database(admin_url: str, url_of: Callable[[str], str], name: str) -> str:
+    """Drop and create database ``name`` on the server behind ``admin_url``, migrate it to the
+    latest revision, and return its URL (``url_of(name)``)."""
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    url = url_of(name)
+    upgrade(url)
+    return url
 
 
 def insert_moves(db: Database, now: datetime) -> int:

@@ -21,14 +21,14 @@ import sys
 import time
 from pathlib import Path
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import event
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from alternating import cpu_seconds, load_average  # noqa: E402
 from scale import APPLY_AT, MONTH, NOW  # noqa: E402
-from scale_build import PRODUCTS, catalogue_toml, insert_moves, product_key  # noqa: E402
+from scale_build import PRODUCTS, catalogue_toml, fresh_database, insert_moves, product_key  # noqa: E402
 
 from scheduler.catalogue.apply import apply_catalogue  # noqa: E402
 from scheduler.catalogue.catalogue_file import parse_catalogue  # noqa: E402
@@ -36,7 +36,6 @@ from scheduler.notices.planning import plan_notices  # noqa: E402
 from scheduler.reports.sla_report import sla_report  # noqa: E402
 from scheduler.settings import Settings  # noqa: E402
 from scheduler.store.db import Database  # noqa: E402
-from scheduler.store.migrate import upgrade  # noqa: E402
 from tests.pgserver import PgServer  # noqa: E402
 
 
@@ -46,14 +45,7 @@ def every_subscriber(db: Database) -> int:
 
 
 def build(server: PgServer, customers: int) -> Database:
-    name = f"sla_scale_{customers}"
-    admin = create_engine(server.admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
-        connection.execute(text(f"CREATE DATABASE {name}"))
-    admin.dispose()
-    url = server.url(name)
-    upgrade(url)
+    url = fresh_database(server.admin_url, server.url, f"sla_scale_{customers}")
     db = Database.open(url)
     settings = Settings(database_url=url)
     began = time.perf_counter()
