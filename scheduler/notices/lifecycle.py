@@ -109,20 +109,7 @@ def plan_lifecycle(
         missing_endpoints = {e for e in endpoints_of[customer.id] if f"{key}/e{e}" not in existing}
         if not missing_contacts and not missing_endpoints:
             continue
-        digests = [(c, (item,)) for c in missing_contacts] or [(None, (item,))]
-        queued += write_notices(
-            session,
-            now,
-            settings,
-            due.kind,
-            _note(session, item, due),
-            [(customer, digests)],
-            names,
-            due_at=due.at,
-            due_key=key,
-            extra={"lead": due.lead} if due.lead else {},
-            endpoints=missing_endpoints,
-        )
+        queued += _queue_due(session, now, settings, names, customer, item, due, missing_contacts, missing_endpoints)
     return queued
 
 
@@ -160,24 +147,39 @@ def follow_correction(session: Session, now: datetime, settings: Settings, items
                 elif row.endpoint_id is not None:
                     to_endpoints.add(row.endpoint_id)
         for due, (contact_ids, endpoint_ids) in sorted(wanted.items(), key=lambda pair: (pair[0].at, pair[0].kind)):
-            key = due_key(customer.key, item, due)
             told: list[Contact | None] = [c for c in customer.contacts if c.id in contact_ids and c.removed_at is None]
             if not told and not endpoint_ids:
                 continue
-            queued += write_notices(
-                session,
-                now,
-                settings,
-                due.kind,
-                _note(session, item, due),
-                [(customer, [(c, (item,)) for c in told] or [(None, (item,))])],
-                names,
-                due_at=due.at,
-                due_key=key,
-                extra={"lead": due.lead} if due.lead else {},
-                endpoints=endpoint_ids,
-            )
+            queued += _queue_due(session, now, settings, names, customer, item, due, told, endpoint_ids)
     return queued
+
+
+def _queue_due(
+    session: Session,
+    now: datetime,
+    settings: Settings,
+    names: dict[str, str],
+    customer: Customer,
+    item: Scheduled,
+    due: Due,
+    contacts: list[Contact | None],
+    endpoints: set[int],
+) -> int:
+    """Queue ``due``'s notice about ``item`` to ``contacts`` and ``endpoints`` (either may be empty),
+    due at its instant under its due key. Returns how many deliveries were queued."""
+    return write_notices(
+        session,
+        now,
+        settings,
+        due.kind,
+        _note(session, item, due),
+        [(customer, [(c, (item,)) for c in contacts] or [(None, (item,))])],
+        names,
+        due_at=due.at,
+        due_key=due_key(customer.key, item, due),
+        extra={"lead": due.lead} if due.lead else {},
+        endpoints=endpoints,
+    )
 
 
 def _again(item: Scheduled, key: str) -> Due | None:
