@@ -1,13 +1,15 @@
-"""The SLA report of every subscriber at scale: only scale.py's SLA figure, and optionally its profile.
+"""The SLA report of every subscriber and ``compliance`` at scale: scale.py's two figures, and their profile.
 
 Builds the catalogue of issue 11 (``scale_build.py``: N customers x 2 contacts x 3 of 20 products,
 one approved move per customer) on a throwaway PostgreSQL, runs the first ``notices plan`` (so the
 compliance records the report reads are those of scale.py), then times ``sla_report`` of every
 product for one month (February 2027, at 2027-02-01T12:00Z as scale.py) ``--rounds`` times, printing
-each round, the rows reported and the SQL statements issued. ``--profile`` adds a cProfile of one
-more round (top functions by cumulative, then by own time). Figures only, no assertions.
+each round, the rows reported and the SQL statements issued; then the same for ``compliance`` of
+every customer for the month (``--only sla`` or ``--only compliance`` times one of them).
+``--profile`` adds a cProfile of one more round of each (top functions by cumulative, then by own
+time). Figures only, no assertions.
 
-Run: ``python benchmarks/sla_scale.py [--customers 500] [--rounds 3] [--profile]``
+Run: ``python benchmarks/sla_scale.py [--customers 500] [--rounds 3] [--only sla|compliance] [--profile]``
 """
 
 from __future__ import annotations
@@ -27,12 +29,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from alternating import cpu_seconds, load_average  # noqa: E402
-from scale import APPLY_AT, MONTH, NOW  # noqa: E402
+from scale import APPLY_AT, MONTH, MONTH_END, MONTH_START, NOW  # noqa: E402
 from scale_build import PRODUCTS, catalogue_toml, fresh_database, insert_moves, product_key  # noqa: E402
 
 from scheduler.catalogue.apply import apply_catalogue  # noqa: E402
 from scheduler.catalogue.catalogue_file import parse_catalogue  # noqa: E402
 from scheduler.notices.planning import plan_notices  # noqa: E402
+from scheduler.reports.compliance import compliance  # noqa: E402
 from scheduler.reports.sla_report import sla_report  # noqa: E402
 from scheduler.settings import Settings  # noqa: E402
 from scheduler.store.db import Database  # noqa: E402
@@ -42,6 +45,17 @@ from tests.pgserver import PgServer  # noqa: E402
 def every_subscriber(db: Database) -> int:
     """The SLA report of every product for the month; returns the rows reported."""
     return sum(len(sla_report(db, NOW, product=product_key(k), month=MONTH)) for k in range(PRODUCTS))
+
+
+def every_customer(db: Database) -> int:
+    """``compliance`` of every customer for the month; returns the items assessed."""
+    return len(compliance(db, NOW, MONTH_START, MONTH_END))
+
+
+FIGURES = {
+    "sla": ("SLA report, every subscriber, one month", every_subscriber, "report rows"),
+    "compliance": ("compliance, one month, every customer", every_customer, "items"),
+}
 
 
 def build(server: PgServer, customers: int) -> Database:
@@ -60,6 +74,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=500, help="customers (default 500)")
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds after one warm-up (default 3)")
+    parser.add_argument("--only", choices=sorted(FIGURES), help="time only this figure")
     parser.add_argument("--profile", action="store_true", help="cProfile one more round")
     args = parser.parse_args()
     server = PgServer.start()
@@ -73,21 +88,24 @@ def main() -> None:
             statements += 1
 
         event.listen(db.engine, "before_cursor_execute", count)
-        rows = every_subscriber(db)  # warm-up
-        print(f"  {rows} report rows, {statements} SQL statements per run; load average {load_average()}")
-        for i in range(args.rounds):
-            gc.collect()
-            began, began_cpu = time.perf_counter(), cpu_seconds()
-            every_subscriber(db)
-            wall, cpu = time.perf_counter() - began, cpu_seconds() - began_cpu
-            print(f"  SLA report, every subscriber, one month, round {i + 1}: {wall:.2f} s wall, {cpu:.2f} s CPU")
-        print(f"  load average after: {load_average()}")
-        if args.profile:
-            profile = cProfile.Profile()
-            profile.runcall(every_subscriber, db)
-            stats = pstats.Stats(profile)
-            stats.sort_stats("cumulative").print_stats(40)
-            stats.sort_stats("tottime").print_stats(30)
+        for name in [args.only] if args.only else list(FIGURES):
+            label, run, unit = FIGURES[name]
+            statements = 0
+            found = run(db)  # warm-up
+            print(f"  {label}: {found} {unit}, {statements} SQL statements per run; load average {load_average()}")
+            for i in range(args.rounds):
+                gc.collect()
+                began, began_cpu = time.perf_counter(), cpu_seconds()
+                run(db)
+                wall, cpu = time.perf_counter() - began, cpu_seconds() - began_cpu
+                print(f"  {label}, round {i + 1}: {wall:.2f} s wall, {cpu:.2f} s CPU")
+            print(f"  load average after: {load_average()}")
+            if args.profile:
+                profile = cProfile.Profile()
+                profile.runcall(run, db)
+                stats = pstats.Stats(profile)
+                stats.sort_stats("cumulative").print_stats(40)
+                stats.sort_stats("tottime").print_stats(30)
         db.dispose()
     finally:
         server.stop()

@@ -30,6 +30,16 @@ from windows.expansion import Occurrence, expand
 from windows.rules import Rule
 from windows.schedule import Change
 
+_new, _set = object.__new__, object.__setattr__
+
+
+def _viewed_by(occ: Occurrence, customer: str) -> Occurrence:
+    """``occ`` (a ``local`` rule's, expanded without a customer) as ``expand`` gives it for ``customer``:
+    the same fields but the id and the customer. Built as ``expand`` builds it, without ``__init__``."""
+    viewed = _new(Occurrence)
+    _set(viewed, "__dict__", {**occ.__dict__, "id": f"{occ.base_id}.{customer}", "customer": customer})
+    return viewed
+
 
 class ChangeBook:
     """The changes of one product, kept in the order they were read, found by view and occurrence."""
@@ -62,6 +72,10 @@ class ChangeBook:
                 self._views[customer] = found
         return found
 
+    def own(self, customer: str) -> list[Change]:
+        """``customer``'s own changes (not the product-wide ones), in the order they were read."""
+        return [c for _, c in self._own.get(customer, [])]
+
 
 class ScheduleReader:
     """Per-session cache of what occurrences are built from; ``only_customer`` narrows the changes read."""
@@ -85,6 +99,7 @@ class ScheduleReader:
         self._subscriber_ids: dict[int, set[int]] = {}
         self._unplanned: dict[tuple[int, datetime, datetime], list[tuple[Unplanned, set[int]]]] = {}
         self._expanded: dict[tuple[int, str, datetime, datetime], list[Occurrence]] = {}
+        self._zoned: dict[tuple[int, str, str, datetime, datetime], list[Occurrence]] = {}
         self._products: list[Product] | None = None
         self._customers: dict[str, Customer] = {}
         self._by_key: dict[str, Product] = {}
@@ -207,10 +222,15 @@ class ScheduleReader:
     def expand(
         self, prod: Product, rule: Rule, viewer: Customer | None, start: datetime, end: datetime
     ) -> list[Occurrence]:
-        """``rule`` expanded for ``viewer``; a rule in a fixed zone is expanded once for every viewer."""
+        """``rule`` expanded for ``viewer``; a rule in a fixed zone is expanded once for every viewer, a
+        ``local`` rule once per zone, then given each viewer's id (``<base id>.<customer>``)."""
         if rule.is_local:
             assert viewer is not None
-            return expand(rule, start, end, local_tz=viewer.timezone, customer=viewer.key)
+            zoned = (prod.id, rule.name, viewer.timezone, start, end)
+            shared = self._zoned.get(zoned)
+            if shared is None:
+                shared = self._zoned[zoned] = expand(rule, start, end, local_tz=viewer.timezone)
+            return [_viewed_by(o, viewer.key) for o in shared]
         key = (prod.id, rule.name, start, end)
         found = self._expanded.get(key)
         if found is None:

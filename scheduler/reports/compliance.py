@@ -11,16 +11,17 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import DateTime, select, type_coerce
 from sqlalchemy.orm import Session, selectinload
 
 from notifications.content import PUBLISH
 from scheduler.notices.channels import endpoint_label
 from scheduler.occurrences.reader import ScheduleReader
 from scheduler.occurrences.schedule import occurrences
+from scheduler.occurrences.shared import SharedViews
 from scheduler.store.db import Database
 from scheduler.store.models import Customer, Product, Subscription, WindowRule
 from scheduler.store.models_endpoints import Endpoint
@@ -29,6 +30,8 @@ from scheduler.store.repository import get_customer, get_product
 from windows.notice import VIOLATED, ContactPeriod, Dispatch, Verdict, assess
 from windows.schedule import Scheduled
 from windows.timezones import format_utc
+
+_UTC = UTC
 
 _BATCH = 500  # customers whose outbox records are read in one query
 
@@ -82,10 +85,15 @@ def assess_range(
     product: str | None = None,
     customer: str | None = None,
     reader: ScheduleReader | None = None,
+    shared: bool = True,
 ) -> list[ComplianceItem]:
     """Like ``compliance`` inside an open session (for reports that need it, e.g. the SLA).
 
     Customers are assessed in batches of ``_BATCH``: one query reads what the outbox did for a batch.
+    Each customer's view is built from the product-wide one (``SharedViews``: the product's
+    occurrences are expanded and judged once, and only a customer's own changes are re-done per
+    customer); ``shared=False`` builds every view on its own with ``occurrences`` (the same items,
+    slower: kept to compare the two).
     """
     query = select(Customer).options(selectinload(Customer.contacts)).order_by(Customer.key)
     if customer:
@@ -104,6 +112,7 @@ def assess_range(
     for endpoint in session.scalars(select(Endpoint).order_by(Endpoint.id)):
         hooks[endpoint.customer_id].append(endpoint)
     reader = reader or ScheduleReader(session)
+    views = SharedViews(reader, start, end) if shared else None
     result = []
     customers = list(session.scalars(query))
     reader.know(customers)
@@ -111,21 +120,39 @@ def assess_range(
         batch = customers[first : first + _BATCH]
         dispatches = _dispatches(session, [c.id for c in batch], start, end, product)
         for cust in batch:
-            items = occurrences(session, start, end, product=product, customer=cust.key, reader=reader)
+            if views is None:
+                items = occurrences(session, start, end, product=product, customer=cust.key, reader=reader)
+            else:
+                items = _view(views, reader, cust, product)
             if not items:
                 continue
             # The contract's channels count (notice_channels, email by default); the others are courtesy.
             periods = [("email", ContactPeriod(c.email, c.nominated_at, c.removed_at)) for c in cust.contacts]
             periods += [(e.kind, ContactPeriod(endpoint_label(e), e.created_at, e.removed_at)) for e in hooks[cust.id]]
-            mine = dispatches[cust.id]
+            mine = dispatches.get(cust.id, {})
+            contacts_by: dict[tuple[str, ...], list[ContactPeriod]] = {}
             for item in items:
                 counted = channels.get(item.occurrence.product, ("email",))
-                contacts = [period for channel, period in periods if channel in counted]
-                told = [d for channel, d in mine.get(item.id, []) if channel in counted]
+                contacts = contacts_by.get(counted)
+                if contacts is None:
+                    contacts = contacts_by[counted] = [period for channel, period in periods if channel in counted]
+                told = [d for channel, d in mine.get(item.id, ()) if channel in counted]
                 verdict = assess(item, now, contacts, told, waiver=_waiver(item, waivers))
                 result.append(ComplianceItem(item, cust.key, verdict))
     result.sort(key=lambda c: (c.item.start, c.item.id, c.customer))
     return result
+
+
+def _view(views: SharedViews, reader: ScheduleReader, cust: Customer, product: str | None) -> list[Scheduled]:
+    """``cust``'s occurrences over the range (of ``product`` only, when named), not cancelled; the
+    same items as ``occurrences`` gives for the view, in another order."""
+    products = reader.products(product)
+    if product is not None:
+        products = [p for p in products if reader.subscribes(cust, p)]
+    else:
+        subscribed = reader.subscribed(cust)
+        products = [p for p in products if p.id in subscribed]
+    return [item for prod in products for item in views.view(prod, cust)]
 
 
 def violations(items: list[ComplianceItem]) -> list[ComplianceItem]:
@@ -141,11 +168,11 @@ def _dispatches(
         select(
             DeliveryOccurrence.customer_id,
             DeliveryOccurrence.occurrence_id,
-            DeliveryOccurrence.start,
-            DeliveryOccurrence.end,
+            type_coerce(DeliveryOccurrence.start, DateTime),
+            type_coerce(DeliveryOccurrence.end, DateTime),
             Delivery.email,
             Delivery.status,
-            Delivery.sent_at,
+            type_coerce(Delivery.sent_at, DateTime),
             Delivery.last_error,
             Delivery.attempts,
             Delivery.channel,
@@ -161,11 +188,30 @@ def _dispatches(
         )
         .order_by(Delivery.id)
     )
-    found: dict[int, dict[str, list[tuple[str, Dispatch]]]] = defaultdict(lambda: defaultdict(list))
+    # The instants are read naive (UTC, as stored) and made aware once per distinct value: the
+    # rows of one occurrence share its start and end (what UTCDateTime does for every value).
+    aware: dict[datetime, datetime] = {}
+
+    def utc(naive: datetime) -> datetime:
+        found = aware.get(naive)
+        if found is None:
+            found = aware[naive] = naive.replace(tzinfo=_UTC)
+        return found
+
+    found: dict[int, dict[str, list[tuple[str, Dispatch]]]] = {}
     for customer_id, occurrence_id, start, end, email, status, sent_at, error, attempts, channel in rows:
-        found[customer_id][occurrence_id].append(
-            (channel, Dispatch(email, start, end, status, sent_at, error, attempts))
+        told = (
+            channel,
+            Dispatch(email, utc(start), utc(end), status, utc(sent_at) if sent_at else None, error, attempts),
         )
+        mine = found.get(customer_id)
+        if mine is None:
+            mine = found[customer_id] = {}
+        listed = mine.get(occurrence_id)
+        if listed is None:
+            mine[occurrence_id] = [told]
+        else:
+            listed.append(told)
     return found
 
 
