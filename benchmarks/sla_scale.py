@@ -7,7 +7,9 @@ product for one month (February 2027, at 2027-02-01T12:00Z as scale.py) ``--roun
 each round, the rows reported and the SQL statements issued; then the same for ``compliance`` of
 every customer for the month (``--only sla`` or ``--only compliance`` times one of them).
 ``--profile`` adds a cProfile of one more round of each (top functions by cumulative, then by own
-time). Figures only, no assertions.
+time). ``--compare`` alternates each round with one of the per-customer path (``shared=False``:
+every customer's view built on its own, as before the shared views), on the same data at the same
+load. Figures only, no assertions.
 
 Run: ``python benchmarks/sla_scale.py [--customers 500] [--rounds 3] [--only sla|compliance] [--profile]``
 """
@@ -35,21 +37,22 @@ from scale_build import PRODUCTS, catalogue_toml, fresh_database, insert_moves, 
 from scheduler.catalogue.apply import apply_catalogue  # noqa: E402
 from scheduler.catalogue.catalogue_file import parse_catalogue  # noqa: E402
 from scheduler.notices.planning import plan_notices  # noqa: E402
-from scheduler.reports.compliance import compliance  # noqa: E402
+from scheduler.reports.compliance import assess_range  # noqa: E402
 from scheduler.reports.sla_report import sla_report  # noqa: E402
 from scheduler.settings import Settings  # noqa: E402
 from scheduler.store.db import Database  # noqa: E402
 from tests.pgserver import PgServer  # noqa: E402
 
 
-def every_subscriber(db: Database) -> int:
+def every_subscriber(db: Database, shared: bool = True) -> int:
     """The SLA report of every product for the month; returns the rows reported."""
-    return sum(len(sla_report(db, NOW, product=product_key(k), month=MONTH)) for k in range(PRODUCTS))
+    return sum(len(sla_report(db, NOW, product=product_key(k), month=MONTH, shared=shared)) for k in range(PRODUCTS))
 
 
-def every_customer(db: Database) -> int:
+def every_customer(db: Database, shared: bool = True) -> int:
     """``compliance`` of every customer for the month; returns the items assessed."""
-    return len(compliance(db, NOW, MONTH_START, MONTH_END))
+    with db.transaction() as session:
+        return len(assess_range(session, NOW, MONTH_START, MONTH_END, shared=shared))
 
 
 FIGURES = {
@@ -76,6 +79,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds after one warm-up (default 3)")
     parser.add_argument("--only", choices=sorted(FIGURES), help="time only this figure")
     parser.add_argument("--profile", action="store_true", help="cProfile one more round")
+    parser.add_argument("--compare", action="store_true", help="alternate with the per-customer path")
     args = parser.parse_args()
     server = PgServer.start()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop the cluster on kill too
@@ -93,12 +97,16 @@ def main() -> None:
             statements = 0
             found = run(db)  # warm-up
             print(f"  {label}: {found} {unit}, {statements} SQL statements per run; load average {load_average()}")
+            if args.compare:
+                run(db, False)  # the same warm-up
             for i in range(args.rounds):
-                gc.collect()
-                began, began_cpu = time.perf_counter(), cpu_seconds()
-                run(db)
-                wall, cpu = time.perf_counter() - began, cpu_seconds() - began_cpu
-                print(f"  {label}, round {i + 1}: {wall:.2f} s wall, {cpu:.2f} s CPU")
+                for shared in [True, False] if args.compare else [True]:
+                    gc.collect()
+                    began, began_cpu = time.perf_counter(), cpu_seconds()
+                    run(db, shared)
+                    wall, cpu = time.perf_counter() - began, cpu_seconds() - began_cpu
+                    path = "" if not args.compare else " shared" if shared else " per customer"
+                    print(f"  {label}{path}, round {i + 1}: {wall:.2f} s wall, {cpu:.2f} s CPU")
             print(f"  load average after: {load_average()}")
             if args.profile:
                 profile = cProfile.Profile()

@@ -87,7 +87,7 @@ class SharedViews:
         in_range = []
         for rule in rules:
             expanded = {o.id: o for o in self.reader.expand(prod, rule, None, self.start, self.end)}
-            self._moved_in(rule, None, wide_changes, expanded)
+            self._moved_in(prod, rule, wide_changes, expanded)
             wide = {}
             for occ in expanded.values():
                 scheduled = apply_changes(occ, by_base.get(occ.base_id, []), None, prod.notice_days)
@@ -107,7 +107,7 @@ class SharedViews:
         result = []
         for view in shared.rules:
             expanded = dict(view.expanded)
-            self._moved_in(view.rule, cust, own, expanded)
+            self._moved_in(prod, view.rule, own, expanded)
             for occ in expanded.values():
                 if occ.base_id in names:
                     scheduled = apply_changes(occ, by_base.get(occ.base_id, []), cust.key, prod.notice_days)
@@ -118,19 +118,18 @@ class SharedViews:
                     result.append(scheduled)
         return result
 
-    def _moved_in(
-        self, rule: Rule, viewer: Customer | None, changes: list[Change], expanded: dict[str, Occurrence]
-    ) -> None:
-        """Add to ``expanded`` the occurrences of ``rule`` that ``changes`` move into the range."""
+    def _moved_in(self, prod: Product, rule: Rule, changes: list[Change], expanded: dict[str, Occurrence]) -> None:
+        """Add to ``expanded`` the occurrences of ``rule`` that ``changes`` move into the range (a rule
+        in a fixed zone: an occurrence's id is its base id, expanded once for every customer)."""
         prefix = f"{rule.product}.{rule.name}."
         for change in changes:
-            if change.action == "move" and change.base_id.startswith(prefix):
+            if change.action == "move" and change.base_id.startswith(prefix) and change.base_id not in expanded:
                 assert change.new_start and change.new_end
                 if change.new_start < self.end and change.new_end > self.start:
                     day = _date_of(change.base_id)
                     if day is not None:
                         lo = datetime(day.year, day.month, day.day, tzinfo=UTC) - timedelta(days=2)
-                        for o in _expand(rule, viewer, lo, lo + timedelta(days=5)):
+                        for o in self.reader.expand(prod, rule, None, lo, lo + timedelta(days=5)):
                             if o.base_id == change.base_id:
                                 expanded.setdefault(o.id, o)
 

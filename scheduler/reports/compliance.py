@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, select, type_coerce
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from notifications.content import PUBLISH
 from scheduler.notices.channels import endpoint_label
@@ -23,7 +23,7 @@ from scheduler.occurrences.reader import ScheduleReader
 from scheduler.occurrences.schedule import occurrences
 from scheduler.occurrences.shared import SharedViews
 from scheduler.store.db import Database
-from scheduler.store.models import Customer, Product, Subscription, WindowRule
+from scheduler.store.models import Contact, Customer, Product, Subscription, WindowRule
 from scheduler.store.models_endpoints import Endpoint
 from scheduler.store.models_outbox import SUPERSEDED, Delivery, DeliveryOccurrence
 from scheduler.store.repository import get_customer, get_product
@@ -86,6 +86,7 @@ def assess_range(
     customer: str | None = None,
     reader: ScheduleReader | None = None,
     shared: bool = True,
+    views: SharedViews | None = None,
 ) -> list[ComplianceItem]:
     """Like ``compliance`` inside an open session (for reports that need it, e.g. the SLA).
 
@@ -95,7 +96,7 @@ def assess_range(
     customer); ``shared=False`` builds every view on its own with ``occurrences`` (the same items,
     slower: kept to compare the two).
     """
-    query = select(Customer).options(selectinload(Customer.contacts)).order_by(Customer.key)
+    query = select(Customer).order_by(Customer.key)
     if customer:
         query = query.where(Customer.id == get_customer(session, customer).id)
     if product:
@@ -112,13 +113,19 @@ def assess_range(
     for endpoint in session.scalars(select(Endpoint).order_by(Endpoint.id)):
         hooks[endpoint.customer_id].append(endpoint)
     reader = reader or ScheduleReader(session)
-    views = SharedViews(reader, start, end) if shared else None
+    if views is None and shared:
+        views = SharedViews(reader, start, end)
+    assert views is None or (views.reader is reader and (views.start, views.end) == (start, end))
+    if not shared:
+        views = None
     result = []
     customers = list(session.scalars(query))
     reader.know(customers)
     for first in range(0, len(customers), _BATCH):
         batch = customers[first : first + _BATCH]
-        dispatches = _dispatches(session, [c.id for c in batch], start, end, product)
+        ids = [c.id for c in batch]
+        dispatches = _dispatches(session, ids, start, end, product)
+        nominated = _contacts(session, ids)
         for cust in batch:
             if views is None:
                 items = occurrences(session, start, end, product=product, customer=cust.key, reader=reader)
@@ -127,7 +134,7 @@ def assess_range(
             if not items:
                 continue
             # The contract's channels count (notice_channels, email by default); the others are courtesy.
-            periods = [("email", ContactPeriod(c.email, c.nominated_at, c.removed_at)) for c in cust.contacts]
+            periods = [("email", period) for period in nominated.get(cust.id, [])]
             periods += [(e.kind, ContactPeriod(endpoint_label(e), e.created_at, e.removed_at)) for e in hooks[cust.id]]
             mine = dispatches.get(cust.id, {})
             contacts_by: dict[tuple[str, ...], list[ContactPeriod]] = {}
@@ -157,6 +164,19 @@ def _view(views: SharedViews, reader: ScheduleReader, cust: Customer, product: s
 
 def violations(items: list[ComplianceItem]) -> list[ComplianceItem]:
     return [c for c in items if c.verdict.state == VIOLATED]
+
+
+def _contacts(session: Session, customer_ids: list[int]) -> dict[int, list[ContactPeriod]]:
+    """Per customer, its contacts' nomination history (columns, not ORM objects: one query a batch)."""
+    rows = session.execute(
+        select(Contact.customer_id, Contact.email, Contact.nominated_at, Contact.removed_at)
+        .where(Contact.customer_id.in_(customer_ids))
+        .order_by(Contact.id)
+    )
+    found: dict[int, list[ContactPeriod]] = defaultdict(list)
+    for customer_id, email, nominated, removed in rows:
+        found[customer_id].append(ContactPeriod(email, nominated, removed))
+    return found
 
 
 def _dispatches(

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from scheduler.blackouts.sla_policy import overridden_verdicts
 from scheduler.occurrences.reader import ScheduleReader
 from scheduler.occurrences.schedule import occurrences
+from scheduler.occurrences.shared import SharedViews
 from scheduler.reports.compliance import ComplianceItem, assess_range
 from scheduler.store.db import Database
 from scheduler.store.models import Customer, Product, Subscription
@@ -58,8 +59,12 @@ def sla_report(
     customer: str | None = None,
     target: Decimal | None = None,
     excluded_as_up: bool = False,
+    shared: bool = True,
 ) -> list[ReportRow]:
-    """One row for ``customer``; without it, one row per subscribed customer plus the product-wide row."""
+    """One row for ``customer``; without it, one row per subscribed customer plus the product-wide row.
+
+    ``shared=False`` builds each customer's view on its own (``assess_range``): the same rows, slower.
+    """
     period = Period.parse(month, tz)
     with db.transaction() as session:
         prod = get_product(session, product)
@@ -83,7 +88,18 @@ def sla_report(
                 )
             )
         reader = ScheduleReader(session)
-        items = assess_range(session, now, period.start, period.end, product=prod.key, customer=customer, reader=reader)
+        views = SharedViews(reader, period.start, period.end) if shared else None
+        items = assess_range(
+            session,
+            now,
+            period.start,
+            period.end,
+            product=prod.key,
+            customer=customer,
+            reader=reader,
+            shared=shared,
+            views=views,
+        )
         items = [c for c in items if not c.item.occurrence.imported]
         by_customer: dict[str, list[WindowVerdict]] = defaultdict(list)
         by_id: dict[str, list[WindowVerdict]] = defaultdict(list)  # for the product-wide row
@@ -107,7 +123,7 @@ def sla_report(
             gap = None if imported or mine else _not_in_service(prod, period, what, since.get(cust.id))
             rows.append(ReportRow(cust.key, result, gap is None, gap or no_rules))
         if customer is None:
-            verdicts = _product_wide(session, prod, period, by_id, reader)
+            verdicts = _product_wide(session, prod, period, by_id, reader, views)
             result = compute_sla(period, verdicts, outages[None], now=now, policy=policy)
             what = f"the first customer subscribed to {prod.key}"
             first = min(since.values(), default=None)
@@ -187,10 +203,14 @@ def _product_wide(
     period: Period,
     by_id: dict[str, list[WindowVerdict]],
     reader: ScheduleReader,
+    views: SharedViews | None,
 ) -> list[WindowVerdict]:
     """The product's own windows, each excluded when every subscribed customer's verdict (``by_id``) was."""
     verdicts = []
-    for item in occurrences(session, period.start, period.end, product=prod.key, reader=reader):
+    items = views.product_wide(prod) if views is not None else None
+    if items is None:  # a product with a ``local`` rule (its occurrences are skipped below), or not shared
+        items = occurrences(session, period.start, period.end, product=prod.key, reader=reader)
+    for item in items:
         if item.customer is not None and item.kind == "planned":
             continue  # a local rule: one occurrence per customer, judged in the customer rows
         if item.occurrence.imported:
