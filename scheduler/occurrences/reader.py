@@ -33,7 +33,7 @@ from windows.schedule import Change
 _new, _set = object.__new__, object.__setattr__
 
 
-def _viewed_by(occ: Occurrence, customer: str) -> Occurrence:
+def viewed_by(occ: Occurrence, customer: str) -> Occurrence:
     """``occ`` (a ``local`` rule's, expanded without a customer) as ``expand`` gives it for ``customer``:
     the same fields but the id and the customer. Built as ``expand`` builds it, without ``__init__``."""
     viewed = _new(Occurrence)
@@ -226,16 +226,27 @@ class ScheduleReader:
         ``local`` rule once per zone, then given each viewer's id (``<base id>.<customer>``)."""
         if rule.is_local:
             assert viewer is not None
-            zoned = (prod.id, rule.name, viewer.timezone, start, end)
-            shared = self._zoned.get(zoned)
-            if shared is None:
-                shared = self._zoned[zoned] = expand(rule, start, end, local_tz=viewer.timezone)
-            return [_viewed_by(o, viewer.key) for o in shared]
+            return [viewed_by(o, viewer.key) for o in self.expand_in_zone(prod, rule, viewer.timezone, start, end)]
         key = (prod.id, rule.name, start, end)
         found = self._expanded.get(key)
         if found is None:
             found = self._expanded[key] = expand(rule, start, end)
         return found
+
+    def expand_in_zone(self, prod: Product, rule: Rule, zone: str, start: datetime, end: datetime) -> list[Occurrence]:
+        """A ``local`` rule expanded in ``zone`` for no customer (ids without the customer), once."""
+        key = (prod.id, rule.name, zone, start, end)
+        found = self._zoned.get(key)
+        if found is None:
+            found = self._zoned[key] = expand(rule, start, end, local_tz=zone)
+        return found
+
+    def has_blackouts(self, customer: Customer) -> bool:
+        """Has ``customer`` blackouts (active or removed) that ``blocks`` applies to its ``local``
+        occurrences? (Read with the first ``blocks`` of a product with ``local`` rules.)"""
+        rows = self._blackouts
+        assert rows is not None or self.wide_only, "blocks() of a product with local rules reads them first"
+        return rows is not None and (customer.id in rows.active or customer.id in rows.removed)
 
     def blocks(self, prod: Product, start: datetime, end: datetime) -> Blocks:
         """The freezes and blackouts over ``prod`` near [start, end), read once and shared by every view

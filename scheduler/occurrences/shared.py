@@ -13,14 +13,15 @@ returns for the same reader (tests/integration/test_shared_views.py compares the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
-from scheduler.occurrences.reader import ScheduleReader
+from scheduler.occurrences.reader import ScheduleReader, viewed_by
 from scheduler.occurrences.schedule import _date_of, _expand, occurrences, unplanned_scheduled
 from scheduler.store.models import Customer, Product
-from windows.expansion import Occurrence
+from windows.expansion import Occurrence, expand
 from windows.rules import Rule
 from windows.schedule import Change, Scheduled, apply_changes
 
@@ -37,7 +38,9 @@ class _RuleView:
 @dataclass(frozen=True)
 class _ProductView:
     rules: list[_RuleView]
-    in_range: list[Scheduled]  # the product-wide occurrences overlapping the range, cancelled ones too
+    # the product-wide occurrences overlapping the range, cancelled ones too, each with "of a local rule"
+    in_range: list[tuple[Scheduled, bool]]
+    zone: str | None  # the zone of the ``local`` rules' occurrences (None: the product has none)
 
 
 class SharedViews:
@@ -45,19 +48,23 @@ class SharedViews:
 
     def __init__(self, reader: ScheduleReader, start: datetime, end: datetime) -> None:
         self.reader, self.start, self.end = reader, start, end
-        self._products: dict[int, _ProductView | None] = {}
+        self._products: dict[tuple[int, str | None], _ProductView] = {}
 
     def view(self, prod: Product, cust: Customer) -> list[Scheduled]:
         """``cust``'s occurrences of ``prod`` overlapping the range, not cancelled, by start then id
         (``cust`` subscribes to ``prod``)."""
-        shared = self._product(prod)
-        if shared is None:
+        own = self.reader.changes(prod).own(cust.key)
+        local = self._has_local(prod)
+        if local and (own or self._blocked(prod, cust)):
             return occurrences(
                 self.reader.session, self.start, self.end, product=prod.key, customer=cust.key, reader=self.reader
             )
-        own = self.reader.changes(prod).own(cust.key)
+        shared = self._product(prod, cust.timezone if local else None)
         # Without changes of its own, a customer's view is the product-wide one under its key.
-        result = self._with_own(prod, cust, shared, own) if own else [_viewed_by(s, cust.key) for s in shared.in_range]
+        if own:
+            result = self._with_own(prod, cust, shared, own)
+        else:
+            result = [_viewed_by(s, cust.key, of_local) for s, of_local in shared.in_range]
         result.extend(self._unplanned(prod, cust))
         result = [s for s in result if s.status != "cancelled"]
         result.sort(key=lambda s: (s.start, s.id))
@@ -66,37 +73,50 @@ class SharedViews:
     def product_wide(self, prod: Product) -> list[Scheduled] | None:
         """The product-wide occurrences of the rules in fixed zones and the unplanned windows, not
         cancelled, by start then id (None: ``prod`` has a ``local`` rule)."""
-        shared = self._product(prod)
-        if shared is None:
+        if self._has_local(prod):
             return None
-        result = [*shared.in_range, *self._unplanned(prod, None)]
+        shared = self._product(prod, None)
+        result = [*(s for s, _ in shared.in_range), *self._unplanned(prod, None)]
         result = [s for s in result if s.status != "cancelled"]
         result.sort(key=lambda s: (s.start, s.id))
         return result
 
-    def _product(self, prod: Product) -> _ProductView | None:
-        if prod.id in self._products:
-            return self._products[prod.id]
-        rules = self.reader.rules(prod)
-        if any(rule.is_local for rule in rules):
-            self._products[prod.id] = None
-            return None
+    def _has_local(self, prod: Product) -> bool:
+        return any(rule.is_local for rule in self.reader.rules(prod))
+
+    def _blocked(self, prod: Product, cust: Customer) -> bool:
+        """Do ``cust``'s blackouts (active or removed) apply to its ``local`` occurrences of ``prod``?"""
+        self.reader.blocks(prod, self.start, self.end)  # reads the blackouts
+        return self.reader.has_blackouts(cust)
+
+    def _product(self, prod: Product, zone: str | None) -> _ProductView:
+        """The product-wide view, its ``local`` rules expanded in ``zone`` for a customer without
+        changes of its own or blackouts (what freezes and product-wide changes leave of them)."""
+        found = self._products.get((prod.id, zone))
+        if found is not None:
+            return found
         wide_changes, by_base = self.reader.changes(prod).view(None)
         blocks = self.reader.blocks(prod, self.start, self.end)
         views = []
         in_range = []
-        for rule in rules:
-            expanded = {o.id: o for o in self.reader.expand(prod, rule, None, self.start, self.end)}
-            self._moved_in(prod, rule, wide_changes, expanded)
+        for rule in self.reader.rules(prod):
+            if rule.is_local:
+                assert zone is not None
+                occurrences_near = partial(_in_zone, rule, zone)
+                expanded = {o.id: o for o in self.reader.expand_in_zone(prod, rule, zone, self.start, self.end)}
+            else:
+                occurrences_near = partial(self.reader.expand, prod, rule, None)
+                expanded = {o.id: o for o in self.reader.expand(prod, rule, None, self.start, self.end)}
+            self._moved_in(rule, occurrences_near, wide_changes, expanded)
             wide = {}
             for occ in expanded.values():
                 scheduled = apply_changes(occ, by_base.get(occ.base_id, []), None, prod.notice_days)
                 scheduled = blocks.apply(rule, scheduled, None, partial(_expand, rule, None))
                 wide[occ.id] = scheduled
                 if scheduled.start < self.end and scheduled.end > self.start:
-                    in_range.append(scheduled)
+                    in_range.append((scheduled, rule.is_local))
             views.append(_RuleView(rule, expanded, wide))
-        found = self._products[prod.id] = _ProductView(views, in_range)
+        found = self._products[(prod.id, zone)] = _ProductView(views, in_range, zone)
         return found
 
     def _with_own(self, prod: Product, cust: Customer, shared: _ProductView, own: list[Change]) -> list[Scheduled]:
@@ -107,7 +127,7 @@ class SharedViews:
         result = []
         for view in shared.rules:
             expanded = dict(view.expanded)
-            self._moved_in(prod, view.rule, own, expanded)
+            self._moved_in(view.rule, partial(self.reader.expand, prod, view.rule, None), own, expanded)
             for occ in expanded.values():
                 if occ.base_id in names:
                     scheduled = apply_changes(occ, by_base.get(occ.base_id, []), cust.key, prod.notice_days)
@@ -118,9 +138,15 @@ class SharedViews:
                     result.append(scheduled)
         return result
 
-    def _moved_in(self, prod: Product, rule: Rule, changes: list[Change], expanded: dict[str, Occurrence]) -> None:
-        """Add to ``expanded`` the occurrences of ``rule`` that ``changes`` move into the range (a rule
-        in a fixed zone: an occurrence's id is its base id, expanded once for every customer)."""
+    def _moved_in(
+        self,
+        rule: Rule,
+        occurrences_near: Callable[[datetime, datetime], list[Occurrence]],
+        changes: list[Change],
+        expanded: dict[str, Occurrence],
+    ) -> None:
+        """Add to ``expanded`` the occurrences of ``rule`` that ``changes`` move into the range (as
+        ``occurrences_near`` expands them: for no customer, an occurrence's id is its base id)."""
         prefix = f"{rule.product}.{rule.name}."
         for change in changes:
             if change.action == "move" and change.base_id.startswith(prefix) and change.base_id not in expanded:
@@ -129,7 +155,7 @@ class SharedViews:
                     day = _date_of(change.base_id)
                     if day is not None:
                         lo = datetime(day.year, day.month, day.day, tzinfo=UTC) - timedelta(days=2)
-                        for o in self.reader.expand(prod, rule, None, lo, lo + timedelta(days=5)):
+                        for o in occurrences_near(lo, lo + timedelta(days=5)):
                             if o.base_id == change.base_id:
                                 expanded.setdefault(o.id, o)
 
@@ -141,9 +167,16 @@ class SharedViews:
         ]
 
 
-def _viewed_by(scheduled: Scheduled, customer: str) -> Scheduled:
-    """A product-wide occurrence (of a rule in a fixed zone) as it is in ``customer``'s view: the same
-    but the customer (what ``apply_changes`` gives for a view without changes of its own)."""
+def _viewed_by(scheduled: Scheduled, customer: str, local: bool = False) -> Scheduled:
+    """A product-wide occurrence as it is in ``customer``'s view (one without changes of its own, or
+    blackouts): the same but the customer, and a ``local`` rule's occurrence id (``<base>.<customer>``)."""
+    fields = {**scheduled.__dict__, "customer": customer}
+    if local:
+        fields["occurrence"] = viewed_by(scheduled.occurrence, customer)
     viewed = _new(Scheduled)
-    _set(viewed, "__dict__", {**scheduled.__dict__, "customer": customer})
+    _set(viewed, "__dict__", fields)
     return viewed
+
+
+def _in_zone(rule: Rule, zone: str, start: datetime, end: datetime) -> list[Occurrence]:
+    return expand(rule, start, end, local_tz=zone)
