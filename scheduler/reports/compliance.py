@@ -8,8 +8,11 @@ history (who was nominated at each deadline) and what the outbox recorded.
 
 from __future__ import annotations
 
+import gc
 import json
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -90,12 +93,41 @@ def assess_range(
 ) -> list[ComplianceItem]:
     """Like ``compliance`` inside an open session (for reports that need it, e.g. the SLA).
 
-    Customers are assessed in batches of ``_BATCH``: one query reads what the outbox did for a batch.
-    Each customer's view is built from the product-wide one (``SharedViews``: the product's
-    occurrences are expanded and judged once, and only a customer's own changes are re-done per
-    customer); ``shared=False`` builds every view on its own with ``occurrences`` (the same items,
-    slower: kept to compare the two).
+    Customers are assessed in batches of ``_BATCH``: one query reads what the outbox did for a batch
+    (and one their contacts). Each customer's view is built from the product-wide one
+    (``SharedViews``: the product's occurrences are expanded and judged once, and only a customer's
+    own changes are re-done per customer); ``shared=False`` builds every view on its own with
+    ``occurrences`` (the same items, slower: kept to compare the two). ``views`` (over [start, end),
+    on ``reader``) are shared with the caller. The cyclic garbage collector is paused meanwhile.
     """
+    with _bulk():
+        return _assess_range(session, now, start, end, product, customer, reader, shared, views)
+
+
+@contextmanager
+def _bulk() -> Iterator[None]:
+    """The cyclic garbage collector paused while the items are made (one per occurrence and customer,
+    a million at 50,000 customers; they hold no cycles): its passes over them would grow with them."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _assess_range(
+    session: Session,
+    now: datetime,
+    start: datetime,
+    end: datetime,
+    product: str | None,
+    customer: str | None,
+    reader: ScheduleReader | None,
+    shared: bool,
+    views: SharedViews | None,
+) -> list[ComplianceItem]:
     query = select(Customer).order_by(Customer.key)
     if customer:
         query = query.where(Customer.id == get_customer(session, customer).id)
