@@ -21,6 +21,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -184,8 +185,7 @@ def _verdict(entry: ComplianceItem) -> WindowVerdict:
     if item.kind == "unplanned":
         return WindowVerdict(window, False, "unplanned maintenance counts as downtime")
     if verdict.state == NOTICED:
-        when = format_utc(verdict.noticed_at) if verdict.noticed_at else "in time"
-        return WindowVerdict(window, True, f"noticed {when}, deadline {_at(verdict.deadline)}")
+        return WindowVerdict(window, True, _noticed(verdict.noticed_at, verdict.deadline))
     if verdict.state == EXEMPT:
         return WindowVerdict(window, True, "moved at the customer's request (consent)")
     if verdict.state == PENDING:
@@ -243,5 +243,14 @@ def _outages(session: Session, prod: Product, period: Period) -> dict[int | None
     return found
 
 
+@lru_cache(maxsize=65536)
 def _at(instant: datetime | None) -> str:
+    """The instant as text (cached: the windows of every subscriber share their deadlines)."""
     return format_utc(instant) if instant else "none"
+
+
+@lru_cache(maxsize=65536)
+def _noticed(noticed_at: datetime | None, deadline: datetime | None) -> str:
+    """The reason of a noticed window (cached: a digest noticed the windows of many customers at once)."""
+    when = format_utc(noticed_at) if noticed_at else "in time"
+    return f"noticed {when}, deadline {_at(deadline)}"
