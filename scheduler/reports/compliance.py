@@ -8,11 +8,8 @@ history (who was nominated at each deadline) and what the outbox recorded.
 
 from __future__ import annotations
 
-import gc
 import json
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +18,7 @@ from sqlalchemy import DateTime, select, type_coerce
 from sqlalchemy.orm import Session
 
 from notifications.content import PUBLISH
+from scheduler.gc_pause import gc_paused
 from scheduler.notices.channels import endpoint_label
 from scheduler.occurrences.reader import ScheduleReader
 from scheduler.occurrences.schedule import occurrences
@@ -100,21 +98,8 @@ def assess_range(
     ``occurrences`` (the same items, slower: kept to compare the two). ``views`` (over [start, end),
     on ``reader``) are shared with the caller. The cyclic garbage collector is paused meanwhile.
     """
-    with _bulk():
+    with gc_paused():
         return _assess_range(session, now, start, end, product, customer, reader, shared, views)
-
-
-@contextmanager
-def _bulk() -> Iterator[None]:
-    """The cyclic garbage collector paused while the items are made (one per occurrence and customer,
-    a million at 50,000 customers; they hold no cycles): its passes over them would grow with them."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _assess_range(
