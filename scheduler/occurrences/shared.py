@@ -4,11 +4,14 @@ For a rule in a fixed zone, a customer's view differs from the product-wide one 
 customer has changes of its own: every other occurrence is the product-wide one (the same times,
 status, sequence and deadline; freezes apply to every view alike) with the customer's key. So the
 product-wide occurrences are expanded and judged once, and each customer's view re-does only the
-occurrences its own changes name (and those they move into the range). A product with a ``local``
-rule is answered by ``occurrences`` (per customer: the rule is expanded in the customer's zone).
+occurrences its own changes name (and those they move into the range). A ``local`` rule's
+occurrences are the same for every customer in one zone but for the id (``<base>.<customer>``):
+they are expanded and judged once per zone for the customers without changes of their own or
+blackouts on the product; the others are answered by ``occurrences``, as before.
 
 ``SharedViews.view`` returns what ``occurrences(session, start, end, product=..., customer=...)``
-returns for the same reader (tests/integration/test_shared_views.py compares the two).
+returns for the same reader (tests/integration/test_shared_views.py compares compliance and the
+SLA report built both ways).
 """
 
 from __future__ import annotations
