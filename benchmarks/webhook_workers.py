@@ -280,15 +280,16 @@ class Bench:
     def _wait_sent(self, ids: list[int], count: int, deadline: float) -> datetime:
         """Poll (every 20 ms) until no delivery of the round is left unsent; the time it was seen.
 
-        The query reads the deliveries not yet ended (the status index), so it gets cheaper as they go.
+        The query stops at the first delivery not yet ended (found by the status index): ~0.1 ms.
         """
         low, high = min(ids), max(ids)
         check = text(
-            "SELECT count(*) FROM deliveries WHERE status IN ('queued', 'sending') AND id BETWEEN :low AND :high"
+            "SELECT EXISTS (SELECT 1 FROM deliveries"
+            " WHERE status IN ('queued', 'sending') AND id BETWEEN :low AND :high)"
         )
         with self.db.engine.connect() as connection:
             while time.monotonic() < deadline:
-                if connection.execute(check, {"low": low, "high": high}).scalar_one() == 0:
+                if not connection.execute(check, {"low": low, "high": high}).scalar_one():
                     return datetime.now(UTC)
                 connection.rollback()
                 time.sleep(0.02)
