@@ -65,6 +65,8 @@ class Round:
     db_cpu: float
     load: float
     spread: float  # seconds between the first and the last worker's first claim (processes)
+    transactions: int  # committed in the database during the round (every process)
+    shares: str  # each worker's deliveries, and when its last one ended
 
     @property
     def rate(self) -> float:
@@ -72,12 +74,17 @@ class Round:
 
     def line(self) -> str:
         per = 1000 / max(self.deliveries, 1)
-        spread = f", workers' first claims within {self.spread * 1000:.0f} ms" if self.side == "processes" else ""
+        spread = (
+            f", workers' first claims within {self.spread * 1000:.0f} ms (each: {self.shares})"
+            if self.side == "processes"
+            else ""
+        )
         return (
             f"  {self.side:<10} {self.rate:5.0f} deliveries/s ({self.sent} sent of {self.deliveries} "
             f"in {self.seconds:.2f} s; receiver saw {self.requests}, duplicates {self.duplicates}){spread}; "
             f"CPU per delivery: senders {self.sender_cpu * per:.2f} ms, receiver {self.sink_cpu * per:.2f} ms, "
-            f"PostgreSQL {self.db_cpu * per:.2f} ms; load average {self.load:.1f}"
+            f"PostgreSQL {self.db_cpu * per:.2f} ms; {self.transactions / max(self.deliveries, 1):.2f} transactions "
+            f"per delivery; load average {self.load:.1f}"
         )
 
 
@@ -116,6 +123,16 @@ def postgres_cpu(server: PgServer) -> float:
     children = Path(f"/proc/{master}/task/{master}/children")
     kids = [int(p) for p in children.read_text().split()] if children.exists() else []
     return cpu_of([master], children=True) + cpu_of(kids)
+
+
+def commits(db: Database) -> int:
+    """Transactions committed in the benchmark's database (as far as the backends have reported)."""
+    db.engine.dispose()  # our own backends end, and report theirs
+    time.sleep(0.2)
+    with db.transaction() as session:
+        value = session.scalar(text("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"))
+    db.engine.dispose()
+    return int(value or 0)
 
 
 def sink_stats(port: int) -> dict[str, float]:
@@ -170,19 +187,19 @@ def queue(db: Database, ids: tuple[int, int], count: int, due: datetime, tag: st
         return list(session.scalars(insert(Delivery).returning(Delivery.id), rows))
 
 
-def outcome(db: Database, ids: list[int]) -> tuple[int, datetime, list[datetime]]:
-    """Deliveries sent, the first claim, and each worker's first claim."""
+def outcome(db: Database, ids: list[int]) -> tuple[int, datetime, list[datetime], str]:
+    """Deliveries sent, the first claim, each worker's first claim, and what each worker sent when."""
     with db.transaction() as session:
         sent = session.scalar(select(func.count()).where(Delivery.id.in_(ids), Delivery.status == "sent"))
-        firsts = list(
-            session.scalars(
-                select(func.min(DeliveryAttempt.started_at))
-                .where(DeliveryAttempt.delivery_id.in_(ids))
-                .group_by(DeliveryAttempt.worker)
-            )
-        )
-    firsts = [f if f.tzinfo else f.replace(tzinfo=UTC) for f in firsts]
-    return int(sent or 0), min(firsts), firsts
+        rows = session.execute(
+            select(func.min(DeliveryAttempt.started_at), func.max(DeliveryAttempt.finished_at), func.count())
+            .where(DeliveryAttempt.delivery_id.in_(ids))
+            .group_by(DeliveryAttempt.worker)
+        ).all()
+    utc = [(a.replace(tzinfo=UTC), b.replace(tzinfo=UTC), n) for a, b, n in rows]  # stored as naive UTC
+    first = min(a for a, _, _ in utc)
+    shares = ", ".join(f"{n} by {(b - first).total_seconds():.1f} s" for _, b, n in sorted(utc, key=lambda r: r[1]))
+    return int(sent or 0), first, [a for a, _, _ in utc], shares
 
 
 class Bench:
@@ -195,6 +212,7 @@ class Bench:
     def measure(self, side: str, count: int, run: dict[str, object]) -> Round:
         self.rounds += 1
         sink_stats(self.sink_port)  # counts start again
+        commits0 = commits(self.db)
         if side == "in-process":
             ids = queue(self.db, self.ids, count, datetime.now(UTC), f"r{self.rounds}")
             sink0, db0, cpu0 = sink_stats(self.sink_port)["cpu_seconds"], postgres_cpu(self.server), time.process_time()
@@ -205,7 +223,7 @@ class Bench:
             sender, end, ids, sink0, db0 = self._processes(count, run)
         after = sink_stats(self.sink_port)
         db_cpu = postgres_cpu(self.server) - db0
-        sent, first, firsts = outcome(self.db, ids)
+        sent, first, firsts, shares = outcome(self.db, ids)
         return Round(
             side,
             count,
@@ -218,6 +236,8 @@ class Bench:
             db_cpu,
             os.getloadavg()[0],
             (max(firsts) - min(firsts)).total_seconds(),
+            commits(self.db) - commits0,  # the round's, and a few of the benchmark's own
+            shares,
         )
 
     def _processes(self, count: int, run: dict[str, object]) -> tuple[float, datetime, list[int], float, float]:
