@@ -88,6 +88,18 @@ class Round:
         )
 
 
+def prioritise(pid: int, nice: int) -> None:
+    """Set the niceness of ``pid``'s autogroup (Linux shares the CPU between sessions first, then processes)."""
+    group = Path(f"/proc/{pid}/autogroup")
+    if group.exists():
+        group.write_text(str(nice))
+
+
+def autogroup() -> str:
+    group = Path("/proc/self/autogroup")
+    return group.read_text().strip() if group.exists() else "none"
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -196,7 +208,7 @@ def outcome(db: Database, ids: list[int]) -> tuple[int, datetime, list[datetime]
             .where(DeliveryAttempt.delivery_id.in_(ids))
             .group_by(DeliveryAttempt.worker)
         ).all()
-    utc = [(a.replace(tzinfo=UTC), b.replace(tzinfo=UTC), n) for a, b, n in rows]  # stored as naive UTC
+    utc = [(a, b or a, n) for a, b, n in rows]  # b: None while one is still in flight
     first = min(a for a, _, _ in utc)
     shares = ", ".join(f"{n} by {(b - first).total_seconds():.1f} s" for _, b, n in sorted(utc, key=lambda r: r[1]))
     return int(sent or 0), first, [a for a, _, _ in utc], shares
@@ -319,9 +331,12 @@ class Bench:
 def run(
     count: int, rounds: int, warmup: int, workers: int, tasks: int, margin: float, nice: int, profile: str = ""
 ) -> None:
-    if nice:
-        os.nice(nice)  # this process, and everything it starts: PostgreSQL, the receiver, the workers
+    if nice:  # this process and everything it starts; with autogroup scheduling, this session's group too
+        os.nice(nice)
+        prioritise(os.getpid(), nice)
     server = PgServer.start()
+    if nice:  # PostgreSQL runs in a session (and scheduling group) of its own
+        prioritise(int((server.directory / "data" / "postmaster.pid").read_text().split()[0]), nice)
     sink: subprocess.Popen[bytes] | None = None
     try:
         admin = create_engine(server.admin_url, isolation_level="AUTOCOMMIT")
@@ -340,7 +355,8 @@ def run(
             f"webhooks on PostgreSQL: {count} per round, {rounds} round(s) alternating; in-process = send_due with 4 "
             f"sending tasks in this process; processes = {workers} 'maintcal worker' processes x {tasks} sending "
             f"task(s); receiver: raw asyncio protocol on uvloop (benchmarks/webhook_sink.py), one process; "
-            f"nice {os.getpriority(os.PRIO_PROCESS, 0)}; 2 cores shared with whatever else runs"
+            f"nice {os.getpriority(os.PRIO_PROCESS, 0)} (scheduling group: {autogroup()}); "
+            "2 cores shared with whatever else runs"
         )
         print(f"warm-up ({warmup} deliveries each, not counted)")
         for side in ("in-process", "processes"):
