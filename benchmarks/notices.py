@@ -184,11 +184,24 @@ def main() -> None:
     parser.add_argument("--lead", type=float, default=3.0, help="step 4: seconds between queueing and sending")
     parser.add_argument("--nice", type=int, default=0, help="step 4: niceness of everything it starts")
     parser.add_argument("--profile", default="", help="step 4: py-spy profile of the first worker to this file")
+    parser.add_argument(
+        "--sessions", action="store_true", help="step 4: each worker and the receiver in a session of its own"
+    )
     args = parser.parse_args()
     if args.worker_processes:
         from webhook_workers import run
 
-        run(args.webhooks, args.rounds, args.warmup, args.workers, args.tasks, args.lead, args.nice, args.profile)
+        run(
+            args.webhooks,
+            args.rounds,
+            args.warmup,
+            args.workers,
+            args.tasks,
+            args.lead,
+            args.nice,
+            args.profile,
+            args.sessions,
+        )
         return
     with tempfile.TemporaryDirectory() as tmp:
         url = args.db or f"sqlite:///{Path(tmp) / 'bench.db'}"

@@ -50,6 +50,7 @@ from tests.pgserver import PgServer  # noqa: E402
 SECRET = "whsec_" + "a" * 44
 BODY = b'{"type":"occurrence.reminder","id":"%d","timestamp":"2027-01-04T12:00:00Z","data":{}}'
 TICK = os.sysconf("SC_CLK_TCK")
+OWN_SESSIONS = "each worker and the receiver in a session (scheduling group) of its own, as services are; "
 
 
 @dataclass(frozen=True)
@@ -274,9 +275,13 @@ class Bench:
                 env=env,
                 stdout=subprocess.DEVNULL,
                 stderr=open(path, "wb"),  # noqa: SIM115
+                start_new_session=bool(run["sessions"]),
             )
             for path in paths
         ]
+        if run["sessions"]:
+            for p in procs:
+                prioritise(p.pid, os.getpriority(os.PRIO_PROCESS, 0))
         profile = str(run.get("profile") or "")
         spy: subprocess.Popen[bytes] | None = None
         try:
@@ -333,20 +338,30 @@ class Bench:
 
 
 def run(
-    count: int, rounds: int, warmup: int, workers: int, tasks: int, lead: float, nice: int, profile: str = ""
+    count: int,
+    rounds: int,
+    warmup: int,
+    workers: int,
+    tasks: int,
+    lead: float,
+    nice: int,
+    profile: str = "",
+    sessions: bool = False,
 ) -> None:
     session = 0
     if nice:  # this process and everything it starts; with autogroup scheduling, this session's group too
         os.nice(nice)
         session = prioritise(os.getpid(), nice)
     try:
-        measure_all(count, rounds, warmup, workers, tasks, lead, profile)
+        measure_all(count, rounds, warmup, workers, tasks, lead, profile, sessions)
     finally:
         if nice:
             prioritise(os.getpid(), session)
 
 
-def measure_all(count: int, rounds: int, warmup: int, workers: int, tasks: int, lead: float, profile: str) -> None:
+def measure_all(
+    count: int, rounds: int, warmup: int, workers: int, tasks: int, lead: float, profile: str, sessions: bool
+) -> None:
     nice = os.getpriority(os.PRIO_PROCESS, 0)
     server = PgServer.start()
     if nice:  # PostgreSQL runs in a session (and scheduling group) of its own
@@ -361,15 +376,21 @@ def measure_all(count: int, rounds: int, warmup: int, workers: int, tasks: int, 
         upgrade(url)
         db = Database.open(url)
         port = free_port()
-        sink = subprocess.Popen([sys.executable, str(ROOT / "benchmarks" / "webhook_sink.py"), "--port", str(port)])
+        sink = subprocess.Popen(
+            [sys.executable, str(ROOT / "benchmarks" / "webhook_sink.py"), "--port", str(port)],
+            start_new_session=sessions,
+        )
+        if sessions:
+            prioritise(sink.pid, nice)
         wait_port(port, "the receiver")
         bench = Bench(server, db, url, port, sink)
-        plan = {"workers": workers, "tasks": tasks, "lead": lead, "profile": profile}
+        plan = {"workers": workers, "tasks": tasks, "lead": lead, "profile": profile, "sessions": sessions}
         print(
             f"webhooks on PostgreSQL: {count} per round, {rounds} round(s) alternating; in-process = send_due with 4 "
             f"sending tasks in this process; processes = {workers} 'maintcal worker' processes x {tasks} sending "
             f"task(s); receiver: raw asyncio protocol on uvloop (benchmarks/webhook_sink.py), one process; "
             f"nice {os.getpriority(os.PRIO_PROCESS, 0)} (scheduling group: {autogroup()}); "
+            f"{OWN_SESSIONS if sessions else ''}"
             "2 cores shared with whatever else runs"
         )
         print(f"warm-up ({warmup} deliveries each, not counted)")
