@@ -18,7 +18,7 @@
    processes, to a uvloop receiver that counts duplicates (``benchmarks/webhook_workers.py``).
 
 Figures only, no assertions. Run: ``python benchmarks/notices.py [--db URL] [--customers N]``, or
-``python benchmarks/notices.py --worker-processes [--webhooks N] [--rounds 3] [--nice N]``.
+``python benchmarks/notices.py --worker-processes [--webhooks N] [--rounds 3] [--nice N] [--shared-session]``.
 """
 
 from __future__ import annotations
@@ -185,7 +185,9 @@ def main() -> None:
     parser.add_argument("--nice", type=int, default=0, help="step 4: niceness of everything it starts")
     parser.add_argument("--profile", default="", help="step 4: py-spy profile of the first worker to this file")
     parser.add_argument(
-        "--sessions", action="store_true", help="step 4: each worker and the receiver in a session of its own"
+        "--shared-session",
+        action="store_true",
+        help="step 4: the workers and the receiver in this script's session (default: each in its own, as services)",
     )
     args = parser.parse_args()
     if args.worker_processes:
@@ -200,7 +202,7 @@ def main() -> None:
             args.lead,
             args.nice,
             args.profile,
-            args.sessions,
+            not args.shared_session,
         )
         return
     with tempfile.TemporaryDirectory() as tmp:

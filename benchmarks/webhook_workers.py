@@ -7,8 +7,10 @@ sent, in alternating rounds after the same warm-up, by:
   measures);
 - ``processes``: W real ``maintcal worker`` processes (the deployed command, each with its own
   sending tasks, claiming with ``FOR UPDATE SKIP LOCKED`` leases), started before the round: the
-  deliveries are queued due a few seconds ahead, every worker finishes its first pass and sleeps
-  until then, so they all begin together.
+  deliveries are parked, then made due a few seconds ahead once every worker is polling (every
+  second while idle), so they all begin together. Each worker and the receiver run in a session
+  of their own, as services do: with Linux's autogroup scheduling the CPU is shared between
+  sessions first (``--shared-session`` puts them all in this script's session, one share).
 
 The receiver is ``benchmarks/webhook_sink.py`` (a raw asyncio protocol on uvloop in its own
 process) that answers 200 and counts duplicate ``webhook-id``s. Each round prints deliveries/s
@@ -51,6 +53,7 @@ SECRET = "whsec_" + "a" * 44
 BODY = b'{"type":"occurrence.reminder","id":"%d","timestamp":"2027-01-04T12:00:00Z","data":{}}'
 TICK = os.sysconf("SC_CLK_TCK")
 OWN_SESSIONS = "each worker and the receiver in a session (scheduling group) of its own, as services are; "
+SHARED_SESSION = "the workers and the receiver in this script's session (one scheduling group); "
 
 
 @dataclass(frozen=True)
@@ -346,7 +349,7 @@ def run(
     lead: float,
     nice: int,
     profile: str = "",
-    sessions: bool = False,
+    sessions: bool = True,
 ) -> None:
     session = 0
     if nice:  # this process and everything it starts; with autogroup scheduling, this session's group too
@@ -390,7 +393,7 @@ def measure_all(
             f"sending tasks in this process; processes = {workers} 'maintcal worker' processes x {tasks} sending "
             f"task(s); receiver: raw asyncio protocol on uvloop (benchmarks/webhook_sink.py), one process; "
             f"nice {os.getpriority(os.PRIO_PROCESS, 0)} (scheduling group: {autogroup()}); "
-            f"{OWN_SESSIONS if sessions else ''}"
+            f"{OWN_SESSIONS if sessions else SHARED_SESSION}"
             "2 cores shared with whatever else runs"
         )
         print(f"warm-up ({warmup} deliveries each, not counted)")
