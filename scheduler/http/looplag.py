@@ -1,0 +1,239 @@
+"""Event-loop lag, measured from inside a server process (a diagnostic; nothing uses it by default).
+
+``LoopLagApp(app, path)`` wraps an ASGI app: for as long as its lifespan runs, a task sleeps
+``interval`` again and again and notes how late each wake-up is (the lag: how long a callback that
+was due then, such as a ``/healthz`` request, waited), together with what the loop thread did
+meanwhile, from Linux's ``/proc/thread-self/schedstat``: time on a CPU (the loop was busy running
+something) and time runnable but waiting for a CPU (the process was starved by others). The rest of a
+late wake-up is time off the CPU and not in the run queue: waiting for the GIL held by another thread
+of the process, or a blocking call. While a wake-up is late, a sampling thread notes the loop
+thread's Python stack, so the report also says what the loop was running when it stalled; garbage
+collector passes are timed too. The figures (``LagRecord``, each with its instant) are written as
+JSON to ``path`` when the lifespan ends; ``LagRecord.load(...).report(since, until)`` sums up a span
+of them. ``benchmarks/feed_load.py`` uses it; it adds no work to a request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import json
+import os
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+INTERVAL = 0.005  # seconds between wake-ups
+STALL = 0.010  # a wake-up at least this late is a stall: sampled, attributed, listed
+MAX_WAKEUPS = 2_000_000  # wake-ups recorded (about 3 hours at INTERVAL); later ones are not
+FRAMES = 8  # innermost Python frames of a sampled stack
+
+
+class ThreadTimes:
+    """The calling thread's (seconds on a CPU, seconds runnable but waiting for one), from schedstat.
+
+    Where the file is missing (not Linux), CPU time comes from ``time.thread_time`` and waiting is 0.
+    """
+
+    def __init__(self) -> None:
+        try:
+            self._fd: int | None = os.open("/proc/thread-self/schedstat", os.O_RDONLY)
+        except OSError:
+            self._fd = None
+
+    def read(self) -> tuple[float, float]:
+        if self._fd is None:
+            return time.thread_time(), 0.0
+        on_cpu, waiting = os.pread(self._fd, 64, 0).split()[:2]
+        return int(on_cpu) / 1e9, int(waiting) / 1e9
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+@dataclass
+class LagRecord:
+    """Wake-ups and what the loop thread did during each: the raw figures, and their report (pure).
+
+    Every entry carries its instant (the monotonic clock, shared by all processes of the machine), so a
+    report can cover one phase of a benchmark: ``report(since, until)``.
+    """
+
+    interval: float = INTERVAL
+    stall: float = STALL
+    wakeups: list[tuple[float, float]] = field(default_factory=list)  # (due, lag)
+    stalls: list[tuple[float, float, float, float]] = field(default_factory=list)  # (due, lag, cpu, waiting)
+    stacks: list[tuple[float, str]] = field(default_factory=list)  # (instant, stack) sampled in stalls
+    gc_pauses: list[tuple[float, int, float]] = field(default_factory=list)  # (instant, generation, seconds)
+
+    def tick(self, due: float, woke: float, cpu: float, waiting: float) -> None:
+        """A wake-up due at ``due`` came at ``woke``; meanwhile (since the previous wake-up) the loop
+        thread was ``cpu`` seconds on a CPU and ``waiting`` seconds in the run queue."""
+        if len(self.wakeups) >= MAX_WAKEUPS:
+            return
+        lag = max(0.0, woke - due)
+        self.wakeups.append((due, lag))
+        if lag >= self.stall:
+            self.stalls.append((due, lag, cpu, waiting))
+
+    def dump(self) -> dict[str, Any]:
+        return {
+            "interval": self.interval,
+            "stall": self.stall,
+            "wakeups": self.wakeups,
+            "stalls": self.stalls,
+            "stacks": self.stacks,
+            "gc_pauses": self.gc_pauses,
+        }
+
+    @classmethod
+    def load(cls, data: dict[str, Any]) -> LagRecord:
+        return cls(
+            data["interval"],
+            data["stall"],
+            [(due, lag) for due, lag in data["wakeups"]],
+            [(due, lag, cpu, waiting) for due, lag, cpu, waiting in data["stalls"]],
+            [(at, stack) for at, stack in data["stacks"]],
+            [(at, generation, seconds) for at, generation, seconds in data["gc_pauses"]],
+        )
+
+    def report(self, since: float = float("-inf"), until: float = float("inf")) -> dict[str, Any]:
+        """Between ``since`` and ``until``: lag percentiles, and the stalls' lag split into busy, starved
+        and other (all in ms); GC passes; the stacks sampled in stalls, most frequent first.
+
+        Of a stall's lag, the loop thread's CPU time counts first as busy (capped at the lag), then its
+        run-queue time as starved; the remainder is other (the GIL held by another thread, a blocking call).
+        """
+        lags = sorted(lag for due, lag in self.wakeups if since <= due < until)
+        stalls = [stall for stall in self.stalls if since <= stall[0] < until]
+        busy = starved = 0.0
+        for _, lag, cpu, waiting in stalls:
+            on_cpu = min(cpu, lag)
+            busy += on_cpu
+            starved += min(waiting, lag - on_cpu)
+        total = sum(stall[1] for stall in stalls)
+        pauses = [(generation, seconds) for at, generation, seconds in self.gc_pauses if since <= at < until]
+
+        def at(share: float) -> float:
+            return lags[min(len(lags) - 1, int(share * len(lags)))] * 1e3 if lags else 0.0
+
+        return {
+            "wakeups": len(lags),
+            "lag_ms": {"p50": at(0.5), "p99": at(0.99), "max": at(1.0)},
+            "stalls": len(stalls),
+            "stall_lag_ms": {
+                "total": total * 1e3,
+                "busy": busy * 1e3,
+                "starved": starved * 1e3,
+                "other": (total - busy - starved) * 1e3,
+            },
+            "gc": {
+                "passes": len(pauses),
+                "ms": sum(s for _, s in pauses) * 1e3,
+                "max_ms": max((s for _, s in pauses), default=0.0) * 1e3,
+                "gen2_passes": sum(1 for generation, _ in pauses if generation == 2),
+            },
+            "stacks": Counter(stack for at, stack in self.stacks if since <= at < until).most_common(),
+        }
+
+
+class LoopLagMonitor:
+    """Runs in one event loop: the wake-up task, a stack sampler thread and a GC timer."""
+
+    def __init__(self, record: LagRecord | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        self.record = record or LagRecord()
+        self.clock = clock
+        self._due = float("inf")  # the current wake-up's due instant (read by the sampler)
+        self._task: asyncio.Task[None] | None = None
+        self._sampler: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._loop_thread = threading.get_ident()
+        self._gc_started = 0.0
+
+    def start(self) -> None:
+        self._loop_thread = threading.get_ident()
+        self._task = asyncio.get_running_loop().create_task(self._run())
+        self._sampler = threading.Thread(target=self._sample, name="looplag-sampler", daemon=True)
+        self._sampler.start()
+        gc.callbacks.append(self._gc)
+
+    async def stop(self) -> None:
+        with contextlib.suppress(ValueError):
+            gc.callbacks.remove(self._gc)
+        self._stop.set()
+        if self._sampler is not None:
+            self._sampler.join()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        times = ThreadTimes()
+        try:
+            cpu, waiting = times.read()
+            while True:
+                self._due = self.clock() + self.record.interval
+                await asyncio.sleep(self.record.interval)
+                woke = self.clock()
+                now_cpu, now_waiting = times.read()
+                self.record.tick(self._due, woke, now_cpu - cpu, now_waiting - waiting)
+                cpu, waiting = now_cpu, now_waiting
+        finally:
+            times.close()
+
+    def _sample(self) -> None:
+        """While a wake-up is late, note the loop thread's innermost Python frames."""
+        while not self._stop.wait(self.record.interval / 2):
+            if self.clock() - self._due < self.record.stall:
+                continue
+            frame = sys._current_frames().get(self._loop_thread)
+            names: list[str] = []
+            while frame is not None and len(names) < FRAMES:
+                code = frame.f_code
+                names.append(f"{Path(code.co_filename).stem}.{code.co_name}:{frame.f_lineno}")
+                frame = frame.f_back
+            self.record.stacks.append((self.clock(), " < ".join(names) or "(no Python frame)"))
+
+    def _gc(self, phase: str, info: dict[str, int]) -> None:
+        if threading.get_ident() != self._loop_thread:
+            return
+        if phase == "start":
+            self._gc_started = self.clock()
+        else:
+            self.record.gc_pauses.append((self._gc_started, info["generation"], self.clock() - self._gc_started))
+
+
+class LoopLagApp:
+    """``app`` whose lifespan also runs a ``LoopLagMonitor``, its report written to ``path`` at the end."""
+
+    def __init__(self, app: ASGIApp, path: Path, record: LagRecord | None = None) -> None:
+        self.app = app
+        self.path = path
+        self.record = record
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+        monitor = LoopLagMonitor(self.record)
+        monitor.start()
+
+        async def send_then_report(message: Message) -> None:
+            # The server may stop the loop as soon as shutdown is complete: write the figures before.
+            if message["type"] in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
+                await monitor.stop()
+                self.path.write_text(json.dumps(monitor.record.dump()))
+            await send(message)
+
+        await self.app(scope, receive, send_then_report)
