@@ -39,7 +39,7 @@ from fastapi import FastAPI
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from scheduler.http.looplag import LagRecord, LoopLagApp  # noqa: E402
+from scheduler.http.looplag import LagRecord, LoopLagApp, Wakeup  # noqa: E402
 
 CLIENTS = 50
 BUMP_SECONDS = 2.0
@@ -264,7 +264,9 @@ def measure(url: str, seconds: float) -> None:
             f"p99 {percentile(probed['oversleep'], 0.99) * 1e3:.1f} ms, max {max(probed['oversleep']) * 1e3:.1f} ms"
         )
 
-        # Phase 2: 304s, maintcal beside the trivial endpoint, alternated, the same warm-up.
+        # Phase 2: 304s, maintcal beside the trivial endpoint, alternated, the same warm-up. The server
+        # notices the last data change within MAINTCAL_FEED_VERSION_POLL_MS (1 s): wait that out first.
+        time.sleep(1.5)
         etag = httpx.get(f"http://127.0.0.1:{port}{path}", timeout=120).headers["etag"]
         rates: dict[str, list[float]] = {"maintcal": [], "trivial": []}
         for side, target, tag in [("trivial", trivial_port, '"fixed"'), ("maintcal", port, etag)] * 2:
@@ -287,7 +289,7 @@ def measure(url: str, seconds: float) -> None:
         lag_file.parent.rmdir()
 
 
-def overlap(start: float, end: float, stall: tuple[float, float, float, float]) -> float:
+def overlap(start: float, end: float, stall: Wakeup) -> float:
     due, lag = stall[0], stall[1]
     return max(0.0, min(end, due + lag) - max(start, due))
 
@@ -296,22 +298,26 @@ def explain_tail(record: LagRecord, probes: list[list[float]], since: float, unt
     """Phase 1 seen from inside the server (its event loop's lag) and from the probe: where the slowest
     1% of /healthz probes spent their time."""
     report = record.report(since, until)
-    lag, stalled, gcs = report["lag_ms"], report["stall_lag_ms"], report["gc"]
+    lag, busy_lag, stalled, gcs = report["lag_ms"], report["busy_lag_ms"], report["stall_lag_ms"], report["gc"]
     total = stalled["total"] or 1.0
     print(
         f"  server event loop in phase 1 ({report['wakeups']} wake-ups every {record.interval * 1e3:g} ms): "
-        f"lag p50 {lag['p50']:.1f} ms, p99 {lag['p99']:.1f} ms, max {lag['max']:.1f} ms; "
+        f"lag p50 {lag['p50']:.1f} ms, p99 {lag['p99']:.1f} ms, max {lag['max']:.1f} ms; of it on a CPU "
+        f"(busy) p99 {busy_lag['p99']:.1f} ms, max {busy_lag['max']:.1f} ms, {report['busy_stalls']} over "
+        f"{record.stall * 1e3:g} ms; loop thread on a CPU "
+        f"{report['loop_ms']['cpu'] / 1e3:.1f} s, waiting for one {report['loop_ms']['waiting'] / 1e3:.1f} s; "
         f"{report['stalls']} stalls (>= {record.stall * 1e3:g} ms late) totalling {stalled['total']:.0f} ms: "
         f"loop busy {stalled['busy'] / total:.0%}, waiting for a CPU {stalled['starved'] / total:.0%}, "
         f"other (GIL, blocked) {stalled['other'] / total:.0%}; GC {gcs['passes']} passes, {gcs['ms']:.0f} ms, "
         f"max {gcs['max_ms']:.1f} ms ({gcs['gen2_passes']} full)"
     )
+    stalls = record.stalls(since, until)
     slow = sorted(probes, key=lambda probe: probe[1] - probe[0])[-max(1, len(probes) // 100) :]
     latency = sum(end - start for start, end, _ in slow) / len(slow)
     probe_waiting = sum(waited for _, _, waited in slow) / len(slow)
     busy = starved = other = 0.0
     for start, end, _ in slow:
-        for stall in record.stalls:
+        for stall in stalls:
             share = overlap(start, end, stall)
             if share:
                 _, lag, cpu, waiting = stall
@@ -329,8 +335,14 @@ def explain_tail(record: LagRecord, probes: list[list[float]], since: float, unt
         f"other {other / count * 1e3:.0f}), the rest {rest * 1e3:.0f} ms (the request's own path: "
         f"thread pool, GIL, query, not within a loop stall)"
     )
-    for stack, samples in report["stacks"][:5]:
+    for stack, samples in report["stacks"][:4]:
         print(f"    {samples:4d} samples of the stalled loop in: {stack}")
+    for due, lag, cpu, waiting in sorted(stalls, key=lambda stall: min(stall[1], stall[2]))[-3:]:
+        seen = Counter(stack for at, stack in record.stacks if due <= at <= due + lag)
+        print(
+            f"    a busy stall: {lag * 1e3:.0f} ms late, loop on a CPU {cpu * 1e3:.0f} ms, waiting for one "
+            f"{waiting * 1e3:.0f} ms; in: {seen.most_common(1)[0][0] if seen else '(not sampled)'}"
+        )
 
 
 def main() -> None:

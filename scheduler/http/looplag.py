@@ -61,37 +61,39 @@ class ThreadTimes:
             self._fd = None
 
 
+Wakeup = tuple[float, float, float, float]  # (due, lag, cpu, waiting), in seconds
+
+
+def percentile(ordered: list[float], share: float) -> float:
+    """The value below which ``share`` of ``ordered`` (sorted) lies; 0.0 for none."""
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
+
+
 @dataclass
 class LagRecord:
-    """Wake-ups and what the loop thread did during each: the raw figures, and their report (pure).
+    """Wake-ups and what the loop thread did before each: the raw figures, and their report (pure).
 
-    Every entry carries its instant (the monotonic clock, shared by all processes of the machine), so a
-    report can cover one phase of a benchmark: ``report(since, until)``.
+    Every wake-up carries its due instant (the monotonic clock, shared by all processes of the machine),
+    so a report can cover one phase of a benchmark: ``report(since, until)``.
     """
 
     interval: float = INTERVAL
     stall: float = STALL
-    wakeups: list[tuple[float, float]] = field(default_factory=list)  # (due, lag)
-    stalls: list[tuple[float, float, float, float]] = field(default_factory=list)  # (due, lag, cpu, waiting)
+    wakeups: list[Wakeup] = field(default_factory=list)
     stacks: list[tuple[float, str]] = field(default_factory=list)  # (instant, stack) sampled in stalls
     gc_pauses: list[tuple[float, int, float]] = field(default_factory=list)  # (instant, generation, seconds)
 
     def tick(self, due: float, woke: float, cpu: float, waiting: float) -> None:
         """A wake-up due at ``due`` came at ``woke``; meanwhile (since the previous wake-up) the loop
         thread was ``cpu`` seconds on a CPU and ``waiting`` seconds in the run queue."""
-        if len(self.wakeups) >= MAX_WAKEUPS:
-            return
-        lag = max(0.0, woke - due)
-        self.wakeups.append((due, lag))
-        if lag >= self.stall:
-            self.stalls.append((due, lag, cpu, waiting))
+        if len(self.wakeups) < MAX_WAKEUPS:
+            self.wakeups.append((due, max(0.0, woke - due), cpu, waiting))
 
     def dump(self) -> dict[str, Any]:
         return {
             "interval": self.interval,
             "stall": self.stall,
             "wakeups": self.wakeups,
-            "stalls": self.stalls,
             "stacks": self.stacks,
             "gc_pauses": self.gc_pauses,
         }
@@ -101,36 +103,48 @@ class LagRecord:
         return cls(
             data["interval"],
             data["stall"],
-            [(due, lag) for due, lag in data["wakeups"]],
-            [(due, lag, cpu, waiting) for due, lag, cpu, waiting in data["stalls"]],
+            [(due, lag, cpu, waiting) for due, lag, cpu, waiting in data["wakeups"]],
             [(at, stack) for at, stack in data["stacks"]],
             [(at, generation, seconds) for at, generation, seconds in data["gc_pauses"]],
         )
 
-    def report(self, since: float = float("-inf"), until: float = float("inf")) -> dict[str, Any]:
-        """Between ``since`` and ``until``: lag percentiles, and the stalls' lag split into busy, starved
-        and other (all in ms); GC passes; the stacks sampled in stalls, most frequent first.
+    def stalls(self, since: float = float("-inf"), until: float = float("inf")) -> list[Wakeup]:
+        """The wake-ups at least ``stall`` late, due between ``since`` and ``until``."""
+        return [wakeup for wakeup in self.wakeups if since <= wakeup[0] < until and wakeup[1] >= self.stall]
 
-        Of a stall's lag, the loop thread's CPU time counts first as busy (capped at the lag), then its
-        run-queue time as starved; the remainder is other (the GIL held by another thread, a blocking call).
+    def report(self, since: float = float("-inf"), until: float = float("inf")) -> dict[str, Any]:
+        """Between ``since`` and ``until`` (all durations in ms):
+
+        - ``lag``: percentiles of how late the wake-ups were;
+        - ``busy_lag``: the same for the part of each lag the loop thread spent on a CPU (its CPU time
+          since the previous wake-up, capped at the lag): what would be left with a CPU to spare, and
+          ``busy_stalls``, how many of those parts are a stall long;
+        - ``loop``: the loop thread's CPU time and run-queue time in all;
+        - ``stall_lag``: the stalls' lag split into busy, starved (the run-queue time, capped at the rest
+          of the lag) and other (the GIL held by another thread of the process, a blocking call);
+        - ``gc``: collector passes in the loop thread; ``stacks``: the stacks sampled in stalls.
         """
-        lags = sorted(lag for due, lag in self.wakeups if since <= due < until)
-        stalls = [stall for stall in self.stalls if since <= stall[0] < until]
-        busy = starved = 0.0
-        for _, lag, cpu, waiting in stalls:
+        span = [wakeup for wakeup in self.wakeups if since <= wakeup[0] < until]
+        lags = sorted(lag for _, lag, _, _ in span)
+        busy_lags = sorted(min(cpu, lag) for _, lag, cpu, _ in span)
+        busy = starved = total = 0.0
+        for _, lag, cpu, waiting in self.stalls(since, until):
             on_cpu = min(cpu, lag)
             busy += on_cpu
             starved += min(waiting, lag - on_cpu)
-        total = sum(stall[1] for stall in stalls)
+            total += lag
         pauses = [(generation, seconds) for at, generation, seconds in self.gc_pauses if since <= at < until]
 
-        def at(share: float) -> float:
-            return lags[min(len(lags) - 1, int(share * len(lags)))] * 1e3 if lags else 0.0
+        def ms(ordered: list[float]) -> dict[str, float]:
+            return {name: percentile(ordered, share) * 1e3 for name, share in (("p50", 0.5), ("p99", 0.99), ("max", 1))}
 
         return {
-            "wakeups": len(lags),
-            "lag_ms": {"p50": at(0.5), "p99": at(0.99), "max": at(1.0)},
-            "stalls": len(stalls),
+            "wakeups": len(span),
+            "lag_ms": ms(lags),
+            "busy_lag_ms": ms(busy_lags),
+            "busy_stalls": sum(1 for busy in busy_lags if busy >= self.stall),
+            "loop_ms": {"cpu": sum(w[2] for w in span) * 1e3, "waiting": sum(w[3] for w in span) * 1e3},
+            "stalls": len(self.stalls(since, until)),
             "stall_lag_ms": {
                 "total": total * 1e3,
                 "busy": busy * 1e3,
@@ -139,8 +153,8 @@ class LagRecord:
             },
             "gc": {
                 "passes": len(pauses),
-                "ms": sum(s for _, s in pauses) * 1e3,
-                "max_ms": max((s for _, s in pauses), default=0.0) * 1e3,
+                "ms": sum(seconds for _, seconds in pauses) * 1e3,
+                "max_ms": max((seconds for _, seconds in pauses), default=0.0) * 1e3,
                 "gen2_passes": sum(1 for generation, _ in pauses if generation == 2),
             },
             "stacks": Counter(stack for at, stack in self.stacks if since <= at < until).most_common(),
