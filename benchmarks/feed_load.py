@@ -308,8 +308,9 @@ def explain_tail(record: LagRecord, probes: list[list[float]], since: float, unt
         f"{report['loop_ms']['cpu'] / 1e3:.1f} s, waiting for one {report['loop_ms']['waiting'] / 1e3:.1f} s; "
         f"{report['stalls']} stalls (>= {record.stall * 1e3:g} ms late) totalling {stalled['total']:.0f} ms: "
         f"loop busy {stalled['busy'] / total:.0%}, waiting for a CPU {stalled['starved'] / total:.0%}, "
-        f"other (GIL, blocked) {stalled['other'] / total:.0%}; GC {gcs['passes']} passes, {gcs['ms']:.0f} ms, "
-        f"max {gcs['max_ms']:.1f} ms ({gcs['gen2_passes']} full)"
+        f"other (GIL, blocked) {stalled['other'] / total:.0%}; GC {gcs['passes']} passes ({gcs['gen2_passes']} full), "
+        f"{gcs['ms']:.0f} ms ({gcs['cpu_ms']:.0f} ms on a CPU), longest {gcs['max_ms']:.1f} ms "
+        f"({gcs['max_cpu_ms']:.1f} ms on a CPU)"
     )
     stalls = record.stalls(since, until)
     slow = sorted(probes, key=lambda probe: probe[1] - probe[0])[-max(1, len(probes) // 100) :]

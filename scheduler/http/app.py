@@ -34,7 +34,6 @@ from scheduler.feeds.index import FeedIndex
 from scheduler.feeds.service import FeedRequest, FeedService
 from scheduler.http.api import ErrorBody, api_router
 from scheduler.http.api_blackouts import blackouts_router
-from scheduler.http.body_chunks import BodyChunks
 from scheduler.http.body_limit import BodyLimit
 from scheduler.http.fastlane import (
     CALENDAR_TYPE,
@@ -121,7 +120,6 @@ def create_app(
     # Polls of known feeds answered from memory, before routing (inside the body limit).
     app.add_middleware(FeedFastLane, feeds=feeds, gate=gate, failures=app.state.failures, clock=clock)
     app.add_middleware(BodyLimit)  # before routing and authentication: a huge body gets 413, unread
-    app.add_middleware(BodyChunks)  # a large feed body leaves in slices: the loop serves others between them
     app.include_router(health_router(db, gate))
     app.include_router(feeds_router(feeds, clock))
     app.include_router(api_router(db, settings, clock))

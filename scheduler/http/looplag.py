@@ -81,7 +81,7 @@ class LagRecord:
     stall: float = STALL
     wakeups: list[Wakeup] = field(default_factory=list)
     stacks: list[tuple[float, str]] = field(default_factory=list)  # (instant, stack) sampled in stalls
-    gc_pauses: list[tuple[float, int, float]] = field(default_factory=list)  # (instant, generation, seconds)
+    gc_pauses: list[tuple[float, int, float, float]] = field(default_factory=list)  # (instant, generation, s, cpu s)
 
     def tick(self, due: float, woke: float, cpu: float, waiting: float) -> None:
         """A wake-up due at ``due`` came at ``woke``; meanwhile (since the previous wake-up) the loop
@@ -105,7 +105,7 @@ class LagRecord:
             data["stall"],
             [(due, lag, cpu, waiting) for due, lag, cpu, waiting in data["wakeups"]],
             [(at, stack) for at, stack in data["stacks"]],
-            [(at, generation, seconds) for at, generation, seconds in data["gc_pauses"]],
+            [(at, generation, seconds, cpu) for at, generation, seconds, cpu in data["gc_pauses"]],
         )
 
     def stalls(self, since: float = float("-inf"), until: float = float("inf")) -> list[Wakeup]:
@@ -122,7 +122,8 @@ class LagRecord:
         - ``loop``: the loop thread's CPU time and run-queue time in all;
         - ``stall_lag``: the stalls' lag split into busy, starved (the run-queue time, capped at the rest
           of the lag) and other (the GIL held by another thread of the process, a blocking call);
-        - ``gc``: collector passes in the loop thread; ``stacks``: the stacks sampled in stalls.
+        - ``gc``: collector passes in the loop thread (wall and CPU time); ``stacks``: the stacks sampled in
+          stalls.
         """
         span = [wakeup for wakeup in self.wakeups if since <= wakeup[0] < until]
         lags = sorted(lag for _, lag, _, _ in span)
@@ -133,7 +134,7 @@ class LagRecord:
             busy += on_cpu
             starved += min(waiting, lag - on_cpu)
             total += lag
-        pauses = [(generation, seconds) for at, generation, seconds in self.gc_pauses if since <= at < until]
+        pauses = [pause[1:] for pause in self.gc_pauses if since <= pause[0] < until]
 
         def ms(ordered: list[float]) -> dict[str, float]:
             return {name: percentile(ordered, share) * 1e3 for name, share in (("p50", 0.5), ("p99", 0.99), ("max", 1))}
@@ -153,9 +154,11 @@ class LagRecord:
             },
             "gc": {
                 "passes": len(pauses),
-                "ms": sum(seconds for _, seconds in pauses) * 1e3,
-                "max_ms": max((seconds for _, seconds in pauses), default=0.0) * 1e3,
-                "gen2_passes": sum(1 for generation, _ in pauses if generation == 2),
+                "ms": sum(seconds for _, seconds, _ in pauses) * 1e3,
+                "cpu_ms": sum(cpu for _, _, cpu in pauses) * 1e3,
+                "max_ms": max((seconds for _, seconds, _ in pauses), default=0.0) * 1e3,
+                "max_cpu_ms": max((cpu for _, _, cpu in pauses), default=0.0) * 1e3,
+                "gen2_passes": sum(1 for generation, _, _ in pauses if generation == 2),
             },
             "stacks": Counter(stack for at, stack in self.stacks if since <= at < until).most_common(),
         }
@@ -172,10 +175,12 @@ class LoopLagMonitor:
         self._sampler: threading.Thread | None = None
         self._stop = threading.Event()
         self._loop_thread = threading.get_ident()
-        self._gc_started = 0.0
+        self._gc_started = (0.0, 0.0)  # (instant, loop thread CPU seconds) the current GC pass began
+        self._times: ThreadTimes | None = None
 
     def start(self) -> None:
         self._loop_thread = threading.get_ident()
+        self._times = ThreadTimes()  # of the loop thread: opened in it
         self._task = asyncio.get_running_loop().create_task(self._run())
         self._sampler = threading.Thread(target=self._sample, name="looplag-sampler", daemon=True)
         self._sampler.start()
@@ -191,20 +196,19 @@ class LoopLagMonitor:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        if self._times is not None:
+            self._times.close()
 
     async def _run(self) -> None:
-        times = ThreadTimes()
-        try:
-            cpu, waiting = times.read()
-            while True:
-                self._due = self.clock() + self.record.interval
-                await asyncio.sleep(self.record.interval)
-                woke = self.clock()
-                now_cpu, now_waiting = times.read()
-                self.record.tick(self._due, woke, now_cpu - cpu, now_waiting - waiting)
-                cpu, waiting = now_cpu, now_waiting
-        finally:
-            times.close()
+        assert self._times is not None
+        cpu, waiting = self._times.read()
+        while True:
+            self._due = self.clock() + self.record.interval
+            await asyncio.sleep(self.record.interval)
+            woke = self.clock()
+            now_cpu, now_waiting = self._times.read()
+            self.record.tick(self._due, woke, now_cpu - cpu, now_waiting - waiting)
+            cpu, waiting = now_cpu, now_waiting
 
     def _sample(self) -> None:
         """While a wake-up is late, note the loop thread's innermost Python frames."""
@@ -220,12 +224,14 @@ class LoopLagMonitor:
             self.record.stacks.append((self.clock(), " < ".join(names) or "(no Python frame)"))
 
     def _gc(self, phase: str, info: dict[str, int]) -> None:
-        if threading.get_ident() != self._loop_thread:
+        if threading.get_ident() != self._loop_thread or self._times is None:
             return
         if phase == "start":
-            self._gc_started = self.clock()
+            self._gc_started = (self.clock(), self._times.read()[0])
         else:
-            self.record.gc_pauses.append((self._gc_started, info["generation"], self.clock() - self._gc_started))
+            started, cpu = self._gc_started
+            seconds = self.clock() - started
+            self.record.gc_pauses.append((started, info["generation"], seconds, self._times.read()[0] - cpu))
 
 
 class LoopLagApp:
