@@ -14,6 +14,16 @@ Figures only, no assertions. Run: ``python benchmarks/feed_load.py [--db URL | -
 (``--postgres``: a throwaway PostgreSQL cluster, ``tests/pgserver.py``). Clients, the /healthz probe
 and the data changes run in separate processes on the same machine: on a 2-core machine they compete
 with the server (and its render processes) for CPU, so the tail includes their scheduling.
+
+To tell a busy event loop from a starved process, the server runs as ``maintcal serve`` does (one
+process, the same app and uvicorn options) wrapped in ``LoopLagApp`` (``scheduler/http/looplag.py``):
+its loop's lag every 5 ms, the loop thread's CPU and run-queue time, GC passes, and the loop's stack
+whenever it is 10 ms late. The probe notes its own run-queue time per request and how late its own
+sleeps wake. Printed for phase 1: the loop's lag and the part of it spent on a CPU (what a machine
+with CPU to spare would still see), the stalls split into busy / waiting for a CPU / other (GIL,
+blocking calls), and for the slowest 1% of probes: how much was the probe waiting for a CPU, how much
+fell in a server loop stall (and of what kind), and the rest (the request's own path: the thread
+pool running the /healthz query, the GIL, the database).
 """
 
 from __future__ import annotations
