@@ -219,11 +219,40 @@ def render_event(event: FeedEvent, *, settings: Settings) -> bytes:
     return "".join(fold(line) + "\r\n" for line in lines).encode()
 
 
-def render_calendar(events: Sequence[FeedEvent], info: CalendarInfo, *, settings: Settings) -> bytes:
+class CalendarMemo:
+    """The folded VEVENT blocks already written, for many calendars that share events (the notice
+    attachments of one planning run: every customer of a product in a zone gets the same events).
+
+    Keyed by the event (equal events render equally: datetimes compare as instants, so the local
+    times' offsets are part of the key too) and the settings that shape it. Holds at most ``size``
+    blocks: when full it starts again, so memory stays bounded whatever the run's size.
+    """
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._blocks: dict[tuple[object, ...], str] = {}
+
+    def block(self, event: FeedEvent, uid_domain: str, organizer_address: str) -> str:
+        item, occ = event.item, event.item.occurrence
+        offsets = tuple(t.utcoffset() for t in (item.local_start, item.local_end, occ.local_start, occ.local_end))
+        key = (event, uid_domain, organizer_address, offsets)
+        found = self._blocks.get(key)
+        if found is None:
+            if len(self._blocks) >= self.size:
+                self._blocks.clear()
+            lines = _event_lines(event, uid_domain, organizer_address)
+            found = self._blocks[key] = "".join(fold(line) + "\r\n" for line in lines)
+        return found
+
+
+def render_calendar(
+    events: Sequence[FeedEvent], info: CalendarInfo, *, settings: Settings, memo: CalendarMemo | None = None
+) -> bytes:
     """The whole VCALENDAR as bytes; identical to ``build_calendar(...).to_ical()``.
 
     ``info.method`` is PUBLISH for feeds and announcements, CANCEL for cancellation notices (the
-    events then carry STATUS:CANCELLED when the occurrences are cancelled).
+    events then carry STATUS:CANCELLED when the occurrences are cancelled). ``memo``: reuse the
+    events' blocks written for earlier calendars (same bytes).
     """
     check_method(info)
     head = [
@@ -243,6 +272,9 @@ def render_calendar(events: Sequence[FeedEvent], info: CalendarInfo, *, settings
     out = [fold(line) + "\r\n" for line in head]
     domain, address = settings.uid_domain, organizer(settings)
     for event in events:
+        if memo is not None:
+            out.append(memo.block(event, domain, address))
+            continue
         for line in _event_lines(event, domain, address):
             out.append(fold(line) + "\r\n")
     out.append("END:VCALENDAR\r\n")
