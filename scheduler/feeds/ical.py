@@ -223,26 +223,38 @@ class CalendarMemo:
     """The folded VEVENT blocks already written, for many calendars that share events (the notice
     attachments of one planning run: every customer of a product in a zone gets the same events).
 
-    Keyed by the event (equal events render equally: datetimes compare as instants, so the local
-    times' offsets are part of the key too) and the settings that shape it. Holds at most ``size``
-    blocks: when full it starts again, so memory stays bounded whatever the run's size.
+    An event's block is reused for an event of the same occurrence object (``Scheduled`` is frozen:
+    the planning run's views share one object per product-wide occurrence) with the same other
+    fields, and the same settings. Holds at most ``size`` blocks: when full it starts again, so
+    memory stays bounded whatever the run's size.
     """
 
-    def __init__(self, size: int = 4096) -> None:
+    def __init__(self, size: int = 16384) -> None:
         self.size = size
-        self._blocks: dict[tuple[object, ...], str] = {}
+        self._blocks: dict[tuple[object, ...], tuple[Scheduled, str]] = {}
 
     def block(self, event: FeedEvent, uid_domain: str, organizer_address: str) -> str:
-        item, occ = event.item, event.item.occurrence
-        offsets = tuple(t.utcoffset() for t in (item.local_start, item.local_end, occ.local_start, occ.local_end))
-        key = (event, uid_domain, organizer_address, offsets)
+        e = event
+        key = (
+            id(e.item),
+            e.product_name,
+            e.modified,
+            e.label,
+            e.url,
+            e.viewer_zone,
+            e.reason,
+            uid_domain,
+            organizer_address,
+        )
         found = self._blocks.get(key)
-        if found is None:
-            if len(self._blocks) >= self.size:
-                self._blocks.clear()
-            lines = _event_lines(event, uid_domain, organizer_address)
-            found = self._blocks[key] = "".join(fold(line) + "\r\n" for line in lines)
-        return found
+        if found is not None and found[0] is e.item:  # the object is kept: its id is not reused
+            return found[1]
+        if len(self._blocks) >= self.size:
+            self._blocks.clear()
+        lines = _event_lines(event, uid_domain, organizer_address)
+        block = "".join(fold(line) + "\r\n" for line in lines)
+        self._blocks[key] = (e.item, block)
+        return block
 
 
 def render_calendar(

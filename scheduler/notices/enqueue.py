@@ -10,15 +10,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from notifications.addresses import address_problem
 from notifications.content import ANNOUNCE, Entry, Notice, method_for
 from notifications.message import Rendered, build_message, message_id, render
 from scheduler.feeds.ical import CalendarInfo, CalendarMemo, FeedEvent, render_calendar
+from scheduler.notices.bulk_rows import insert_rows
 from scheduler.notices.channels import endpoint_deliveries, event_for
 from scheduler.settings import Settings
 from scheduler.store.models import Contact, Customer
@@ -45,6 +47,13 @@ class Outgoing:
     due_at: datetime | None = None
     due_key: str | None = None
     extra: dict[str, Any] | None = None
+
+
+@lru_cache(maxsize=65536)
+def recipient_problem(address: str) -> str | None:
+    """``address_problem``, remembered: a planning run checks each contact's address once, not once
+    per notice (it is a pure function of the address)."""
+    return address_problem(address)
 
 
 def write_notices(
@@ -85,8 +94,9 @@ def write_outgoing(
     how many deliveries were queued."""
     if not notices:
         return 0
-    notice_ids = session.scalars(
-        insert(NoticeRow).returning(NoticeRow.id, sort_by_parameter_order=True),
+    notice_ids = insert_rows(
+        session,
+        NoticeRow,
         [
             {
                 "kind": n.kind,
@@ -97,11 +107,11 @@ def write_outgoing(
             }
             for n in notices
         ],
-    ).all()
+        ids=True,
+    )
     queued = 0
     pending: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
     hooked = _with_endpoints(session, [n.customer.id for n in notices if n.endpoints is None or n.endpoints])
-    problems: dict[str, str | None] = {}  # an address is checked once per run, not once per notice
     calendar = CalendarMemo()  # an event shared by many notices is written once
     for notice_id, notice in zip(notice_ids, notices, strict=True):
         customer, kind, note, due_key = notice.customer, notice.kind, notice.note, notice.due_key
@@ -118,9 +128,8 @@ def write_outgoing(
                 ics = _attachment(customer, items, method, now, settings, product_names, calendar)
                 rendered[cache_key] = render(content, sender=settings.mail_from, ics=ics)
             mid = message_id(settings.uid_domain, now, notice_id, contact.id)
-            if contact.email not in problems:
-                problems[contact.email] = address_problem(contact.email)
-            mime, problem = _message(rendered[cache_key], settings, contact.email, mid, now, problems[contact.email])
+            problem = recipient_problem(contact.email)
+            mime, problem = _message(rendered[cache_key], settings, contact.email, mid, now, problem)
             delivery = {
                 "channel": "email",
                 "endpoint_id": None,
@@ -211,18 +220,14 @@ def _message(
 def _insert(session: Session, pending: list[tuple[dict[str, Any], list[dict[str, Any]]]]) -> int:
     if not pending:
         return 0
-    ids = session.scalars(
-        insert(Delivery).returning(Delivery.id, sort_by_parameter_order=True), [d for d, _ in pending]
-    ).all()
+    ids = insert_rows(session, Delivery, [d for d, _ in pending], ids=True)
     queued = sum(1 for d, _ in pending if d["status"] == QUEUED)
     covers = [
         cover | {"delivery_id": delivery_id}
         for delivery_id, (_, rows) in zip(ids, pending, strict=True)
         for cover in rows
     ]
-    # RETURNING, though the ids are not needed: it makes one multi-row INSERT per 1,000 rows
-    # (insertmanyvalues) where psycopg would otherwise send one INSERT per row.
-    session.execute(insert(DeliveryOccurrence).returning(DeliveryOccurrence.id, sort_by_parameter_order=True), covers)
+    insert_rows(session, DeliveryOccurrence, covers, ids=False)
     return queued
 
 
