@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Table, insert, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from scheduler.store.base import Base
@@ -61,13 +62,18 @@ def insert_rows(session: Session, model: type[Base], rows: Sequence[dict[str, An
         ).all()
     )
     raw: Any = connection.connection.driver_connection  # psycopg's, in this transaction
-    with raw.cursor() as cursor, cursor.copy(copy_sql) as copy:
-        copy.set_types([types[name] for name in names])  # binary: the MIME bytes as they are, not in hex
-        for row in rows:
-            copy.write_row(
-                [
-                    row[name] if process is None else process(row[name])
-                    for name, process in zip(names, processors, strict=True)
-                ]
-            )
+    try:
+        with raw.cursor() as cursor, cursor.copy(copy_sql) as copy:
+            copy.set_types([types[name] for name in names])  # binary: the MIME bytes as they are, not in hex
+            for row in rows:
+                copy.write_row(
+                    [
+                        row[name] if process is None else process(row[name])
+                        for name, process in zip(names, processors, strict=True)
+                    ]
+                )
+    except dialect.loaded_dbapi.Error as error:
+        # As SQLAlchemy raises it for an INSERT (IntegrityError for a unique key: the planning run
+        # re-plans when another run committed the same announcement first).
+        raise DBAPIError.instance(copy_sql, None, error, dialect.loaded_dbapi.Error) from error
     return numbers

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from notifications.content import ANNOUNCE
@@ -125,3 +126,17 @@ def test_notices_written_in_one_batch_equal_those_written_one_by_one(
     ]
     assert len(batched["delivery_occurrences"]) == 3 * 3 + 3 + 2 + 1 + 3 + 1 + 0 + 2
     assert batched == single
+
+
+def test_a_unique_key_broken_by_a_batch_raises_what_an_insert_raises(
+    db: Database, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The planning run re-plans on IntegrityError (another run announced the same times first)."""
+    monkeypatch.setattr(bulk_rows, "COPY_FROM", 1)  # on PostgreSQL: by COPY
+    conf = settings_for(db_url, tmp_path)
+    prepare(db, conf)
+    with db.transaction() as session:
+        names = dict(session.execute(select(Product.key, Product.name)).all())
+        write_outgoing(session, NOW, conf, notices(session)[1:2], names)
+    with pytest.raises(IntegrityError, match="delivery_occurrences"), db.transaction() as session:
+        write_outgoing(session, NOW, conf, notices(session)[1:2], names)  # bolt's digests again
