@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import select
@@ -47,13 +46,6 @@ class Outgoing:
     due_at: datetime | None = None
     due_key: str | None = None
     extra: dict[str, Any] | None = None
-
-
-@lru_cache(maxsize=65536)
-def recipient_problem(address: str) -> str | None:
-    """``address_problem``, remembered: a planning run checks each contact's address once, not once
-    per notice (it is a pure function of the address)."""
-    return address_problem(address)
 
 
 def write_notices(
@@ -128,7 +120,7 @@ def write_outgoing(
                 ics = _attachment(customer, items, method, now, settings, product_names, calendar)
                 rendered[cache_key] = render(content, sender=settings.mail_from, ics=ics)
             mid = message_id(settings.uid_domain, now, notice_id, contact.id)
-            problem = recipient_problem(contact.email)
+            problem = address_problem(contact.email)  # checked once per process (addresses.py)
             mime, problem = _message(rendered[cache_key], settings, contact.email, mid, now, problem)
             delivery = {
                 "channel": "email",

@@ -20,8 +20,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, selectinload
 
+from notifications.addresses import address_problem
 from notifications.content import ANNOUNCE, PUBLISH
-from scheduler.notices.enqueue import recipient_problem, write_notices
+from scheduler.notices.enqueue import write_notices
 from scheduler.notices.lifecycle import plan_lifecycle
 from scheduler.notices.plan_scope import data_version_now, plan_scope, save_mark
 from scheduler.notices.supersede import supersede
@@ -135,7 +136,7 @@ def _plan(session: Session, now: datetime, settings: Settings, dry_run: bool, ev
                 (customer, [(active[d.email], d.items) for d in digests] + ([(None, fresh)] if fresh else []))
             )
             planned.extend(
-                PlannedDigest(customer.key, d.email, tuple(s.id for s in d.items), recipient_problem(d.email))
+                PlannedDigest(customer.key, d.email, tuple(s.id for s in d.items), address_problem(d.email))
                 for d in digests
             )
     examined = tuple(c.key for c in customers)
