@@ -221,7 +221,7 @@ def one_change(url: str, port: int, settings: Settings, tokens: dict[str, str], 
             f"one customer's change ({changed}: customer set --reminders 72h)",
             ["customer", "set", changed, "--reminders", "72h"],
         ),
-        (f"a contact added ({changed})", ["customer", "contact", "add", changed, "late@example.com"]),
+        (f"a contact added ({changed})", ["customer", "contact", "add", changed, f"late{time.time_ns()}@example.com"]),
     ):
         cli(url, *command)
         time.sleep(POLL_MS / 1000 + 0.1)
