@@ -110,6 +110,7 @@ class FeedIndex:
         self._products: dict[str, tuple[int, str]] = {}
         # customer id -> ((all version, customer version) it was read at, subscribed product ids)
         self._subscriptions: dict[int, tuple[tuple[int, int], tuple[int, ...]]] = {}
+        self._known: dict[tuple[str, int], FeedStamp] = {}  # stamps composed since the last change seen
         self._reading: tuple[int, asyncio.Future[Versions]] | None = None
         self._poller: asyncio.Task[None] | None = None
         _INDEXES.add(self)
@@ -167,6 +168,7 @@ class FeedIndex:
 
     def _apply(self, stamps: list[Any]) -> None:
         """Take the feed_versions rows read (any order, maybe read before: only newer ones count)."""
+        changed = False
         for kind, ref, version, changed_at in stamps:
             if kind == "all":
                 if version > self._all[0]:
@@ -177,8 +179,11 @@ class FeedIndex:
             known = self._stamps.get(key)
             if known is None or version > known[0]:
                 self._stamps[key] = (version, changed_at)
+                changed = True
                 if kind == "customer":
                     self._subscriptions.pop(int(ref), None)
+        if changed:
+            self._known = {}
 
     def _read_rows(self, since: int) -> list[Any]:
         with self.db.engine.connect() as connection:
@@ -186,6 +191,7 @@ class FeedIndex:
 
     def _forget(self, *, products: bool, stamps: bool = False) -> None:
         self._generation += 1
+        self._known = {}
         self._tokens = {}
         if products:
             self._products = {}
@@ -208,6 +214,9 @@ class FeedIndex:
 
     def known_stamp(self, kind: str, row_id: int) -> FeedStamp | None:
         """The stamp of feed (kind, row id) from memory; None when a customer's products are unknown here."""
+        known = self._known.get((kind, row_id))
+        if known is not None:
+            return known
         products: tuple[int, ...] = ()
         if kind == "customer":
             subscribed = self._subscriptions.get(row_id)
@@ -215,7 +224,10 @@ class FeedIndex:
             if subscribed is None or subscribed[0] != (self._all[0], own):
                 return None  # not looked up, or read at other versions than this index's
             products = subscribed[1]
-        return compose_stamp(kind, row_id, self._all, self._stamps, products)
+        found = self._known[(kind, row_id)] = compose_stamp(kind, row_id, self._all, self._stamps, products)
+        if len(self._known) > MAX_ENTRIES:
+            self._known = {}
+        return found
 
     async def stamp(self, kind: str, row_id: int) -> FeedStamp:
         """The stamp of feed (kind, row id), a customer's products looked up first if not known here."""
@@ -247,6 +259,7 @@ class FeedIndex:
                 read_all = int(value)
             else:
                 read_own = int(value)
+        self._known.pop(("customer", customer_id), None)
         if len(self._subscriptions) >= MAX_ENTRIES:
             self._subscriptions.clear()
         self._subscriptions[customer_id] = ((read_all, read_own), tuple(sorted(products)))

@@ -122,8 +122,12 @@ class FeedService:
             done = await self.pool.render(request.kind, request.key, start, end)
             if done.version is None:
                 continue  # the data changed while rendering: render again
-            if self.index.data_version < done.version:
+            for _ in range(2):  # a read already under way may have begun before that version: then read again
+                if self.index.data_version >= done.version:
+                    break
                 await self.index.refresh()  # the database is past this process's versions: read them
+            if self.index.data_version < done.version:
+                continue
             stamp = await self.index.stamp(request.kind, request.row_id)
             if stamp.latest > done.version:
                 continue  # this feed changed after the rendering's data version: render again
