@@ -103,7 +103,7 @@ def main() -> None:
     args = parser.parse_args()
     digests = notices(args.count, "announce", args.entries)
     reminders = notices(args.count, "reminder", 1)
-    compose_all(notices(20, "announce", 3))  # warm up: templates compiled, zones loaded
+    compose_all(notices(20, "announce", 3))  # warm up: caches filled, zones loaded
     timed("digests", lambda: compose_all(digests))
     timed("reminders", lambda: compose_all(reminders))
     if args.profile:

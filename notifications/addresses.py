@@ -14,12 +14,25 @@ any mail server can take it. Two addresses that differ only in case are the same
 
 from __future__ import annotations
 
-from email_validator import EmailNotValidError, validate_email
+import re
+from functools import lru_cache
+
+from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
+from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES
 
 from windows.errors import InvalidInput
 from windows.text import printable
 
 MAX_LENGTH = 254  # RFC 5321 path limit, less the angle brackets
+
+# The plain ASCII form almost every contact has: a dot-atom local part, and a domain of two or more
+# letter-digit-hyphen labels (at most 63 each) ending in a label that starts with a letter.
+# email-validator accepts every such address, except those the checks in ``_plain`` leave to it.
+_ATOM = r"[A-Za-z0-9_!#$%&'*+/=?^`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_PLAIN = re.compile(rf"({_ATOM}(?:\.{_ATOM})*)@((?:{_LABEL}\.)+[A-Za-z](?:[A-Za-z0-9-]{{0,61}}[A-Za-z0-9])?)")
+_SPECIAL_USE = tuple(SPECIAL_USE_DOMAIN_NAMES)
+_ROLES = frozenset(CASE_INSENSITIVE_MAILBOX_NAMES)
 
 
 def _shown(value: str) -> str:
@@ -42,16 +55,48 @@ def normalize_address(value: str) -> str:
     windows.errors.InvalidInput: invalid email address 'noc)@nile.example.com': \
 it contains invalid characters before the @-sign: ')'
     """
+    normalized, problem = _checked(value)
+    if problem is not None:
+        raise InvalidInput(problem)
+    return normalized
+
+
+@lru_cache(maxsize=65_536)
+def _checked(value: str) -> tuple[str, str | None]:
+    """``normalize_address``'s answer as (address, None) or ("", message): the same address is checked
+    once per process, however many notices and sends name it."""
     candidate = value.strip()
     if len(candidate) > MAX_LENGTH:
-        raise InvalidInput(f"invalid email address {_shown(candidate)}: at most {MAX_LENGTH} characters")
+        return "", f"invalid email address {_shown(candidate)}: at most {MAX_LENGTH} characters"
+    plain = _plain(candidate)
+    if plain is not None:
+        return plain, None
     try:
         result = validate_email(candidate, check_deliverability=False, globally_deliverable=False)
     except EmailNotValidError as error:
         reason = str(error).rstrip(".")
         reason = reason.replace("The email address", "it", 1) if reason.startswith("The email address") else reason
-        raise InvalidInput(f"invalid email address {_shown(value)}: {reason[:1].lower()}{reason[1:]}") from None
-    return str(result.ascii_email or result.normalized)
+        return "", f"invalid email address {_shown(value)}: {reason[:1].lower()}{reason[1:]}"
+    return str(result.ascii_email or result.normalized), None
+
+
+def _plain(candidate: str) -> str | None:
+    """What email-validator would return for a plain ASCII address, without its Unicode and IDNA
+    work (~0.1 ms an address; a 50,000-customer catalogue has 100,000), or None to ask it.
+
+    Left to it: anything the pattern does not match, any domain with ``--`` (Punycode), over 253
+    characters or ending in a special-use name (``test``, ``local``...). ``test_address_fast_path``
+    checks this against email-validator on generated addresses.
+    """
+    match = _PLAIN.fullmatch(candidate)
+    if match is None:
+        return None
+    local, domain = match.group(1), match.group(2).lower()
+    if len(domain) > 253 or "--" in domain or domain.endswith(_SPECIAL_USE):  # (also "contest": fine)
+        return None
+    if local.lower() in _ROLES:
+        local = local.lower()
+    return f"{local}@{domain}"
 
 
 def address_problem(value: str) -> str | None:

@@ -1,9 +1,10 @@
-"""The text and HTML bodies of a notice email, written with plain string formatting.
+"""The text and HTML bodies of a notice email: the one place a notice's wording is written.
 
-They give exactly what the Jinja templates in ``templates/`` give for the same context (the unit
-tests render both and compare): the templates stay the readable reference of the wording, this
-module is what composing uses, since rendering the two templates was most of a notice's time once
-the MIME headers were made cheap (issue 11). A change of wording goes in both.
+Plain string formatting, since rendering Jinja templates was most of a notice's time once the MIME
+headers were made cheap (issue 11); the HTML escapes every value it is given. Every kind and
+content is pinned byte for byte by the golden files in ``tests/golden/notice_bodies/``
+(``tests/unit/test_notice_bodies.py``): a change of wording is made here, then
+``MAINTCAL_UPDATE_GOLDEN=1`` rewrites the files and their diff shows it in every notice it reaches.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def _calendar_sentence(context: Mapping[str, Any], attachment: str, method: str)
 
 
 def text(context: Mapping[str, Any]) -> str:
-    """``notice.txt.j2`` rendered with ``context``."""
+    """The plain-text body for ``context`` (``message.context``)."""
     entries: Sequence[Mapping[str, Any]] = context["entries"]
     out = ["Hello,\n\n", _intro(context["kind"], str(context["customer_name"]), len(entries)), "\n\n"]
     for e in entries:
@@ -65,7 +66,7 @@ def text(context: Mapping[str, Any]) -> str:
 
 
 def html(context: Mapping[str, Any]) -> str:
-    """``notice.html.j2`` rendered with ``context`` (every value escaped, as autoescape does)."""
+    """The HTML body for ``context`` (``message.context``), every value escaped."""
     entries: Sequence[Mapping[str, Any]] = context["entries"]
     headline, name, zone = escape(context["headline"]), escape(context["customer_name"]), escape(context["zone"])
     out = [

@@ -16,11 +16,8 @@ from datetime import datetime
 from email.headerregistry import Address
 from email.policy import SMTP, SMTPUTF8
 from email.utils import format_datetime, getaddresses
-from functools import cache, lru_cache
-from pathlib import Path
+from functools import lru_cache
 from typing import Any
-
-import jinja2
 
 from notifications import bodies, mime
 from notifications.content import ANNOUNCE, Entry, Notice, format_local, format_utc_human
@@ -28,7 +25,6 @@ from notifications.ics import build_calendar
 from windows.errors import InvalidInput
 from windows.lifecycle import human_duration
 
-TEMPLATES = Path(__file__).parent / "templates"
 ATTACHMENT_NAME = "maintenance.ics"
 
 _HEADLINES = {
@@ -93,18 +89,6 @@ class Rendered:
     occurrences: tuple[str, ...] = ()  # the X-Maintcal-Occurrence header
 
 
-@cache
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=jinja2.select_autoescape(["html", "html.j2"]),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-
 def headline(kind: str) -> str:
     """``Maintenance reminder``: the first words of a notice of ``kind``, in every channel."""
     return _HEADLINES[kind]
@@ -136,7 +120,7 @@ def _entry_view(entry: Entry) -> dict[str, Any]:
 
 
 def context(notice: Notice) -> dict[str, Any]:
-    """What the bodies say, as the templates (and ``bodies``) read it."""
+    """What the bodies say, as ``bodies.text`` and ``bodies.html`` read it."""
     return {
         "kind": notice.kind,
         "announce": notice.kind == ANNOUNCE,
@@ -149,12 +133,6 @@ def context(notice: Notice) -> dict[str, Any]:
         "attachment": ATTACHMENT_NAME,
         "portal_url": notice.portal_url,
     }
-
-
-def render_templates(values: dict[str, Any]) -> tuple[str, str]:
-    """The text and HTML bodies from the Jinja templates: the reference ``bodies`` must match."""
-    env = _environment()
-    return env.get_template("notice.txt.j2").render(values), env.get_template("notice.html.j2").render(values)
 
 
 def render(notice: Notice, *, sender: str, ics: bytes | None = None) -> Rendered:

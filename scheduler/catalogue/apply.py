@@ -23,6 +23,7 @@ from scheduler.catalogue.catalogue_file import Catalogue, CustomerSpec, ProductS
 from scheduler.catalogue.past_windows import refuse_past_once
 from scheduler.catalogue.window_rules import refuse_inside_notice, retire_row
 from scheduler.catalogue.withdrawals import announced, withdraw_vanished
+from scheduler.gc_pause import gc_paused
 from scheduler.settings import Settings
 from scheduler.store.db import Database
 from scheduler.store.models import Contact, Customer, Product, Subscription, WindowRule
@@ -55,7 +56,7 @@ def apply_catalogue(
     shape changed) are cancelled for the customers told, in the same transaction (``settings``
     gives the UID domain and sender of those notices; default settings when omitted).
     """
-    with db.transaction() as session:
+    with gc_paused(), db.transaction() as session:
         plan = _plan_and_apply(session, now, catalogue, prune, settings or Settings())
         if dry_run:
             session.rollback()
