@@ -13,12 +13,15 @@ secret feed token. Then, for ``maintcal serve`` with 1 and with 2 server process
 - warm 200s: the feeds of ``--warm`` customers (rendered once first, so cached), fetched in turn,
   beside a static FastAPI endpoint serving the same bytes (each of those feeds, fetched first).
 - the memory (VmRSS, VmHWM) of each server process, and of its render processes;
+- after one customer's change by the CLI, then a contact added: one pass of every customer's poll
+  with the ETag it held, after the staleness bound (``MAINTCAL_FEED_VERSION_POLL_MS``): how many
+  get a 200 (one, then none: the other feeds did not change) and at what rate (no lookups);
 - with 2 processes: a token revoked and a change made by the CLI, then after the staleness bound
-  (``MAINTCAL_FEED_VERSION_POLL_MS``) 40 requests on new connections: every one sees the change.
+  40 requests on new connections: every one sees the change.
 
 The load client (one Python process) shares the 2 CPUs with the servers: the figures are what this
 machine does with its own client, not the server's ceiling. Figures only, no assertions.
-Run: ``python benchmarks/feed_scale.py [--customers 5000] [--seconds 5] [--warm 100]``.
+Run: ``python benchmarks/feed_scale.py [--customers 5000] [--seconds 5] [--warm 100] [--changes-only]``.
 """
 
 from __future__ import annotations
@@ -55,12 +58,12 @@ from scale_build import catalogue_toml, customer_key, insert_moves  # noqa: E402
 from scheduler.catalogue.apply import apply_catalogue  # noqa: E402
 from scheduler.catalogue.catalogue_file import parse_catalogue  # noqa: E402
 from scheduler.feeds.fingerprint import feed_validator  # noqa: E402
+from scheduler.feeds.index import EPOCH, compose_stamp  # noqa: E402
 from scheduler.feeds.tokens import bump_tokens_version, hash_token  # noqa: E402
 from scheduler.settings import Settings  # noqa: E402
 from scheduler.store.db import Database  # noqa: E402
 from scheduler.store.migrate import upgrade  # noqa: E402
-from scheduler.store.models import Customer, FeedToken  # noqa: E402
-from scheduler.store.repository import data_version  # noqa: E402
+from scheduler.store.models import Customer, FeedToken, FeedVersion, Subscription  # noqa: E402
 from tests.pgserver import PgServer  # noqa: E402
 
 APPLY_AT = datetime(2026, 11, 1, tzinfo=UTC)
@@ -187,12 +190,50 @@ def etags(url: str, settings: Settings, tokens: dict[str, str]) -> list[Target]:
     day = datetime.now(UTC).date()
     with db.transaction() as session:
         ids = {str(k): int(i) for k, i in session.execute(select(Customer.key, Customer.id))}
-        version, changed_at = data_version(session)
+        rows = session.execute(select(FeedVersion.kind, FeedVersion.ref, FeedVersion.version, FeedVersion.changed_at))
+        stamps = {(str(k), int(r)): (int(v), c) for k, r, v, c in rows}
+        subscribed: dict[int, list[int]] = {}
+        for customer_id, product_id in session.execute(select(Subscription.customer_id, Subscription.product_id)):
+            subscribed.setdefault(int(customer_id), []).append(int(product_id))
     db.dispose()
-    return [
-        (f"/feeds/{token}.ics", feed_validator(settings, ("customer", ids[key]), version, changed_at, day).etag)
-        for key, token in tokens.items()
-    ]
+    every = stamps.pop(("all", 0), (0, EPOCH))
+    targets: list[Target] = []
+    for key, token in tokens.items():
+        row_id = ids[key]
+        stamp = compose_stamp("customer", row_id, every, stamps, tuple(sorted(subscribed.get(row_id, []))))
+        targets.append((f"/feeds/{token}.ics", feed_validator(settings, ("customer", row_id), stamp, day).etag))
+    return targets
+
+
+def cli(url: str, *args: str) -> None:
+    env = {**os.environ, "MAINTCAL_DATABASE_URL": url}
+    subprocess.run(
+        [sys.executable, "-c", "import cli; cli.main()", *args], cwd=ROOT, env=env, check=True, capture_output=True
+    )
+
+
+def one_change(url: str, port: int, settings: Settings, tokens: dict[str, str], polls: list[Target]) -> list[Target]:
+    """One customer's change, then a contact added, by the CLI: how many of every customer's polls
+    (each with the ETag it held) get a 200 after the staleness bound. Returns the current ETags."""
+    changed = customer_key(len(tokens) // 2)
+    for what, command in (
+        (
+            f"one customer's change ({changed}: customer set --reminders 72h)",
+            ["customer", "set", changed, "--reminders", "72h"],
+        ),
+        (f"a contact added ({changed})", ["customer", "contact", "add", changed, f"late{time.time_ns()}@example.com"]),
+    ):
+        cli(url, *command)
+        time.sleep(POLL_MS / 1000 + 0.1)
+        begun = time.perf_counter()
+        result = run_load(port, polls, None)
+        print(
+            f"  after {what}: {len(polls)} polls with the ETags held before: statuses {result['statuses']} "
+            f"({result['rate']:.0f}/s, {time.perf_counter() - begun:.1f} s)",
+            flush=True,
+        )
+        polls = etags(url, settings, tokens)
+    return polls
 
 
 # -- processes ------------------------------------------------------------------------------------------
@@ -280,6 +321,9 @@ def one_server(
             flush=True,
         )
         run_load(port, polls, None)  # a second pass: with 2 processes, each has now seen most tokens
+        polls = one_change(url, port, settings, tokens, polls)
+        if args.changes_only:
+            return
         fixed: list[Target] = [("/fixed.ics", '"fixed"')]
         run_load(peer_port, fixed * len(polls), None)
         run_load(peer_port, fixed * len(polls), None)  # the same warm-up for the peer
@@ -318,20 +362,10 @@ def one_server(
 def agree(url: str, port: int, tokens: dict[str, str]) -> None:
     """A revoke and a data change by the CLI: after the bound, every request (both processes) sees them."""
     key, token = next(iter(tokens.items()))
-    other = list(tokens.values())[1]
+    other_key, other = list(tokens.items())[1]
     before = httpx.get(f"http://127.0.0.1:{port}/feeds/{other}.ics", timeout=60).headers["etag"]
-    env = {**os.environ, "MAINTCAL_DATABASE_URL": url}
-    maintcal = [sys.executable, "-c", "import cli; cli.main()"]
-    subprocess.run(
-        [*maintcal, "customer", "feed-url", key, "--revoke"], cwd=ROOT, env=env, check=True, capture_output=True
-    )
-    subprocess.run(
-        [*maintcal, "customer", "add", "late-co", "--name", "Late", "--tz", "UTC", "--contact", "ops@late.example"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    cli(url, "customer", "feed-url", key, "--revoke")
+    cli(url, "customer", "set", other_key, "--reminders", "36h")  # a change of the other customer's feed
     time.sleep(POLL_MS / 1000 + 0.1)
     gone = Counter(httpx.get(f"http://127.0.0.1:{port}/feeds/{token}.ics", timeout=60).status_code for _ in range(20))
     changed = Counter(
@@ -377,6 +411,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each timed run")
     parser.add_argument("--warm", type=int, default=100, help="feeds fetched in the warm 200 phase")
     parser.add_argument("--workers", default="1,2", help="server processes to run with, in turn")
+    parser.add_argument("--changes-only", action="store_true", help="skip the timed 304 and 200 comparisons")
     parser.add_argument("--db", help="an empty PostgreSQL database URL (default: a throwaway cluster)")
     parser.add_argument("--client", help=argparse.SUPPRESS)
     parser.add_argument("--peer", nargs=2, help=argparse.SUPPRESS)

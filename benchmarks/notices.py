@@ -13,7 +13,12 @@
    with a bare httpcore loop (the HTTP cost alone). Prints deliveries/s and the ratio. The client,
    the receiver and the database share the machine's cores: say so with the figures.
 
-Figures only, no assertions. Run: ``python benchmarks/notices.py [--db URL] [--customers N]``.
+4. ``--worker-processes`` (only this): the webhooks of step 3 on a throwaway PostgreSQL, sent in
+   alternating rounds by this process's 4 sending tasks and by 4 real ``maintcal worker``
+   processes, to a uvloop receiver that counts duplicates (``benchmarks/webhook_workers.py``).
+
+Figures only, no assertions. Run: ``python benchmarks/notices.py [--db URL] [--customers N]``, or
+``python benchmarks/notices.py --worker-processes [--webhooks N] [--rounds 3] [--nice N] [--shared-session]``.
 """
 
 from __future__ import annotations
@@ -171,7 +176,35 @@ def main() -> None:
     parser.add_argument("--db", help="database URL (default: a temporary SQLite file)")
     parser.add_argument("--customers", type=int, default=10_000)
     parser.add_argument("--webhooks", type=int, default=HOOKS, help="webhook deliveries to send (step 3)")
+    parser.add_argument("--worker-processes", action="store_true", help="only step 4: worker processes vs one process")
+    parser.add_argument("--rounds", type=int, default=3, help="step 4: rounds, each side once per round")
+    parser.add_argument("--warmup", type=int, default=500, help="step 4: warm-up deliveries per side")
+    parser.add_argument("--workers", type=int, default=4, help="step 4: 'maintcal worker' processes")
+    parser.add_argument("--tasks", type=int, default=4, help="step 4: sending tasks per worker process")
+    parser.add_argument("--lead", type=float, default=3.0, help="step 4: seconds between queueing and sending")
+    parser.add_argument("--nice", type=int, default=0, help="step 4: niceness of everything it starts")
+    parser.add_argument("--profile", default="", help="step 4: py-spy profile of the first worker to this file")
+    parser.add_argument(
+        "--shared-session",
+        action="store_true",
+        help="step 4: the workers and the receiver in this script's session (default: each in its own, as services)",
+    )
     args = parser.parse_args()
+    if args.worker_processes:
+        from webhook_workers import run
+
+        run(
+            args.webhooks,
+            args.rounds,
+            args.warmup,
+            args.workers,
+            args.tasks,
+            args.lead,
+            args.nice,
+            args.profile,
+            not args.shared_session,
+        )
+        return
     with tempfile.TemporaryDirectory() as tmp:
         url = args.db or f"sqlite:///{Path(tmp) / 'bench.db'}"
         upgrade(url)

@@ -15,6 +15,7 @@ pinned to the addresses checked (``notifications.pinning``: no DNS rebinding in 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import ipaddress
@@ -49,6 +50,16 @@ def sign(secret: str, webhook_id: str, timestamp: int, body: bytes) -> str:
     key = base64.b64decode(secret.removeprefix(SECRET_PREFIX))
     mac = hmac.new(key, f"{webhook_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
     return "v1," + base64.b64encode(mac).decode()
+
+
+@functools.cache
+def default_tls() -> ssl.SSLContext:
+    """The trust store for https targets (certifi's, as httpx): loaded once per process.
+
+    Loading it costs tens of milliseconds of CPU; a worker makes an ``HttpSender`` per sending
+    task on every pass, so each one loading its own cost more than the deliveries themselves.
+    """
+    return httpx.create_ssl_context(trust_env=False)
 
 
 def target_problem(url: str, *, allow_private: bool, resolve: bool = True, unresolvable_ok: bool = False) -> str | None:
@@ -143,21 +154,23 @@ class HttpSender:
         self.clock = clock
         self.backend = PinnedBackend(allow_private=allow_private, resolve=resolve)
         self.ssl_context = ssl_context
-        self._pool: httpcore.AsyncConnectionPool | None = None
+        self._pools: dict[bool, httpcore.AsyncConnectionPool] = {}  # https?, -> pool
         self._targets: dict[str, httpcore.URL | str] = {}  # URL -> parsed, or why it is refused
         self._extensions = {"timeout": dict.fromkeys(("connect", "read", "write", "pool"), timeout)}
         self.connections = 0
 
-    def _http(self) -> httpcore.AsyncConnectionPool:
-        if self._pool is None:
-            self._pool = httpcore.AsyncConnectionPool(
-                ssl_context=self.ssl_context or httpx.create_ssl_context(trust_env=False),
+    def _http(self, secure: bool) -> httpcore.AsyncConnectionPool:
+        """The pool for https targets (with the trust store), or for plain http ones (without)."""
+        pool = self._pools.get(secure)
+        if pool is None:
+            pool = self._pools[secure] = httpcore.AsyncConnectionPool(
+                ssl_context=(self.ssl_context or default_tls()) if secure else None,
                 max_connections=10,
                 keepalive_expiry=5.0,
                 network_backend=self.backend,
             )
             self.connections += 1
-        return self._pool
+        return pool
 
     def _target(self, url: str) -> httpcore.URL | str:
         """The URL to request, or why not (scheme, host; addresses are checked when connecting)."""
@@ -191,7 +204,7 @@ class HttpSender:
                 (b"webhook-signature", sign(envelope.secret, envelope.message_id, stamp, envelope.message).encode()),
             ]
         try:
-            reply = await self._http().request(
+            reply = await self._http(target.scheme == b"https").request(
                 "POST", target, headers=headers, content=envelope.message, extensions=self._extensions
             )
         except TargetRefused as refused:
@@ -207,6 +220,6 @@ class HttpSender:
         return classify_reply(reply.status, reason.decode("latin-1") if isinstance(reason, bytes) else "", after)
 
     async def close(self) -> None:
-        if self._pool is not None:
-            await self._pool.aclose()
-            self._pool = None
+        for pool in self._pools.values():
+            await pool.aclose()
+        self._pools.clear()

@@ -67,7 +67,7 @@ def add_contact(db: Database, now: datetime, key: str, email: str) -> str:
         if same:
             raise Conflict(f"{same[0]} is already a contact of '{key}'")
         session.add(Contact(customer_id=customer.id, email=email, nominated_at=now))
-        bump_version_for(session, now, [(None, customer.id)])  # the planning run announces to it (issue 11)
+        bump_version_for(session, now, [(None, customer.id)], feeds=False)  # the planning run: yes; feeds: no
     return email
 
 

@@ -76,7 +76,7 @@ def add_endpoint(
         )
         session.add(row)
         session.flush()
-        bump_version_for(session, now, [(None, customer.id)])  # the planning run announces to it (issue 11)
+        bump_version_for(session, now, [(None, customer.id)], feeds=False)  # the planning run: yes; feeds: no
         return EndpointInfo(row.id, key, kind, url, chosen, row.secret if kind == WEBHOOK else None)
 
 
@@ -121,7 +121,7 @@ def set_notice_options(
         if lifecycle_notices is not None:
             customer.lifecycle_notices = lifecycle_notices
         customer.updated_at = now
-        bump_version_for(session, now, [(None, customer.id)])  # a customers row changed (feeds do not show these)
+        bump_version_for(session, now, [(None, customer.id)])  # customers.updated_at: a local event's DTSTAMP
         return NoticeOptions(key, list(stored_leads(customer.reminders)), customer.lifecycle_notices)
 
 

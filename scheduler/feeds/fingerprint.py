@@ -2,14 +2,18 @@
 
 A feed's bytes are a function of the rows of ``FEED_SHAPING_TABLES`` (every change to them raises
 the data version, ``repository.bump_version``), the horizon day, the settings that appear in the
-calendar and this module's ``FORMAT``. The ETag hashes exactly those, so a poll is answered 304
-without rendering (and, once the feed is known, from memory: ``index.FeedIndex``), and the same
-fingerprint always stands for the same bytes (a strong ETag).
-Last-Modified is the data version's ``changed_at``, or 00:00Z of the horizon day when later (the
-horizon moves then, even without data changes).
+calendar and this module's ``FORMAT``. Each change also records what it can alter (``FeedVersion``:
+every feed, one product's feed and its subscribers', or one customer's), so a feed's ``FeedStamp``
+(the versions of what it depends on) changes exactly when its data may. The ETag hashes the stamp,
+the day, the settings and ``FORMAT``, so a poll is answered 304 without rendering (and, once the
+feed is known, from memory: ``index.FeedIndex``), the same fingerprint always stands for the same
+bytes (a strong ETag), and a change to one customer leaves every other customer's ETag as it was.
+Last-Modified is the latest ``changed_at`` of the stamp, or 00:00Z of the horizon day when later
+(the horizon moves then, even without data changes).
 
 A new table must be listed in one of the two sets below (a test checks): in the first when its rows
-change what a feed holds, and then every change to it must bump the data version.
+change what a feed holds, and then every change to it must bump the data version, naming the
+product or customer it touched (or nothing: every feed).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ FORMAT = "3"
 FEED_SHAPING_TABLES = frozenset(
     {
         "data_version",
+        "feed_versions",  # what each change touched: the feeds' stamps (issue 11)
         "products",
         "window_rules",
         "customers",
@@ -63,6 +68,20 @@ NOT_FEED_SHAPING_TABLES = frozenset(
 
 
 @dataclass(frozen=True)
+class FeedStamp:
+    """The versions a feed's content depends on, as the data versions that last changed them.
+
+    ``versions``: every feed's ('all'), the feed's own (its product's or customer's), then for a
+    customer feed each subscribed product id with its version; ``latest`` the highest of those
+    versions; ``changed_at`` the latest instant among them.
+    """
+
+    versions: tuple[int, ...]
+    latest: int
+    changed_at: datetime
+
+
+@dataclass(frozen=True)
 class Validator:
     """What HTTP says about a feed before (and without) rendering it."""
 
@@ -70,17 +89,15 @@ class Validator:
     last_modified: datetime  # aware UTC, whole seconds
 
 
-def feed_validator(
-    settings: Settings, feed: tuple[str, int], version: int, changed_at: datetime, day: date
-) -> Validator:
-    """The ETag and Last-Modified of ``feed`` (kind, row id) at data ``version`` on horizon ``day``.
+def feed_validator(settings: Settings, feed: tuple[str, int], stamp: FeedStamp, day: date) -> Validator:
+    """The ETag and Last-Modified of ``feed`` (kind, row id) at ``stamp`` on horizon ``day``.
 
     >>> changed = datetime(2027, 1, 4, 13, 5, 1, 5, tzinfo=UTC)
-    >>> v = feed_validator(Settings(), ("product", 3), 7, changed, date(2027, 1, 4))
+    >>> v = feed_validator(Settings(), ("product", 3), FeedStamp((7, 5), 7, changed), date(2027, 1, 4))
     >>> v.etag.startswith('"fp-'), len(v.etag), v.last_modified.isoformat()
     (True, 45, '2027-01-04T13:05:01+00:00')
-    >>> feed_validator(Settings(), ("product", 3), 7, changed, date(2027, 1, 6)).last_modified.isoformat()
-    '2027-01-06T00:00:00+00:00'
+    >>> feed_validator(Settings(), ("product", 3), FeedStamp((7, 5), 7, changed), date(2027, 1, 6)).last_modified
+    datetime.datetime(2027, 1, 6, 0, 0, tzinfo=datetime.timezone.utc)
     """
     kind, row_id = feed
     shaping = "\n".join(
@@ -88,7 +105,7 @@ def feed_validator(
             FORMAT,
             kind,
             str(row_id),
-            str(version),
+            ".".join(map(str, stamp.versions)),
             day.isoformat(),
             settings.base_url,
             settings.uid_domain,
@@ -98,4 +115,4 @@ def feed_validator(
     )
     digest = hashlib.sha256(shaping.encode()).hexdigest()[:40]
     midnight = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    return Validator(f'"fp-{digest}"', max(changed_at.astimezone(UTC).replace(microsecond=0), midnight))
+    return Validator(f'"fp-{digest}"', max(stamp.changed_at.astimezone(UTC).replace(microsecond=0), midnight))

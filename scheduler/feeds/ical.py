@@ -219,11 +219,52 @@ def render_event(event: FeedEvent, *, settings: Settings) -> bytes:
     return "".join(fold(line) + "\r\n" for line in lines).encode()
 
 
-def render_calendar(events: Sequence[FeedEvent], info: CalendarInfo, *, settings: Settings) -> bytes:
+class CalendarMemo:
+    """The folded VEVENT blocks already written, for many calendars that share events (the notice
+    attachments of one planning run: every customer of a product in a zone gets the same events).
+
+    An event's block is reused for an event of the same occurrence object (``Scheduled`` is frozen:
+    the planning run's views share one object per product-wide occurrence) with the same other
+    fields, and the same settings. Holds at most ``size`` blocks: when full it starts again, so
+    memory stays bounded whatever the run's size.
+    """
+
+    def __init__(self, size: int = 16384) -> None:
+        self.size = size
+        self._blocks: dict[tuple[object, ...], tuple[Scheduled, str]] = {}
+
+    def block(self, event: FeedEvent, uid_domain: str, organizer_address: str) -> str:
+        e = event
+        key = (
+            id(e.item),
+            e.product_name,
+            e.modified,
+            e.label,
+            e.url,
+            e.viewer_zone,
+            e.reason,
+            uid_domain,
+            organizer_address,
+        )
+        found = self._blocks.get(key)
+        if found is not None and found[0] is e.item:  # the object is kept: its id is not reused
+            return found[1]
+        if len(self._blocks) >= self.size:
+            self._blocks.clear()
+        lines = _event_lines(event, uid_domain, organizer_address)
+        block = "".join(fold(line) + "\r\n" for line in lines)
+        self._blocks[key] = (e.item, block)
+        return block
+
+
+def render_calendar(
+    events: Sequence[FeedEvent], info: CalendarInfo, *, settings: Settings, memo: CalendarMemo | None = None
+) -> bytes:
     """The whole VCALENDAR as bytes; identical to ``build_calendar(...).to_ical()``.
 
     ``info.method`` is PUBLISH for feeds and announcements, CANCEL for cancellation notices (the
-    events then carry STATUS:CANCELLED when the occurrences are cancelled).
+    events then carry STATUS:CANCELLED when the occurrences are cancelled). ``memo``: reuse the
+    events' blocks written for earlier calendars (same bytes).
     """
     check_method(info)
     head = [
@@ -243,6 +284,9 @@ def render_calendar(events: Sequence[FeedEvent], info: CalendarInfo, *, settings
     out = [fold(line) + "\r\n" for line in head]
     domain, address = settings.uid_domain, organizer(settings)
     for event in events:
+        if memo is not None:
+            out.append(memo.block(event, domain, address))
+            continue
         for line in _event_lines(event, domain, address):
             out.append(fold(line) + "\r\n")
     out.append("END:VCALENDAR\r\n")

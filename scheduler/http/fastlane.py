@@ -3,8 +3,8 @@
 Most feed requests are calendar apps polling a feed they hold, or fetching one already rendered.
 This pure ASGI middleware answers exactly those, when everything they need is in memory: the
 schema check has passed, the data versions are within their staleness bound, the token (or public
-product) is one the ``FeedIndex`` already knows, the client is not rate limited, and the answer is a
-304 or a cached body. It sends the same status, headers and bytes as the feed routes of
+product) and the feed's stamp are ones the ``FeedIndex`` already knows, the client is not rate
+limited, and the answer is a 304 or a cached body. It sends the same status, headers and bytes as the feed routes of
 ``app.py`` would (``tests/integration/test_feed_fastlane.py`` compares them), for a fraction of the
 CPU: no route matching, no dependency solving, no Request object. Anything else (an unknown token,
 versions to read, a render, a rate-limited client, a database error) goes to the app, unchanged.
@@ -106,8 +106,7 @@ class FeedFastLane:
             return None
         if not name or "/" in name:
             return None
-        versions = self.feeds.index.fresh()
-        if versions is None:
+        if self.feeds.index.fresh() is None:
             return None
         now = self.clock()
         index = self.feeds.index
@@ -122,7 +121,10 @@ class FeedFastLane:
             kind = "product"
         if found is None:
             return None
-        request = self.feeds.request(kind, found[0], found[1], versions, now)
+        stamp = index.known_stamp(kind, found[0])
+        if stamp is None:
+            return None
+        request = self.feeds.request(kind, found[0], found[1], stamp, now)
         return self._response(scope, request, cache_control)
 
     def _response(self, scope: Scope, request: FeedRequest, cache_control: str) -> tuple[Message, Message] | None:

@@ -8,16 +8,18 @@ call ``write_notices`` inside their transaction, and the worker sends the delive
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from notifications.addresses import address_problem
 from notifications.content import ANNOUNCE, Entry, Notice, method_for
 from notifications.message import Rendered, build_message, message_id, render
-from scheduler.feeds.ical import CalendarInfo, FeedEvent, render_calendar
+from scheduler.feeds.ical import CalendarInfo, CalendarMemo, FeedEvent, render_calendar
+from scheduler.notices.bulk_rows import insert_rows
 from scheduler.notices.channels import endpoint_deliveries, event_for
 from scheduler.settings import Settings
 from scheduler.store.models import Contact, Customer
@@ -28,6 +30,22 @@ from windows.errors import InvalidInput
 from windows.schedule import Scheduled
 
 _FLUSH_EVERY = 500
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One notice to write: to ``customer``, each contact's digest (a ``None`` contact only lists
+    occurrences for the endpoints), and what ``write_notices`` takes for it (see there)."""
+
+    customer: Customer
+    digests: Sequence[tuple[Contact | None, tuple[Scheduled, ...]]]
+    kind: str
+    note: str | None
+    endpoints: set[int] | None = None
+    event: str | None = None
+    due_at: datetime | None = None
+    due_key: str | None = None
+    extra: dict[str, Any] | None = None
 
 
 def write_notices(
@@ -52,29 +70,58 @@ def write_notices(
     (each delivery's key adds its contact or endpoint), so that queueing it again adds nothing.
     A ``None`` contact only lists occurrences for the endpoints; ``endpoints``: only those.
     """
-    method = method_for(kind)
-    event = event_for(kind, event)
-    at = due_at or now
-    payload_extra = {"note": note} | (extra or {})
-    notice_ids = session.scalars(
-        insert(NoticeRow).returning(NoticeRow.id, sort_by_parameter_order=True),
-        [{"kind": kind, "method": method, "customer_id": c.id, "note": note, "created_at": now} for c, _ in batches],
-    ).all()
+    notices = [
+        Outgoing(customer, digests, kind, note, endpoints, event, due_at, due_key, extra)
+        for customer, digests in batches
+    ]
+    return write_outgoing(session, now, settings, notices, product_names)
+
+
+def write_outgoing(
+    session: Session, now: datetime, settings: Settings, notices: Sequence[Outgoing], product_names: dict[str, str]
+) -> int:
+    """Write ``notices`` (each with its own kind, note and due key) as ``write_notices`` writes one
+    kind: one multi-row INSERT of the notices, then of their deliveries and of what these cover per
+    ``_FLUSH_EVERY`` deliveries, in order (so ids and bytes are as if written one by one). Returns
+    how many deliveries were queued."""
+    if not notices:
+        return 0
+    notice_ids = insert_rows(
+        session,
+        NoticeRow,
+        [
+            {
+                "kind": n.kind,
+                "method": method_for(n.kind),
+                "customer_id": n.customer.id,
+                "note": n.note,
+                "created_at": now,
+            }
+            for n in notices
+        ],
+        ids=True,
+    )
     queued = 0
     pending: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
-    hooked = _with_endpoints(session, [c.id for c, _ in batches]) if endpoints is None or endpoints else set()
-    for notice_id, (customer, digests) in zip(notice_ids, batches, strict=True):
+    hooked = _with_endpoints(session, [n.customer.id for n in notices if n.endpoints is None or n.endpoints])
+    calendar = CalendarMemo()  # an event shared by many notices is written once
+    for notice_id, notice in zip(notice_ids, notices, strict=True):
+        customer, kind, note, due_key = notice.customer, notice.kind, notice.note, notice.due_key
+        method = method_for(kind)
+        event = event_for(kind, notice.event)
+        at = notice.due_at or now
         rendered: dict[tuple[str, ...], Rendered] = {}  # contacts told the same things share a rendering
-        for contact, items in digests:
+        for contact, items in notice.digests:
             if contact is None:
                 continue
             cache_key = tuple(f"{s.id}/{s.start}/{s.end}/{s.sequence}" for s in items)
             if cache_key not in rendered:
                 content = _content(customer, items, kind, note, now, settings, product_names)
-                ics = _attachment(customer, items, method, now, settings, product_names)
+                ics = _attachment(customer, items, method, now, settings, product_names, calendar)
                 rendered[cache_key] = render(content, sender=settings.mail_from, ics=ics)
             mid = message_id(settings.uid_domain, now, notice_id, contact.id)
-            mime, problem = _message(rendered[cache_key], settings, contact.email, mid, now)
+            problem = address_problem(contact.email)  # checked once per process (addresses.py)
+            mime, problem = _message(rendered[cache_key], settings, contact.email, mid, now, problem)
             delivery = {
                 "channel": "email",
                 "endpoint_id": None,
@@ -111,8 +158,8 @@ def write_notices(
             if len(pending) >= _FLUSH_EVERY:
                 queued += _insert(session, pending)
                 pending = []
-        told = {s.id: s for _, items in digests for s in items}
-        if told and customer.id in hooked:
+        told = {s.id: s for _, items in notice.digests for s in items}
+        if told and customer.id in hooked and (notice.endpoints is None or notice.endpoints):
             union = tuple(sorted(told.values(), key=lambda s: (s.start, s.id)))
             pending.extend(
                 endpoint_deliveries(
@@ -124,10 +171,10 @@ def write_notices(
                     event=event,
                     at=at,
                     due_key=due_key,
-                    extra=payload_extra,
+                    extra={"note": note} | (notice.extra or {}),
                     settings=settings,
                     method=method,
-                    only=endpoints,
+                    only=notice.endpoints,
                 )
             )
     return queued + _insert(session, pending)
@@ -148,10 +195,12 @@ def _with_endpoints(session: Session, customer_ids: list[int]) -> set[int]:
     return found
 
 
-def _message(rendered: Rendered, settings: Settings, to: str, mid: str, now: datetime) -> tuple[bytes, str | None]:
-    """The MIME bytes for one contact, or why there are none: a recipient stored before addresses
-    were checked (or checked less strictly) fails for that contact alone, never for the others."""
-    problem = address_problem(to)
+def _message(
+    rendered: Rendered, settings: Settings, to: str, mid: str, now: datetime, problem: str | None
+) -> tuple[bytes, str | None]:
+    """The MIME bytes for one contact, or why there are none (``problem``: its address's, from
+    ``address_problem``): a recipient stored before addresses were checked (or checked less
+    strictly) fails for that contact alone, never for the others."""
     if problem is None:
         try:
             return build_message(rendered, sender=settings.mail_from, recipient=to, message_id=mid, date=now), None
@@ -163,16 +212,14 @@ def _message(rendered: Rendered, settings: Settings, to: str, mid: str, now: dat
 def _insert(session: Session, pending: list[tuple[dict[str, Any], list[dict[str, Any]]]]) -> int:
     if not pending:
         return 0
-    ids = session.scalars(
-        insert(Delivery).returning(Delivery.id, sort_by_parameter_order=True), [d for d, _ in pending]
-    ).all()
+    ids = insert_rows(session, Delivery, [d for d, _ in pending], ids=True)
     queued = sum(1 for d, _ in pending if d["status"] == QUEUED)
     covers = [
         cover | {"delivery_id": delivery_id}
         for delivery_id, (_, rows) in zip(ids, pending, strict=True)
         for cover in rows
     ]
-    session.execute(insert(DeliveryOccurrence), covers)
+    insert_rows(session, DeliveryOccurrence, covers, ids=False)
     return queued
 
 
@@ -212,6 +259,7 @@ def _attachment(
     now: datetime,
     settings: Settings,
     product_names: dict[str, str],
+    memo: CalendarMemo | None = None,
 ) -> bytes:
     """The .ics rendered exactly as the feed renders these events (same UIDs, SEQUENCEs, text)."""
     events = [
@@ -224,7 +272,7 @@ def _attachment(
         description=f"Maintenance notice for {customer.name}",
         method=method,
     )
-    return render_calendar(events, info, settings=settings)
+    return render_calendar(events, info, settings=settings, memo=memo)
 
 
 def _deadline(items: Iterable[Scheduled], kind: str, now: datetime) -> datetime | None:

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from scheduler.notices.enqueue import write_notices
+from scheduler.notices.enqueue import Outgoing, write_outgoing
 from scheduler.notices.supersede import outdated_by, supersede
 from scheduler.occurrences.schedule import occurrences
 from scheduler.settings import Settings
@@ -102,15 +102,16 @@ def plan_lifecycle(
         existing.update(
             session.scalars(select(Delivery.due_key).where(Delivery.due_key.in_(every[chunk : chunk + 500])))
         )
-    queued = 0
+    notices: list[Outgoing] = []
     for key, (customer, item, due) in sorted(wanted.items(), key=lambda pair: (pair[1][2].at, pair[0])):
         contacts = [c for c in customer.contacts if c.removed_at is None]
         missing_contacts: list[Contact | None] = [c for c in contacts if f"{key}/c{c.id}" not in existing]
         missing_endpoints = {e for e in endpoints_of[customer.id] if f"{key}/e{e}" not in existing}
         if not missing_contacts and not missing_endpoints:
             continue
-        queued += _queue_due(session, now, settings, names, customer, item, due, missing_contacts, missing_endpoints)
-    return queued
+        notices.append(_due_notice(session, customer, item, due, missing_contacts, missing_endpoints))
+    # All in one write (a few multi-row INSERTs), in the order above: the ids are as if one by one.
+    return write_outgoing(session, now, settings, notices, names)
 
 
 def follow_correction(session: Session, now: datetime, settings: Settings, items: Iterable[Scheduled]) -> int:
@@ -146,39 +147,35 @@ def follow_correction(session: Session, now: datetime, settings: Settings, items
                     to_contacts.add(row.contact_id)
                 elif row.endpoint_id is not None:
                     to_endpoints.add(row.endpoint_id)
+        notices: list[Outgoing] = []
         for due, (contact_ids, endpoint_ids) in sorted(wanted.items(), key=lambda pair: (pair[0].at, pair[0].kind)):
             told: list[Contact | None] = [c for c in customer.contacts if c.id in contact_ids and c.removed_at is None]
             if not told and not endpoint_ids:
                 continue
-            queued += _queue_due(session, now, settings, names, customer, item, due, told, endpoint_ids)
+            notices.append(_due_notice(session, customer, item, due, told, endpoint_ids))
+        queued += write_outgoing(session, now, settings, notices, names)
     return queued
 
 
-def _queue_due(
+def _due_notice(
     session: Session,
-    now: datetime,
-    settings: Settings,
-    names: dict[str, str],
     customer: Customer,
     item: Scheduled,
     due: Due,
     contacts: list[Contact | None],
     endpoints: set[int],
-) -> int:
-    """Queue ``due``'s notice about ``item`` to ``contacts`` and ``endpoints`` (either may be empty),
-    due at its instant under its due key. Returns how many deliveries were queued."""
-    return write_notices(
-        session,
-        now,
-        settings,
+) -> Outgoing:
+    """``due``'s notice about ``item`` to ``contacts`` and ``endpoints`` (either may be empty), due
+    at its instant under its due key, to write with ``write_outgoing``."""
+    return Outgoing(
+        customer,
+        [(c, (item,)) for c in contacts] or [(None, (item,))],
         due.kind,
         _note(session, item, due),
-        [(customer, [(c, (item,)) for c in contacts] or [(None, (item,))])],
-        names,
+        endpoints=endpoints,
         due_at=due.at,
         due_key=due_key(customer.key, item, due),
         extra={"lead": due.lead} if due.lead else {},
-        endpoints=endpoints,
     )
 
 

@@ -251,3 +251,18 @@ class DataVersion(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     version: Mapped[int] = mapped_column(Integer, default=0)
     changed_at: Mapped[datetime]
+
+
+class FeedVersion(Base):
+    """The data version at which feeds last changed, by what they depend on (issue 11).
+
+    ``kind`` 'all' (``ref`` 0): a change that names nothing (every feed); 'product': that product's
+    feed and every subscriber's; 'customer': that customer's feed only. ``repository.bump_version``
+    and ``bump_version_for`` write it in the same transaction as the data version (``feeds.index``).
+    """
+
+    __tablename__ = "feed_versions"
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    ref: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, index=True)
+    changed_at: Mapped[datetime]

@@ -6,9 +6,10 @@ from collections.abc import Iterable
 from datetime import datetime, time, timedelta
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from scheduler.store.models import Customer, DataVersion, Product, Subscription, WindowRule
+from scheduler.store.models import Customer, DataVersion, FeedVersion, Product, Subscription, WindowRule
 from scheduler.store.models_planning import PlanChange
 from windows.errors import NotFound
 from windows.parsing import format_days, format_time_of_day, parse_days, parse_time_of_day
@@ -48,30 +49,63 @@ def get_rule(session: Session, product: Product, name: str) -> WindowRule:
 
 
 def bump_version(session: Session, now: datetime) -> None:
-    """Mark that feeds may have changed (read by every server process before serving a cache)."""
-    session.execute(
-        update(DataVersion).where(DataVersion.id == 1).values(version=DataVersion.version + 1, changed_at=now)
-    )
+    """Mark that any feed may have changed (a change that names nothing: every feed's ETag moves)."""
+    version = _bump(session, now)
+    _stamp_feeds(session, now, version, [("all", 0)])
 
 
 Scope = tuple[int | None, int | None]  # (product id, customer id); None: every one
 
 
-def bump_version_for(session: Session, now: datetime, scope: Iterable[Scope]) -> None:
-    """``bump_version``, naming what changed: the planning run then re-plans only those customers.
+def bump_version_for(session: Session, now: datetime, scope: Iterable[Scope], *, feeds: bool = True) -> None:
+    """``bump_version``, naming what changed: the planning run then re-plans only those customers,
+    and only the feeds that depend on it get a new ETag.
 
     ``scope`` holds (product id, customer id) pairs, None meaning every product or every customer.
     A version bumped by plain ``bump_version`` names nothing, and the next planning run re-plans
-    everyone: scoping is an optimisation, never needed for correctness.
+    everyone: scoping is an optimisation, never needed for correctness. For the feeds, a pair with a
+    customer changed that customer's feed only, (product, None) that product's feed and every
+    subscriber's, (None, None) every feed. ``feeds=False``: a change no feed shows (contacts,
+    endpoints), which only the planning run must know of.
     """
-    version = session.execute(
-        update(DataVersion)
-        .where(DataVersion.id == 1)
-        .values(version=DataVersion.version + 1, changed_at=now)
-        .returning(DataVersion.version)
-    ).scalar_one()
-    rows = [{"version": version, "product_id": p, "customer_id": c} for p, c in sorted(set(scope), key=str)]
+    version = _bump(session, now)
+    pairs = sorted(set(scope), key=str)
+    rows = [{"version": version, "product_id": p, "customer_id": c} for p, c in pairs]
     session.execute(insert(PlanChange), rows or [{"version": version, "product_id": None, "customer_id": None}])
+    if feeds:
+        _stamp_feeds(session, now, version, [_feed_scope(p, c) for p, c in pairs] or [("all", 0)])
+
+
+def _bump(session: Session, now: datetime) -> int:
+    """Raise the data version (row 1). Its row lock orders every change: versions commit in order."""
+    return int(
+        session.execute(
+            update(DataVersion)
+            .where(DataVersion.id == 1)
+            .values(version=DataVersion.version + 1, changed_at=now)
+            .returning(DataVersion.version)
+        ).scalar_one()
+    )
+
+
+def _feed_scope(product_id: int | None, customer_id: int | None) -> tuple[str, int]:
+    if customer_id is not None:
+        return ("customer", customer_id)
+    if product_id is not None:
+        return ("product", product_id)
+    return ("all", 0)
+
+
+def _stamp_feeds(session: Session, now: datetime, version: int, scopes: Iterable[tuple[str, int]]) -> None:
+    """Record that the feeds of ``scopes`` changed at data ``version`` (``FeedVersion``, ``feeds.index``)."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(FeedVersion)
+    statement = statement.on_conflict_do_update(
+        index_elements=[FeedVersion.kind, FeedVersion.ref],
+        set_={"version": statement.excluded.version, "changed_at": statement.excluded.changed_at},
+    )
+    rows = [{"kind": kind, "ref": ref, "version": version, "changed_at": now} for kind, ref in sorted(set(scopes))]
+    session.execute(statement, rows)
 
 
 def data_version(session: Session) -> tuple[int, datetime]:

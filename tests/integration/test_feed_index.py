@@ -19,13 +19,12 @@ from fastapi import FastAPI
 from sqlalchemy import event, select
 
 from scheduler.feeds.fingerprint import feed_validator
-from scheduler.feeds.index import FeedIndex
+from scheduler.feeds.index import FeedIndex, read_stamp
 from scheduler.feeds.tokens import issue_feed_token, revoke_feed_token
 from scheduler.http.app import create_app
 from scheduler.settings import Settings
 from scheduler.store.db import Database
 from scheduler.store.models import Customer
-from scheduler.store.repository import data_version
 from tests.feed_helpers import NOW, AppClient, load_dst_catalogue
 from windows.errors import InvalidInput
 
@@ -98,8 +97,8 @@ def maintcal(db_url: str, *args: str) -> str:
 def etag_now(db: Database, settings: Settings, customer: str = "koala") -> str:
     with db.transaction() as session:
         customer_id = session.scalars(select(Customer.id).where(Customer.key == customer)).one()
-        version, changed_at = data_version(session)
-    return feed_validator(settings, ("customer", customer_id), version, changed_at, NOW.date()).etag
+        stamp = read_stamp(session, "customer", customer_id)
+    return feed_validator(settings, ("customer", customer_id), stamp, NOW.date()).etag
 
 
 def test_a_304_is_answered_without_a_database_query(db: Database, settings: Settings, client: AppClient) -> None:
@@ -129,6 +128,8 @@ def test_a_change_by_another_process_shows_in_the_etag_within_the_bound(
     old = client.get(f"/feeds/{token}.ics").headers["etag"]
     assert old == etag_now(db, settings)
     maintcal(db_url, "customer", "add", "newco", "--name", "New Co", "--tz", "UTC", "--contact", "ops@new.example")
+    assert etag_now(db, settings) == old  # another customer: koala's feed did not change
+    maintcal(db_url, "customer", "subscribe", "koala", "london")
     new = etag_now(db, settings)
     assert new != old
     ticks.now += BOUND - 0.001  # within the bound: the versions read before the change still stand
@@ -185,6 +186,7 @@ def test_two_servers_over_one_database_agree_within_the_bound(
             first = [server.get(f"/feeds/{token}.ics") for server in (client, other)]
             assert first[0].headers["etag"] == first[1].headers["etag"] and first[0].content == first[1].content
             maintcal(db_url, "customer", "add", "newco", "--name", "New Co", "--tz", "UTC", "--contact", "a@b.example")
+            maintcal(db_url, "customer", "unsubscribe", "koala", "ny")
             maintcal(db_url, "customer", "feed-url", "brit")  # a token change too
             ticks.now += BOUND
             other_ticks.now += BOUND

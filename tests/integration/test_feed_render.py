@@ -17,12 +17,13 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from scheduler.feeds.fingerprint import feed_validator
+from scheduler.feeds.index import read_stamp
 from scheduler.feeds.service import FeedService
 from scheduler.http.app import create_app
 from scheduler.settings import Settings
 from scheduler.store.db import Database
 from scheduler.store.models import Product
-from scheduler.store.repository import bump_version, data_version
+from scheduler.store.repository import bump_version
 from tests.feed_helpers import NOW, load_dst_catalogue
 
 CLIENTS = 20
@@ -60,8 +61,8 @@ def test_a_304_never_renders(db: Database, app: FastAPI) -> None:
     service: FeedService = app.state.feeds
     with db.transaction() as session:
         product_id = session.scalars(select(Product.id).where(Product.key == "ny")).one()
-        version, changed_at = data_version(session)
-    validator = feed_validator(app.state.settings, ("product", product_id), version, changed_at, NOW.date())
+        stamp = read_stamp(session, "product", product_id)
+    validator = feed_validator(app.state.settings, ("product", product_id), stamp, NOW.date())
     by_tag, by_date = asyncio.run(
         fetch_all(
             app,

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from scheduler.catalogue import edits as catalogue
 from scheduler.feeds.content import RenderedFeed, customer_feed, horizon
 from scheduler.feeds.fingerprint import Validator, feed_validator
+from scheduler.feeds.index import read_stamp
 from scheduler.feeds.service import FeedService
 from scheduler.feeds.tokens import issue_feed_token
 from scheduler.http.app import create_app
@@ -76,8 +77,8 @@ def validator_now(db: Database, settings: Settings, kind: str, key: str) -> Vali
     with db.transaction() as session:
         model = Customer if kind == "customer" else Product
         row_id = session.scalars(select(model.id).where(model.key == key)).one()
-        version, changed_at = data_version(session)
-    return feed_validator(settings, (kind, row_id), version, changed_at, NOW.date())
+        stamp = read_stamp(session, kind, row_id)
+    return feed_validator(settings, (kind, row_id), stamp, NOW.date())
 
 
 def assert_not_found(response: Response) -> None:

@@ -19,7 +19,7 @@ from icalendar import Calendar
 from scheduler.catalogue.apply import apply_catalogue
 from scheduler.catalogue.catalogue_file import parse_catalogue
 from scheduler.feeds.content import customer_feed, feed_events, horizon, product_feed
-from scheduler.feeds.ical import CalendarInfo, FeedEvent, escape_text, render_calendar, render_event
+from scheduler.feeds.ical import CalendarInfo, CalendarMemo, FeedEvent, escape_text, render_calendar, render_event
 from scheduler.feeds.ical_reference import build_calendar
 from scheduler.occurrences.schedule import occurrences
 from scheduler.settings import Settings
@@ -305,6 +305,30 @@ def test_escaping_round_trips_in_every_text_field() -> None:
         2,
     )
     assert parsed.description is not None and f"Window: r ({NASTY})" in parsed.description
+
+
+def test_a_memo_shared_by_many_calendars_changes_no_byte(db: Database) -> None:
+    """Notice attachments share one ``CalendarMemo``: every calendar is byte for byte as without it,
+    also when it starts again (full) and for equal instants shown in other zones."""
+    load_dst_catalogue(db)
+    calendars: list[list[FeedEvent]] = []
+    with db.transaction() as session:
+        for key, zone in [("acme-ny", "America/New_York"), ("brit", "Europe/London"), ("koala", "Asia/Kolkata")]:
+            items = occurrences(session, START, END, customer=key, include_cancelled=True)
+            for viewer in (zone, "Australia/Lord_Howe", None):
+                calendars.append(feed_events(session, items, SETTINGS, viewer_zone=viewer))
+                calendars.append(calendars[-1][:3])  # the same events again, in a smaller calendar
+    elsewhere = nasty_event()
+    item = elsewhere.item
+    utc_local = replace(item, local_start=item.start, local_end=item.end)  # equal instants, other offsets
+    calendars.append([elsewhere, replace(elsewhere, item=utc_local), elsewhere])
+    info = CalendarInfo("notice-acme@x", "Acme maintenance", "Maintenance notice for Acme")
+    for size in (4096, 5):
+        memo = CalendarMemo(size)
+        for events in calendars:
+            assert render_calendar(events, info, settings=SETTINGS, memo=memo) == render_calendar(
+                events, info, settings=SETTINGS
+            )
 
 
 def test_cancel_calendar_for_notices(db: Database) -> None:

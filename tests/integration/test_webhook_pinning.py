@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from notifications.delivery import Envelope, Outcome
-from notifications.webhook import HttpSender
-from tests.webhook_receiver import Receiver
+from notifications.webhook import HttpSender, default_tls
+from tests.webhook_receiver import Receiver, free_port
 
 NOW = datetime(2027, 1, 4, 12, tzinfo=UTC)
 SECRET = "whsec_" + "a" * 44
@@ -120,6 +120,26 @@ def test_a_new_connection_resolves_and_checks_again(receiver: Receiver) -> None:
     ]
     assert http.backend.connected == [("hooks.example", "127.0.0.1")]
     assert len(resolver.calls) == 2 and len(receiver.requests) == 1
+
+
+def test_the_trust_store_is_loaded_once_per_process_and_only_for_https(receiver: Receiver) -> None:
+    # A worker makes an HttpSender per sending task on every pass: each loading the trust store
+    # cost more CPU than its deliveries. Plain http targets (allowed on premises) never load it.
+    default_tls.cache_clear()
+    resolver = ScriptedResolver(["127.0.0.1"])
+    plain = f"http://hooks.example:{receiver.port}/hook"
+    outcomes = [send_all(sender(resolver, allow_private=True), [envelope(plain, n)]) for n in (1, 2)]
+    assert outcomes == [[Outcome("sent", 200, "HTTP 200 X")]] * 2
+    assert default_tls.cache_info().misses == 0
+    port = free_port()  # nobody listens: the https pool is made (with the store), the connection refused
+    secure = [
+        send_all(sender(resolver, allow_private=True), [envelope(f"https://hooks.example:{port}/hook", n)])
+        for n in (3, 4)
+    ]
+    assert (
+        secure == [[Outcome("retry", None, f"connection failed: ConnectError: https://hooks.example:{port}/...")]] * 2
+    )
+    assert (default_tls.cache_info().misses, default_tls.cache_info().hits) == (1, 1)
 
 
 def certificate(tmp_path: Path, name: str) -> tuple[Path, Path]:
