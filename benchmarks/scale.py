@@ -48,6 +48,7 @@ from scheduler.reports.compliance import compliance  # noqa: E402
 from scheduler.reports.sla_report import sla_report  # noqa: E402
 from scheduler.settings import Settings  # noqa: E402
 from scheduler.store.db import Database  # noqa: E402
+from scheduler.store.migrate import upgrade  # noqa: E402
 from scheduler.store.models_outbox import Delivery  # noqa: E402
 from tests.pgserver import PgServer  # noqa: E402
 from windows.rules import WeeklyRule  # noqa: E402
@@ -147,6 +148,15 @@ def one_size(server: PgServer, customers: int, plan_only: bool = False) -> Figur
     if plan_only:
         db.dispose()
         return figures
+    db.dispose()
+    later_figures(url, report)
+    return figures
+
+
+def later_figures(url: str, report: Callable[..., None]) -> None:
+    """The figures after the first plan: compliance, SLA, ``notices status`` and ``send`` (also what
+    ``--reuse`` times against a database an earlier run built)."""
+    db = Database.open(url)
     report("compliance, one month", timed(lambda: compliance(db, NOW, MONTH_START, MONTH_END)))
 
     def every_subscriber() -> None:
@@ -162,7 +172,21 @@ def one_size(server: PgServer, customers: int, plan_only: bool = False) -> Figur
         seconds, mib = measured(url, NOW + timedelta(days=1), Path(pickup), "notices", "send", "--once")
         report("notices send --once, time", seconds)
         report("notices send --once, peak memory", mib, "MiB")
-    return figures
+
+
+def reuse(url: str, customers: int) -> None:
+    """``--reuse``: upgrade a database an earlier run built (``--keep``) and time what follows the plan."""
+    upgrade(url)
+    print(f"{customers} customers, database built earlier: {url}")
+
+    def report(label: str, value: float, unit: str = "s") -> None:
+        print(f"  {label}: {value:.2f} {unit}", flush=True)
+
+    db = Database.open(url)
+    source = catalogue_toml(customers)
+    report("apply again (no-op)", timed(lambda: apply_catalogue(db, APPLY_AT, parse_catalogue(source))))
+    db.dispose()
+    later_figures(url, report)
 
 
 def help_time() -> float:
@@ -181,14 +205,22 @@ def main() -> None:
     parser.add_argument("--customers", default="500,5000", help="comma-separated sizes (default 500,5000)")
     parser.add_argument("--big", action="store_true", help="add 50,000 customers")
     parser.add_argument("--plan-only", action="store_true", help="apply and the planning figures only")
+    parser.add_argument("--keep", action="store_true", help="leave the PostgreSQL cluster running (for --reuse)")
+    parser.add_argument("--reuse", metavar="URL", help="time the figures after the first plan on this database")
     args = parser.parse_args()
+    if args.reuse:
+        reuse(args.reuse, int(args.customers))
+        return
     sizes = [int(n) for n in args.customers.split(",")] + ([50_000] if args.big else [])
     server = PgServer.start()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop the cluster on kill too
     try:
         results = {n: one_size(server, n, args.plan_only) for n in sizes}
     finally:
-        server.stop()
+        if args.keep:
+            print(f"cluster left running: {server.admin_url}")
+        else:
+            server.stop()
     print(f"maintcal --help: {help_time():.3f} s")
     for small, large in itertools.pairwise(sizes):
         print(f"growth from {small} to {large} customers (exponent: 1 linear, 2 quadratic)")
