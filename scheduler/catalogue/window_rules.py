@@ -194,14 +194,19 @@ def retire_row(row: WindowRule, cutoff: date, now: datetime) -> bool:
     Retired before its first day, the row keeps ``valid_until`` < ``valid_from``: stored as is, it
     means "no occurrences" (``windows.rules``), and is never an error when read back.
     """
-    last = cutoff - timedelta(days=1)
-    if row.valid_until is not None and (
-        row.valid_until <= last or (row.valid_from is not None and row.valid_until < row.valid_from)
-    ):
+    if not retires(row, cutoff):
         return False
-    row.valid_until = last
+    row.valid_until = cutoff - timedelta(days=1)
     row.updated_at = now
     return True
+
+
+def retires(row: WindowRule, cutoff: date) -> bool:
+    """Would ``retire_row`` change the row (it has days on or after ``cutoff``)?"""
+    last = cutoff - timedelta(days=1)
+    return row.valid_until is None or (
+        row.valid_until > last and (row.valid_from is None or row.valid_until >= row.valid_from)
+    )
 
 
 def _refuse_frozen_once(session: Session, product: Product, rule: Rule) -> None:

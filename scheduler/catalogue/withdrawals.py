@@ -13,10 +13,11 @@ notices about it are superseded (never sent). All of it runs in the caller's tra
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from notifications.content import PUBLISH
@@ -28,6 +29,8 @@ from scheduler.store.models import Customer
 from scheduler.store.models_outbox import QUEUED, SUPERSEDED, Delivery, DeliveryOccurrence
 from windows.schedule import Scheduled
 
+_BATCH = 500  # customers per query
+
 
 @dataclass(frozen=True)
 class Announced:
@@ -38,25 +41,34 @@ class Announced:
     reached: bool  # False: only queued notices (superseding them is enough)
 
 
-def announced(session: Session, now: datetime, product_keys: list[str]) -> list[Announced]:
-    """The not yet ended occurrences of these products that some customer was notified about."""
-    if not product_keys:
-        return []
-    rows = session.execute(
-        select(DeliveryOccurrence.customer_id, Customer.key, DeliveryOccurrence.occurrence_id, Delivery.status)
-        .join(Delivery, Delivery.id == DeliveryOccurrence.delivery_id)
-        .join(Customer, Customer.id == DeliveryOccurrence.customer_id)
-        .where(
-            DeliveryOccurrence.method == PUBLISH,
-            DeliveryOccurrence.product_key.in_(product_keys),
-            DeliveryOccurrence.end > now,
-            Delivery.status != SUPERSEDED,
-        )
-    ).all()
+def announced(
+    session: Session, now: datetime, product_keys: Collection[str], customer_ids: Collection[int] = ()
+) -> list[Announced]:
+    """The not yet ended occurrences that some customer was notified about: of these products (for
+    every customer), and of every product for these customers."""
     reached: dict[tuple[int, str, str], bool] = {}
-    for customer_id, key, occurrence_id, status in rows:
-        name = (customer_id, key, occurrence_id)
-        reached[name] = reached.get(name, False) or status != QUEUED
+
+    def read(scope: ColumnElement[bool]) -> None:
+        rows = session.execute(
+            select(DeliveryOccurrence.customer_id, Customer.key, DeliveryOccurrence.occurrence_id, Delivery.status)
+            .join(Delivery, Delivery.id == DeliveryOccurrence.delivery_id)
+            .join(Customer, Customer.id == DeliveryOccurrence.customer_id)
+            .where(
+                scope,
+                DeliveryOccurrence.method == PUBLISH,
+                DeliveryOccurrence.end > now,
+                Delivery.status != SUPERSEDED,
+            )
+        )
+        for customer_id, key, occurrence_id, status in rows:
+            name = (customer_id, key, occurrence_id)
+            reached[name] = reached.get(name, False) or status != QUEUED
+
+    if product_keys:
+        read(DeliveryOccurrence.product_key.in_(sorted(product_keys)))
+    ids = sorted(set(customer_ids))
+    for first in range(0, len(ids), _BATCH):
+        read(DeliveryOccurrence.customer_id.in_(ids[first : first + _BATCH]))
     result = []
     for (customer_id, key, occurrence_id), was_reached in sorted(reached.items()):
         item = find_occurrence(session, occurrence_id, key)
