@@ -74,7 +74,7 @@ def find_occurrence(session: Session, occurrence_id: str, customer: str | None =
         if customer not in (None, parts[3]):
             return None
         customer = parts[3]
-    day = _date_of(".".join(parts[:3]))
+    day = date_of(".".join(parts[:3]))
     if day is None:
         return None
     lo = datetime(day.year, day.month, day.day, tzinfo=_UTC) - timedelta(days=2)
@@ -106,7 +106,7 @@ def _find_unplanned(session: Session, product: Product, number: str, customer: s
     return unplanned_scheduled(row, product.key, cust)
 
 
-def _date_of(base_id: str) -> date | None:
+def date_of(base_id: str) -> date | None:
     """The local start date in an occurrence id; None if it has none; refused outside 1970-2199."""
     try:
         day = datetime.strptime(base_id.rsplit(".", 1)[-1][:8], "%Y%m%d").date()
@@ -140,24 +140,24 @@ def _product_occurrences(
         expanded = {o.id: o for o in reader.expand(prod, rule, viewer, start, end)}
         if rule.is_local:  # occurrences a blackout moves into the range (on_blackout = "next")
             for lo, hi in blocks.lookback(viewer):
-                expanded.update({o.id: o for o in _expand(rule, viewer, lo, hi) if o.id not in expanded})
+                expanded.update({o.id: o for o in expand_for(rule, viewer, lo, hi) if o.id not in expanded})
         # Occurrences moved into the range from elsewhere.
         prefix = f"{prod.key}.{rule.name}."
         for change in changes:
             if change.action == "move" and change.base_id.startswith(prefix):
                 assert change.new_start and change.new_end
                 if change.new_start < end and change.new_end > start:
-                    day = _date_of(change.base_id)
+                    day = date_of(change.base_id)
                     if day is not None:
                         lo = datetime(day.year, day.month, day.day, tzinfo=_UTC) - timedelta(days=2)
-                        for o in _expand(rule, viewer, lo, lo + timedelta(days=5)):
+                        for o in expand_for(rule, viewer, lo, lo + timedelta(days=5)):
                             if o.base_id == change.base_id:
                                 expanded.setdefault(o.id, o)
         for occ in expanded.values():
             if ids is not None and occ.id not in ids:
                 continue
             scheduled = apply_changes(occ, by_base.get(occ.base_id, []), key, prod.notice_days)
-            scheduled = blocks.apply(rule, scheduled, viewer, partial(_expand, rule, viewer))
+            scheduled = blocks.apply(rule, scheduled, viewer, partial(expand_for, rule, viewer))
             # Looked up by id: found wherever a move took it; listed: only if it overlaps the range.
             if ids is not None or (scheduled.start < end and scheduled.end > start):
                 result.append(scheduled)
@@ -165,7 +165,8 @@ def _product_occurrences(
     return result
 
 
-def _expand(rule: Rule, viewer: Customer | None, start: datetime, end: datetime) -> list[Occurrence]:
+def expand_for(rule: Rule, viewer: Customer | None, start: datetime, end: datetime) -> list[Occurrence]:
+    """The rule's occurrences in [start, end), a ``local`` rule in ``viewer``'s zone and under its key."""
     if rule.is_local:
         assert viewer is not None
         return expand(rule, start, end, local_tz=viewer.timezone, customer=viewer.key)

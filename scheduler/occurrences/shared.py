@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from scheduler.occurrences.reader import ScheduleReader, viewed_by
-from scheduler.occurrences.schedule import _date_of, _expand, occurrences, unplanned_scheduled
+from scheduler.occurrences.schedule import date_of, expand_for, occurrences, unplanned_scheduled
 from scheduler.store.models import Customer, Product
 from windows.expansion import Occurrence, expand
 from windows.rules import Rule
@@ -114,7 +114,7 @@ class SharedViews:
             wide = {}
             for occ in expanded.values():
                 scheduled = apply_changes(occ, by_base.get(occ.base_id, []), None, prod.notice_days)
-                scheduled = blocks.apply(rule, scheduled, None, partial(_expand, rule, None))
+                scheduled = blocks.apply(rule, scheduled, None, partial(expand_for, rule, None))
                 wide[occ.id] = scheduled
                 if scheduled.start < self.end and scheduled.end > self.start:
                     in_range.append((scheduled, rule.is_local))
@@ -134,7 +134,7 @@ class SharedViews:
             for occ in expanded.values():
                 if occ.base_id in names:
                     scheduled = apply_changes(occ, by_base.get(occ.base_id, []), cust.key, prod.notice_days)
-                    scheduled = blocks.apply(view.rule, scheduled, cust, partial(_expand, view.rule, cust))
+                    scheduled = blocks.apply(view.rule, scheduled, cust, partial(expand_for, view.rule, cust))
                 else:
                     scheduled = _viewed_by(view.wide[occ.id], cust.key)
                 if scheduled.start < self.end and scheduled.end > self.start:
@@ -155,7 +155,7 @@ class SharedViews:
             if change.action == "move" and change.base_id.startswith(prefix) and change.base_id not in expanded:
                 assert change.new_start and change.new_end
                 if change.new_start < self.end and change.new_end > self.start:
-                    day = _date_of(change.base_id)
+                    day = date_of(change.base_id)
                     if day is not None:
                         lo = datetime(day.year, day.month, day.day, tzinfo=UTC) - timedelta(days=2)
                         for o in occurrences_near(lo, lo + timedelta(days=5)):
