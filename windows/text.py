@@ -12,6 +12,7 @@ The check runs on the text as typed, before leading and trailing spaces are remo
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from windows.errors import InvalidInput
@@ -19,6 +20,9 @@ from windows.errors import InvalidInput
 _REFUSED_CATEGORIES = {"Cc": "a control character", "Cs": "an invalid character", "Zl": "a line separator"}
 _REFUSED_CATEGORIES["Zp"] = "a paragraph separator"
 _NAMED = {"\t": "a tab", "\n": "a line break", "\r": "a line break"}
+# Every character of those categories (Cc: U+0000-U+001F and U+007F-U+009F; Cs: the surrogates;
+# Zl: U+2028; Zp: U+2029), found by one search in C rather than a category lookup per character.
+_REFUSED = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 
 def refused_character(value: str) -> tuple[str, str] | None:
@@ -31,11 +35,11 @@ def refused_character(value: str) -> tuple[str, str] | None:
     ('\\u2028', 'a line separator')
     >>> refused_character("caf\\u00e9 \\u65e5\\u672c \\U0001f527")  # any printable Unicode is fine
     """
-    for char in value:
-        what = _NAMED.get(char) or _REFUSED_CATEGORIES.get(unicodedata.category(char))
-        if what:
-            return char, what
-    return None
+    found = _REFUSED.search(value)
+    if found is None:
+        return None
+    char = found.group()
+    return char, _NAMED.get(char) or _REFUSED_CATEGORIES[unicodedata.category(char)]
 
 
 def printable(value: str) -> str:
