@@ -68,7 +68,8 @@ def apply_catalogue(
 def _plan_and_apply(session: Session, now: datetime, cat: Catalogue, prune: bool, settings: Settings) -> list[PlanItem]:
     plan: list[PlanItem] = []
     products = {p.key: p for p in session.scalars(select(Product))}
-    before = announced(session, now, *_may_vanish(session, now, cat, products))
+    stored = _stored_windows(session, cat, products)
+    before = announced(session, now, *_may_vanish(session, now, cat, products, stored))
     known = {p.key for p in cat.products} if prune else set(products) | {p.key for p in cat.products}
     problems = [
         f"customer '{c.key}' subscribes to unknown product '{s}'" + (" (--prune removes it)" if s in products else "")
@@ -127,7 +128,7 @@ def _plan_and_apply(session: Session, now: datetime, cat: Catalogue, prune: bool
     session.flush()
     refused: list[str] = []
     for spec in cat.products:
-        plan.extend(_apply_windows(session, now, products[spec.key], spec, refused))
+        plan.extend(_apply_windows(session, now, products[spec.key], spec, refused, stored))
     if len(refused) == 1:
         raise PolicyRefused(refused[0])
     if refused:
@@ -192,17 +193,43 @@ def _update(row: Any, values: dict[str, Any], now: datetime) -> str:
 _FILE_NOTICE_HINT = "start it later with from = DATE, or set waive_notice = REASON"
 
 
+@dataclass(frozen=True)
+class _StoredWindows:
+    """The stored windows of the products in the file, compared with the file once, before any change
+    (``_may_vanish`` and ``_apply_windows`` both use the comparison; nothing changes a window between)."""
+
+    rows: dict[int, dict[str, WindowRule]]  # product id -> name -> row
+    differs: dict[tuple[int, str], dict[str, object]]  # (product id, name) -> the fields the file changes
+
+
+def _stored_windows(session: Session, cat: Catalogue, products: dict[str, Product]) -> _StoredWindows:
+    rows: dict[int, dict[str, WindowRule]] = defaultdict(dict)
+    for stored_row in session.scalars(select(WindowRule)):
+        rows[stored_row.product_id][stored_row.name] = stored_row
+    differs: dict[tuple[int, str], dict[str, object]] = {}
+    for spec in cat.products:
+        product = products.get(spec.key)
+        if product is None:
+            continue
+        for window in spec.windows:
+            row = rows[product.id].get(window.rule.name)
+            if row is not None:
+                fields = rule_fields(window.rule)
+                differs[(product.id, row.name)] = {k: v for k, v in fields.items() if getattr(row, k) != v}
+    return _StoredWindows(dict(rows), differs)
+
+
 def _apply_windows(
-    session: Session, now: datetime, product: Product, spec: ProductSpec, refused: list[str]
+    session: Session, now: datetime, product: Product, spec: ProductSpec, refused: list[str], stored: _StoredWindows
 ) -> list[PlanItem]:
     plan = []
-    rows = {r.name: r for r in session.scalars(select(WindowRule).where(WindowRule.product_id == product.id))}
+    rows = stored.rows.get(product.id, {})
     for window in spec.windows:
         rule = window.rule
         fields = rule_fields(rule)
         row = rows.get(rule.name)
         what = f"window {product.key}.{rule.name}"
-        differs = {} if row is None else {k: v for k, v in fields.items() if getattr(row, k) != v}
+        differs = {} if row is None else stored.differs[(product.id, rule.name)]
         if row is None or differs:
             previous = None if row is None else rule_to_domain(row, product.key)
             try:
@@ -267,28 +294,27 @@ def _may_add_past(row: WindowRule, differs: dict[str, object]) -> bool:
 
 
 def _may_vanish(
-    session: Session, now: datetime, cat: Catalogue, products: dict[str, Product]
+    session: Session,
+    now: datetime,
+    cat: Catalogue,
+    products: dict[str, Product],
+    stored: _StoredWindows | None = None,
 ) -> tuple[set[str], set[int]]:
     """Where this file may take announced occurrences away, so that only those are read before the
     change (a no-op apply of 50,000 customers with a full outbox reads none): products whose stored
     windows it changes or retires, and customers whose zone changes (their ``local`` windows move)
     or who drop a subscription. Adding never takes an occurrence away."""
     today = now.astimezone(UTC).date()
-    rows: dict[int, dict[str, WindowRule]] = defaultdict(dict)
-    for row in session.scalars(select(WindowRule)):
-        rows[row.product_id][row.name] = row
+    stored = stored or _stored_windows(session, cat, products)
     product_keys: set[str] = set()
     for spec in cat.products:
         product = products.get(spec.key)
         if product is None:
             continue
-        stored = rows[product.id]
-        listed = {window.rule.name: rule_fields(window.rule) for window in spec.windows}
-        changed = any(
-            name in listed and any(getattr(row, k) != v for k, v in listed[name].items())
-            for name, row in stored.items()
-        )
-        retired = any(name not in listed and retires(row, today) for name, row in stored.items())
+        rows = stored.rows.get(product.id, {})
+        listed = {window.rule.name for window in spec.windows}
+        changed = any(name in listed and stored.differs[(product.id, name)] for name in rows)
+        retired = any(name not in listed and retires(row, today) for name, row in rows.items())
         if changed or retired:
             product_keys.add(spec.key)
     by_id = {p.id: key for key, p in products.items()}

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from notifications.content import PUBLISH
 from scheduler.notices.change_notices import enqueue_change_notices
 from scheduler.notices.supersede import outdated_by, supersede
-from scheduler.occurrences.schedule import find_occurrence
+from scheduler.occurrences.schedule import find_occurrences
 from scheduler.settings import Settings
 from scheduler.store.models import Customer
 from scheduler.store.models_outbox import QUEUED, SUPERSEDED, Delivery, DeliveryOccurrence
@@ -70,8 +70,9 @@ def announced(
     for first in range(0, len(ids), _BATCH):
         read(DeliveryOccurrence.customer_id.in_(ids[first : first + _BATCH]))
     result = []
+    found = find_occurrences(session, [(occurrence_id, key) for _, key, occurrence_id in sorted(reached)])
     for (customer_id, key, occurrence_id), was_reached in sorted(reached.items()):
-        item = find_occurrence(session, occurrence_id, key)
+        item = found[(occurrence_id, key)]
         if item is not None and item.kind == "planned" and item.status != "cancelled" and item.end > now:
             result.append(Announced(item, customer_id, was_reached))
     return result
@@ -86,7 +87,8 @@ def withdraw_vanished(
     ordered by start; a notice is queued only for those a notice may have reached.
     """
     session.flush()
-    gone = [a for a in before if find_occurrence(session, a.item.id, a.item.customer) is None]
+    found = find_occurrences(session, [(a.item.id, a.item.customer) for a in before])
+    gone = [a for a in before if found[(a.item.id, a.item.customer)] is None]
     cancelled = [(a, replace(a.item, status="cancelled", sequence=a.item.sequence + 1)) for a in gone]
     for a, item in cancelled:
         if not a.reached:

@@ -90,6 +90,106 @@ def find_occurrence(session: Session, occurrence_id: str, customer: str | None =
     return next((s for s in found if s.id == occurrence_id), None)
 
 
+def find_occurrences(
+    session: Session, wanted: Iterable[tuple[str, str | None]]
+) -> dict[tuple[str, str | None], Scheduled | None]:
+    """``find_occurrence(session, occurrence_id, customer)`` for each ``(occurrence_id, customer)``,
+    read once for all of them (issue 11: ``apply`` looked up each announced occurrence by itself).
+
+    Each is judged exactly as ``find_occurrence`` judges it, over the same range (its id's date, two
+    days before to three after: blackouts and freezes are read per range, and a wider one can move
+    an occurrence elsewhere), but what those ranges are built from (products, customers, rules,
+    changes, freezes, blackouts, expansions, unplanned windows) is read and expanded once, and the
+    occurrences of one view, product and date are judged together.
+    """
+    reader = ScheduleReader(session)
+    found: dict[tuple[str, str | None], Scheduled | None] = {}
+    # (product key, viewer key, first day of the range) -> ids, and where each pair is answered
+    groups: dict[tuple[str, str | None, datetime], set[str]] = {}
+    grouped: dict[tuple[str, str | None], tuple[str, str | None, datetime]] = {}
+    unplanned: dict[tuple[str, str | None], tuple[Product, int]] = {}
+    for pair in wanted:
+        occurrence_id, customer = pair
+        parts = occurrence_id.split(".")
+        if len(parts) < 2:
+            found[pair] = None
+            continue
+        product = reader.products(parts[0])[0]
+        if parts[1].startswith("unplanned-"):
+            number = parts[1][len("unplanned-") :]
+            if len(number.split(".")) != 1 or not number.isdigit():
+                found[pair] = None
+            else:
+                unplanned[pair] = (product, int(number))
+            continue
+        if len(parts) not in (3, 4):
+            found[pair] = None
+            continue
+        if len(parts) == 4:
+            if customer not in (None, parts[3]):
+                found[pair] = None
+                continue
+            customer = parts[3]
+        day = date_of(".".join(parts[:3]))
+        if day is None:
+            found[pair] = None
+            continue
+        lo = datetime(day.year, day.month, day.day, tzinfo=_UTC) - timedelta(days=2)
+        group = (product.key, customer, lo)
+        groups.setdefault(group, set()).add(occurrence_id)
+        grouped[pair] = group
+    _know_customers(reader, sorted({c for _, c, _ in groups if c} | {c for _, c in unplanned if c}))
+    results: dict[tuple[str, str | None, datetime], dict[str, Scheduled]] = {}
+    for group, ids in groups.items():
+        product_key, customer, lo = group
+        cust = reader.customer(customer) if customer else None
+        by_id: dict[str, Scheduled] = {}
+        for s in _product_occurrences(
+            reader, reader.products(product_key)[0], cust, lo, lo + timedelta(days=5), ids=ids
+        ):
+            by_id.setdefault(s.id, s)  # the first, as ``find_occurrence`` takes it
+        results[group] = by_id
+    for pair, group in grouped.items():
+        found[pair] = results[group].get(pair[0])
+    found.update(_find_unplanned_many(reader, unplanned))
+    return found
+
+
+def _know_customers(reader: ScheduleReader, keys: list[str]) -> None:
+    """Read the customers ``keys`` into ``reader`` in a few queries (a missing one is NotFound later)."""
+    for first in range(0, len(keys), 500):
+        reader.know(reader.session.scalars(select(Customer).where(Customer.key.in_(keys[first : first + 500]))))
+
+
+def _find_unplanned_many(
+    reader: ScheduleReader, wanted: dict[tuple[str, str | None], tuple[Product, int]]
+) -> dict[tuple[str, str | None], Scheduled | None]:
+    """``_find_unplanned`` for each pair: the rows of each product read in one query."""
+    rows: dict[tuple[int, int], Unplanned] = {}
+    numbers: dict[int, set[int]] = {}
+    for product, number in wanted.values():
+        numbers.setdefault(product.id, set()).add(number)
+    for product_id, among in numbers.items():
+        for read in reader.session.scalars(
+            select(Unplanned)
+            .options(selectinload(Unplanned.customers))
+            .where(Unplanned.product_id == product_id, Unplanned.number.in_(sorted(among)))
+        ):
+            rows[(product_id, read.number)] = read
+    found: dict[tuple[str, str | None], Scheduled | None] = {}
+    for pair, (product, number) in wanted.items():
+        row = rows.get((product.id, number))
+        if row is None:
+            found[pair] = None
+            continue
+        cust = reader.customer(pair[1]) if pair[1] else None
+        if cust is not None and row.customers and cust.id not in {link.customer_id for link in row.customers}:
+            found[pair] = None
+        else:
+            found[pair] = unplanned_scheduled(row, product.key, cust)
+    return found
+
+
 def _find_unplanned(session: Session, product: Product, number: str, customer: str | None) -> Scheduled | None:
     if len(parts := number.split(".")) != 1 or not parts[0].isdigit():
         return None
