@@ -7,9 +7,9 @@ to a pickup directory or (``--smtp``) to an aiosmtpd sink on loopback that count
 A thread of that process samples its resident memory (VmRSS) every half second with how many
 messages have gone (pickup files, or the sink's count); at the end it prints its peak (VmHWM).
 
-Printed per size: the peak, the resident memory once a quarter, half and all of the backlog was
-sent, and the growth per 1,000 messages sent (from the half-way sample to the end, and from the
-peak of the smaller backlog to that of the larger). Figures only, no assertions.
+Printed per size: the peak, the resident memory once a quarter and half of the backlog was sent
+and at the last sample while sending, and the growth per 1,000 messages sent (from the half-way
+sample to the last, and from the peak of the smaller backlog to that of the larger). Figures only, no assertions.
 
 Run: ``python benchmarks/send_memory.py [--sizes 10000,40000] [--sqlite] [--smtp]``
 (default: PostgreSQL on a throwaway cluster, ``tests/pgserver.py``).
@@ -122,7 +122,6 @@ settings = Settings(database_url=url, pickup_dir=Path(pickup), smtp_url=smtp or 
 app = AppContext(settings, now=instant, clock=lambda: instant)
 maintcal.main(["notices", "send", "--once"], obj=app, standalone_mode=False)
 done.set()
-samples.append((sent(), kb("VmRSS:")))
 Path(samples_file).write_text(json.dumps({"samples": samples, "peak": kb("VmHWM:"), "cpu": time.process_time()}))
 """
 
@@ -219,12 +218,13 @@ def main() -> None:
                 got = run(url, count, args.smtp)
                 samples, peak = got["samples"], got["peak"]
                 peaks[count] = peak
-                quarter, half, end = (rss_at(samples, count * k // 4) for k in (1, 2, 4))
-                slope = (end - half) / (count / 2 / 1000)
+                quarter, half = (rss_at(samples, count * k // 4) for k in (1, 2))
+                last_sent, end = samples[-1]  # the last sample while sending (not after the engine is closed)
+                slope = (end - half) / ((last_sent - count // 2) / 1000)
                 print(
                     f"  {count} queued: peak {peak / 1024:.1f} MiB; resident {quarter / 1024:.1f} / "
-                    f"{half / 1024:.1f} / {end / 1024:.1f} MiB after 1/4, 1/2, all sent; "
-                    f"{slope:+.1f} KiB per 1,000 from half-way to the end; {got['seconds']:.0f} s, "
+                    f"{half / 1024:.1f} / {end / 1024:.1f} MiB after 1/4, 1/2, {last_sent} sent; "
+                    f"{slope:+.1f} KiB per 1,000 from half-way on; {got['seconds']:.0f} s, "
                     f"CPU {got['cpu']:.0f} s (load average {load()})",
                     flush=True,
                 )
