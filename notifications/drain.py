@@ -28,12 +28,15 @@ from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from notifications.addresses import address_problem
 from notifications.delivery import FAILED, RETRY, SENT, Envelope, Outcome, Sender
 
 log = logging.getLogger("maintcal.drain")
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
 
 
 @dataclass(frozen=True)
@@ -89,27 +92,46 @@ class DrainStats:
 
 @dataclass
 class Pace:
-    """How long one message takes on this connection (a moving average), and what fits a lease.
+    """How long one message takes on this connection (a moving average), and what fits a lease and
+    the memory a task may hold.
+
+    A claim holds its messages' bytes until they are sent (and twice while the database driver
+    hands them over), so it is sized by bytes too: at most ``CLAIM_BYTES`` of messages of the
+    average size seen so far.
 
     >>> pace = Pace(lease=300, batch=50)
     >>> pace.claim_size(), pace.observe(2.0), pace.claim_size()
     (1, None, 37)
     >>> pace.observe(30.0), pace.claim_size()
     (None, 7)
+    >>> fast = Pace(lease=300, batch=50, seconds=0.01)
+    >>> fast.claim_size(), fast.observe_sizes([100_000, 120_000]), fast.claim_size()
+    (50, None, 9)
     """
 
     lease: float
     batch: int
     seconds: float | None = None
+    message_bytes: float | None = None
 
     def observe(self, seconds: float) -> None:
         self.seconds = seconds if self.seconds is None else 0.7 * self.seconds + 0.3 * seconds
 
+    def observe_sizes(self, sizes: Sequence[int]) -> None:
+        """The sizes of the messages just claimed."""
+        if not sizes:
+            return
+        mean = sum(sizes) / len(sizes)
+        self.message_bytes = mean if self.message_bytes is None else 0.7 * self.message_bytes + 0.3 * mean
+
     def claim_size(self) -> int:
-        """Up to ``batch``, as many as are sent in a quarter of the lease (one until measured)."""
+        """Up to ``batch``, as many as are sent in a quarter of the lease (one until measured) and
+        as fit in ``CLAIM_BYTES``."""
         if self.seconds is None:
             return 1
-        return max(1, min(self.batch, int(self.lease / 4 / max(self.seconds, 1e-6))))
+        by_time = int(self.lease / 4 / max(self.seconds, 1e-6))
+        by_bytes = int(CLAIM_BYTES // self.message_bytes) if self.message_bytes else self.batch
+        return max(1, min(self.batch, by_time, by_bytes))
 
 
 async def drain(
@@ -131,6 +153,12 @@ async def drain(
     stats = DrainStats()
     renew_every = lease / 3
     writer = _Writer(outbox, stats, progress)
+    # Claims, renewals and abandons in one thread of their own (not asyncio's pool of up to 32):
+    # each thread that reads messages keeps a malloc arena as large as the most it ever held.
+    leasing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-lease")
+
+    async def call(function: Callable[[_T], _R], argument: _T) -> _R:
+        return await asyncio.get_running_loop().run_in_executor(leasing, function, argument)
 
     async def send_holding_lease(sender: Sender, envelope: Envelope) -> dict[str, Outcome]:
         sending = asyncio.ensure_future(_send(sender, envelope))
@@ -140,7 +168,7 @@ async def drain(
                 if done:
                     return sending.result()
                 try:
-                    held = envelope.key in await asyncio.to_thread(outbox.renew, [envelope.key])
+                    held = envelope.key in await call(outbox.renew, [envelope.key])
                 except Exception:  # never abandon a message on the wire: its outcome is recorded anyway
                     log.exception("renewing the lease on %s failed", envelope.message_id)
                     continue
@@ -161,19 +189,20 @@ async def drain(
                     if stop is not None and stop.is_set():
                         return
                     started = time.monotonic()
-                    envelopes = await asyncio.to_thread(outbox.claim, pace.claim_size())
+                    envelopes = await call(outbox.claim, pace.claim_size())
                     if not envelopes:
                         return
+                    pace.observe_sizes([len(e.message) for e in envelopes])
                     waiting.extend(envelopes)
                     leased_until.update((e.key, started + lease) for e in envelopes)
                 envelope = waiting.popleft()
                 begin = time.monotonic()
                 if leased_until.pop(envelope.key) - begin < lease / 2:
-                    if envelope.key not in await asyncio.to_thread(outbox.renew, [envelope.key]):
+                    if envelope.key not in await call(outbox.renew, [envelope.key]):
                         log.warning(
                             "lease on %s lost before sending; left to the worker that took it", envelope.message_id
                         )
-                        await asyncio.to_thread(outbox.abandon, envelope)
+                        await call(outbox.abandon, envelope)
                         stats.abandoned += 1
                         continue
                     begin = time.monotonic()
@@ -196,9 +225,11 @@ async def drain(
         await asyncio.gather(*(run_one() for _ in range(max(1, connections))))
     finally:
         writer.close()
+        leasing.shutdown()
     return stats
 
 
+CLAIM_BYTES = 1 << 20  # message bytes a task claims at a time, at most (but always one message)
 RECORD_BEHIND = 8  # outcomes a sending task may have waiting for the writer before it waits too
 RECORD_MAX = 200  # outcomes recorded in one call at most
 
