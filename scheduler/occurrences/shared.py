@@ -36,6 +36,7 @@ class _RuleView:
     rule: Rule
     expanded: dict[str, Occurrence]  # by id: the rule's occurrences near the range, and those moved into it
     wide: dict[str, Scheduled]  # by id: each as scheduled product-wide (customer None)
+    by_base: dict[str, list[Occurrence]]  # ``expanded`` by base id
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ class SharedViews:
         (``cust`` subscribes to ``prod``)."""
         own = self.reader.changes(prod).own(cust.key)
         local = self._has_local(prod)
-        if local and (own or self._blocked(prod, cust)):
+        if local and self._blocked(prod, cust):
             return occurrences(
                 self.reader.session, self.start, self.end, product=prod.key, customer=cust.key, reader=self.reader
             )
@@ -118,25 +119,34 @@ class SharedViews:
                 wide[occ.id] = scheduled
                 if scheduled.start < self.end and scheduled.end > self.start:
                     in_range.append((scheduled, rule.is_local))
-            views.append(_RuleView(rule, expanded, wide))
+            bases: dict[str, list[Occurrence]] = {}
+            for occ in expanded.values():
+                bases.setdefault(occ.base_id, []).append(occ)
+            views.append(_RuleView(rule, expanded, wide, bases))
         found = self._products[(prod.id, zone)] = _ProductView(views, in_range, zone)
         return found
 
     def _with_own(self, prod: Product, cust: Customer, shared: _ProductView, own: list[Change]) -> list[Scheduled]:
-        """``cust``'s view where it has changes of its own: those occurrences judged afresh."""
+        """``cust``'s view where it has changes of its own: the occurrences they name judged afresh
+        (as ``occurrences`` judges them for ``cust``), the others the product-wide ones."""
         names = {c.base_id for c in own}
-        _, by_base = self.reader.changes(prod).view(cust.key)
+        key = cust.key
+        result = [_viewed_by(s, key, of_local) for s, of_local in shared.in_range if s.occurrence.base_id not in names]
+        _, by_base = self.reader.changes(prod).view(key)
         blocks = self.reader.blocks(prod, self.start, self.end)
-        result = []
         for view in shared.rules:
-            expanded = dict(view.expanded)
-            self._moved_in(view.rule, partial(self.reader.expand, prod, view.rule, None), own, expanded)
-            for occ in expanded.values():
-                if occ.base_id in names:
-                    scheduled = apply_changes(occ, by_base.get(occ.base_id, []), cust.key, prod.notice_days)
-                    scheduled = blocks.apply(view.rule, scheduled, cust, partial(expand_for, view.rule, cust))
-                else:
-                    scheduled = _viewed_by(view.wide[occ.id], cust.key)
+            rule = view.rule
+            local = rule.is_local
+            named: dict[str, Occurrence] = {}
+            for base in names:
+                for occ in view.by_base.get(base, ()):
+                    mine = viewed_by(occ, key) if local else occ
+                    named[mine.id] = mine
+            near = partial(expand_for, rule, cust) if local else partial(self.reader.expand, prod, rule, None)
+            self._moved_in(rule, near, own, named)
+            for occ in named.values():
+                scheduled = apply_changes(occ, by_base.get(occ.base_id, []), key, prod.notice_days)
+                scheduled = blocks.apply(rule, scheduled, cust, partial(expand_for, rule, cust))
                 if scheduled.start < self.end and scheduled.end > self.start:
                     result.append(scheduled)
         return result
