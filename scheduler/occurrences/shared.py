@@ -6,17 +6,18 @@ status, sequence and deadline; freezes apply to every view alike) with the custo
 product-wide occurrences are expanded and judged once, and each customer's view re-does only the
 occurrences its own changes name (and those they move into the range). A ``local`` rule's
 occurrences are the same for every customer in one zone but for the id (``<base>.<customer>``):
-they are expanded and judged once per zone for the customers without changes of their own or
-blackouts on the product; the others are answered by ``occurrences``, as before.
+they are expanded and judged once per zone, and a customer with changes of its own re-does only
+the occurrences they name, as above; a customer with blackouts on the product is answered by
+``occurrences``, as before.
 
 ``SharedViews.view`` returns what ``occurrences(session, start, end, product=..., customer=...)``
-returns for the same reader (tests/integration/test_shared_views.py compares compliance and the
-SLA report built both ways).
+returns for the same reader (tests/integration/test_shared_views.py and
+test_shared_views_own_local.py compare compliance and the SLA report built both ways).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -74,13 +75,20 @@ class SharedViews:
         result.sort(key=lambda s: (s.start, s.id))
         return result
 
-    def product_wide(self, prod: Product) -> list[Scheduled] | None:
+    def product_wide(self, prod: Product, without_local: bool = False) -> list[Scheduled] | None:
         """The product-wide occurrences of the rules in fixed zones and the unplanned windows, not
-        cancelled, by start then id (None: ``prod`` has a ``local`` rule)."""
+        cancelled, by start then id (None: ``prod`` has a ``local`` rule, unless ``without_local``:
+        then the same, the ``local`` rules' occurrences left out; ``occurrences`` gives those once
+        per subscriber)."""
         if self._has_local(prod):
-            return None
-        shared = self._product(prod, None)
-        result = [*(s for s, _ in shared.in_range), *self._unplanned(prod, None)]
+            if not without_local:
+                return None
+            zone = next((zone for prod_id, zone in self._products if prod_id == prod.id and zone), "UTC")
+            shared = self._product(prod, zone)  # its fixed-zone rules' occurrences are the same in every zone
+            result = [*(s for s, of_local in shared.in_range if not of_local), *self._unplanned(prod, None)]
+        else:
+            shared = self._product(prod, None)
+            result = [*(s for s, _ in shared.in_range), *self._unplanned(prod, None)]
         result = [s for s in result if s.status != "cancelled"]
         result.sort(key=lambda s: (s.start, s.id))
         return result
@@ -143,7 +151,7 @@ class SharedViews:
                     mine = viewed_by(occ, key) if local else occ
                     named[mine.id] = mine
             near = partial(expand_for, rule, cust) if local else partial(self.reader.expand, prod, rule, None)
-            self._moved_in(rule, near, own, named)
+            self._moved_in(rule, near, own, named, view.by_base)  # those of view.by_base are named
             for occ in named.values():
                 scheduled = apply_changes(occ, by_base.get(occ.base_id, []), key, prod.notice_days)
                 scheduled = blocks.apply(rule, scheduled, cust, partial(expand_for, rule, cust))
@@ -157,12 +165,15 @@ class SharedViews:
         occurrences_near: Callable[[datetime, datetime], list[Occurrence]],
         changes: list[Change],
         expanded: dict[str, Occurrence],
+        known: Container[str] | None = None,
     ) -> None:
         """Add to ``expanded`` the occurrences of ``rule`` that ``changes`` move into the range (as
-        ``occurrences_near`` expands them: for no customer, an occurrence's id is its base id)."""
+        ``occurrences_near`` expands them), unless their base id is ``known`` (by default: in
+        ``expanded``; for no customer, an occurrence's id is its base id)."""
         prefix = f"{rule.product}.{rule.name}."
+        known = expanded if known is None else known
         for change in changes:
-            if change.action == "move" and change.base_id.startswith(prefix) and change.base_id not in expanded:
+            if change.action == "move" and change.base_id.startswith(prefix) and change.base_id not in known:
                 assert change.new_start and change.new_end
                 if change.new_start < self.end and change.new_end > self.start:
                     day = date_of(change.base_id)

@@ -94,8 +94,8 @@ def assess_range(
 ) -> list[ComplianceItem]:
     """Like ``compliance`` inside an open session (for reports that need it, e.g. the SLA).
 
-    Customers are assessed in batches of ``_BATCH``: one query reads what the outbox did for a batch
-    (and one their contacts). Each customer's view is built from the product-wide one
+    Customers are assessed in batches of ``_BATCH``: two queries read what the outbox did for a batch
+    (``_dispatches``) and one their contacts. Each customer's view is built from the product-wide one
     (``SharedViews``: the product's occurrences are expanded and judged once, and only a customer's
     own changes are re-done per customer); ``shared=False`` builds every view on its own with
     ``occurrences`` (the same items, slower: kept to compare the two). ``views`` (over [start, end),
@@ -173,7 +173,7 @@ def _assess_range(
                     assert deadline is not None, "planned occurrences without consent have a deadline"
                     recipients = nominated_then.at(deadline)
                     told = [d for channel, d in mine.get((item.id, item.start, item.end), ()) if channel in counted]
-                    verdict = judge(item, now, deadline, recipients, told, _waiver(item, waivers))
+                    verdict = judge(item, now, deadline, recipients, told, _waiver(item, waivers) if waivers else None)
                 entry = _new(ComplianceItem)
                 _set(entry, "__dict__", {"item": item, "customer": key, "verdict": verdict})
                 keyed.append((item.start, item.id, key, len(keyed), entry))
