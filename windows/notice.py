@@ -161,45 +161,117 @@ def assess(
     waiver), pending while the deadline is ahead, and violated after it, with one reason per
     contact lacking the notice.
     """
-    if item.occurrence.imported:
-        return Verdict(EXEMPT, None, note=IMPORTED_NOTE)
-    if item.kind == "unplanned":
-        return Verdict(EXEMPT, None, note="unplanned maintenance: announced when declared")
-    if item.customer_consent:
-        return Verdict(EXEMPT, None, note="moved at the customer's request")
+    exempt = exemption(item)
+    if exempt is not None:
+        return exempt
     deadline = item.notice_deadline
     assert deadline is not None, "planned occurrences without consent have a deadline"
-    recipients = nominated_at(contacts, deadline)
     covering = [d for d in dispatches if d.start == item.start and d.end == item.end]
+    return judge(item, now, deadline, nominated_at(contacts, deadline), covering, waiver)
+
+
+_EXEMPT_IMPORTED = Verdict(EXEMPT, None, note=IMPORTED_NOTE)
+_EXEMPT_UNPLANNED = Verdict(EXEMPT, None, note="unplanned maintenance: announced when declared")
+_EXEMPT_CONSENT = Verdict(EXEMPT, None, note="moved at the customer's request")
+
+
+def exemption(item: Scheduled) -> Verdict | None:
+    """``assess``'s verdict of an exempt occurrence (None: ``item`` is not exempt, and has a deadline)."""
+    if item.occurrence.imported:
+        return _EXEMPT_IMPORTED
+    if item.kind == "unplanned":
+        return _EXEMPT_UNPLANNED
+    if item.customer_consent:
+        return _EXEMPT_CONSENT
+    return None
+
+
+_new, _set = object.__new__, object.__setattr__
+
+
+def judge(
+    item: Scheduled,
+    now: datetime,
+    deadline: datetime,
+    recipients: Sequence[str],
+    covering: Sequence[Dispatch],
+    waiver: str | None = None,
+) -> Verdict:
+    """``assess`` of an occurrence that is not exempt (``exemption``), given its deadline, the
+    addresses nominated then (``nominated_at``) and the dispatches covering its current start and
+    end, in the order of their deliveries (for a report of many occurrences: the caller shares
+    what occurrences have in common)."""
     reasons: list[Reason] = []
-    times: list[datetime] = []
+    first: datetime | None = None  # the latest of each recipient's first acceptance in time
     if not recipients:
         reasons.append(Reason(None, NO_CONTACT, f"no contact was nominated at the deadline {format_utc(deadline)}"))
     for email in recipients:
-        mine = [d for d in covering if d.email == email]
-        on_time = sorted(d.sent_at for d in mine if d.status == "sent" and d.sent_at and d.sent_at <= deadline)
-        if on_time:
-            times.append(on_time[0])
-        else:
-            reasons.append(_why(email, mine))
-    waived = item.waived or waiver
+        earliest = None
+        for d in covering:
+            sent_at = d.sent_at
+            if (
+                d.email == email
+                and d.status == "sent"
+                and sent_at
+                and sent_at <= deadline
+                and (earliest is None or sent_at < earliest)
+            ):
+                earliest = sent_at
+        if earliest is None:
+            reasons.append(_why(email, [d for d in covering if d.email == email]))
+        elif first is None or earliest > first:
+            first = earliest
     if not reasons:
-        return Verdict(NOTICED, deadline, noticed_at=max(times), notified=tuple(recipients))
+        assert first is not None
+        return _verdict(NOTICED, deadline, first, tuple(recipients), (), None)
+    waived = item.waived or waiver
     if waived:
-        return Verdict(WAIVED, deadline, reasons=tuple(reasons), note=waived)
-    return Verdict(PENDING if now <= deadline else VIOLATED, deadline, reasons=tuple(reasons))
+        return _verdict(WAIVED, deadline, None, (), tuple(reasons), waived)
+    return _verdict(PENDING if now <= deadline else VIOLATED, deadline, None, (), tuple(reasons), None)
+
+
+def _verdict(
+    state: str,
+    deadline: datetime | None,
+    noticed_at: datetime | None,
+    notified: tuple[str, ...],
+    reasons: tuple[Reason, ...],
+    note: str | None,
+) -> Verdict:
+    """A ``Verdict`` without the per-field cost of a frozen dataclass's ``__init__`` (the same object)."""
+    verdict = _new(Verdict)
+    _set(
+        verdict,
+        "__dict__",
+        {
+            "state": state,
+            "deadline": deadline,
+            "noticed_at": noticed_at,
+            "notified": notified,
+            "reasons": reasons,
+            "note": note,
+        },
+    )
+    return verdict
 
 
 def _why(email: str, mine: list[Dispatch]) -> Reason:
-    late = sorted(d.sent_at for d in mine if d.status == "sent" and d.sent_at)
-    if late:
-        return Reason(email, SENT_LATE, f"accepted at {format_utc(late[0])}")
-    failed = [d for d in mine if d.status == "failed"]
-    if failed:
-        return Reason(email, FAILED, failed[-1].detail or "refused permanently")
-    waiting = [d for d in mine if d.status in ("queued", "sending")]
-    if waiting:
-        last = waiting[-1]
-        tried = f"{last.attempts} attempt(s)" + (f", last: {last.detail}" if last.detail else "")
+    late = None
+    failed = waiting = None
+    for d in mine:
+        status = d.status
+        if status == "sent":
+            if d.sent_at and (late is None or d.sent_at < late):
+                late = d.sent_at
+        elif status == "failed":
+            failed = d
+        elif status == "queued" or status == "sending":
+            waiting = d
+    if late is not None:
+        return Reason(email, SENT_LATE, f"accepted at {format_utc(late)}")
+    if failed is not None:
+        return Reason(email, FAILED, failed.detail or "refused permanently")
+    if waiting is not None:
+        tried = f"{waiting.attempts} attempt(s)" + (f", last: {waiting.detail}" if waiting.detail else "")
         return Reason(email, NOT_SENT, f"queued, {tried}")
     return Reason(email, NOT_SENT, "no notice covering the current start and end was queued")

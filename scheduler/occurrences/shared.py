@@ -6,17 +6,18 @@ status, sequence and deadline; freezes apply to every view alike) with the custo
 product-wide occurrences are expanded and judged once, and each customer's view re-does only the
 occurrences its own changes name (and those they move into the range). A ``local`` rule's
 occurrences are the same for every customer in one zone but for the id (``<base>.<customer>``):
-they are expanded and judged once per zone for the customers without changes of their own or
-blackouts on the product; the others are answered by ``occurrences``, as before.
+they are expanded and judged once per zone, and a customer with changes of its own re-does only
+the occurrences they name, as above; a customer with blackouts on the product is answered by
+``occurrences``, as before.
 
 ``SharedViews.view`` returns what ``occurrences(session, start, end, product=..., customer=...)``
-returns for the same reader (tests/integration/test_shared_views.py compares compliance and the
-SLA report built both ways).
+returns for the same reader (tests/integration/test_shared_views.py and
+test_shared_views_own_local.py compare compliance and the SLA report built both ways).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -36,6 +37,7 @@ class _RuleView:
     rule: Rule
     expanded: dict[str, Occurrence]  # by id: the rule's occurrences near the range, and those moved into it
     wide: dict[str, Scheduled]  # by id: each as scheduled product-wide (customer None)
+    by_base: dict[str, list[Occurrence]]  # ``expanded`` by base id
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,7 @@ class SharedViews:
         (``cust`` subscribes to ``prod``)."""
         own = self.reader.changes(prod).own(cust.key)
         local = self._has_local(prod)
-        if local and (own or self._blocked(prod, cust)):
+        if local and self._blocked(prod, cust):
             return occurrences(
                 self.reader.session, self.start, self.end, product=prod.key, customer=cust.key, reader=self.reader
             )
@@ -73,13 +75,20 @@ class SharedViews:
         result.sort(key=lambda s: (s.start, s.id))
         return result
 
-    def product_wide(self, prod: Product) -> list[Scheduled] | None:
+    def product_wide(self, prod: Product, without_local: bool = False) -> list[Scheduled] | None:
         """The product-wide occurrences of the rules in fixed zones and the unplanned windows, not
-        cancelled, by start then id (None: ``prod`` has a ``local`` rule)."""
+        cancelled, by start then id (None: ``prod`` has a ``local`` rule, unless ``without_local``:
+        then the same, the ``local`` rules' occurrences left out; ``occurrences`` gives those once
+        per subscriber)."""
         if self._has_local(prod):
-            return None
-        shared = self._product(prod, None)
-        result = [*(s for s, _ in shared.in_range), *self._unplanned(prod, None)]
+            if not without_local:
+                return None
+            zone = next((zone for prod_id, zone in self._products if prod_id == prod.id and zone), "UTC")
+            shared = self._product(prod, zone)  # its fixed-zone rules' occurrences are the same in every zone
+            result = [*(s for s, of_local in shared.in_range if not of_local), *self._unplanned(prod, None)]
+        else:
+            shared = self._product(prod, None)
+            result = [*(s for s, _ in shared.in_range), *self._unplanned(prod, None)]
         result = [s for s in result if s.status != "cancelled"]
         result.sort(key=lambda s: (s.start, s.id))
         return result
@@ -118,25 +127,34 @@ class SharedViews:
                 wide[occ.id] = scheduled
                 if scheduled.start < self.end and scheduled.end > self.start:
                     in_range.append((scheduled, rule.is_local))
-            views.append(_RuleView(rule, expanded, wide))
+            bases: dict[str, list[Occurrence]] = {}
+            for occ in expanded.values():
+                bases.setdefault(occ.base_id, []).append(occ)
+            views.append(_RuleView(rule, expanded, wide, bases))
         found = self._products[(prod.id, zone)] = _ProductView(views, in_range, zone)
         return found
 
     def _with_own(self, prod: Product, cust: Customer, shared: _ProductView, own: list[Change]) -> list[Scheduled]:
-        """``cust``'s view where it has changes of its own: those occurrences judged afresh."""
+        """``cust``'s view where it has changes of its own: the occurrences they name judged afresh
+        (as ``occurrences`` judges them for ``cust``), the others the product-wide ones."""
         names = {c.base_id for c in own}
-        _, by_base = self.reader.changes(prod).view(cust.key)
+        key = cust.key
+        result = [_viewed_by(s, key, of_local) for s, of_local in shared.in_range if s.occurrence.base_id not in names]
+        _, by_base = self.reader.changes(prod).view(key)
         blocks = self.reader.blocks(prod, self.start, self.end)
-        result = []
         for view in shared.rules:
-            expanded = dict(view.expanded)
-            self._moved_in(view.rule, partial(self.reader.expand, prod, view.rule, None), own, expanded)
-            for occ in expanded.values():
-                if occ.base_id in names:
-                    scheduled = apply_changes(occ, by_base.get(occ.base_id, []), cust.key, prod.notice_days)
-                    scheduled = blocks.apply(view.rule, scheduled, cust, partial(expand_for, view.rule, cust))
-                else:
-                    scheduled = _viewed_by(view.wide[occ.id], cust.key)
+            rule = view.rule
+            local = rule.is_local
+            named: dict[str, Occurrence] = {}
+            for base in names:
+                for occ in view.by_base.get(base, ()):
+                    mine = viewed_by(occ, key) if local else occ
+                    named[mine.id] = mine
+            near = partial(expand_for, rule, cust) if local else partial(self.reader.expand, prod, rule, None)
+            self._moved_in(rule, near, own, named, view.by_base)  # those of view.by_base are named
+            for occ in named.values():
+                scheduled = apply_changes(occ, by_base.get(occ.base_id, []), key, prod.notice_days)
+                scheduled = blocks.apply(rule, scheduled, cust, partial(expand_for, rule, cust))
                 if scheduled.start < self.end and scheduled.end > self.start:
                     result.append(scheduled)
         return result
@@ -147,12 +165,15 @@ class SharedViews:
         occurrences_near: Callable[[datetime, datetime], list[Occurrence]],
         changes: list[Change],
         expanded: dict[str, Occurrence],
+        known: Container[str] | None = None,
     ) -> None:
         """Add to ``expanded`` the occurrences of ``rule`` that ``changes`` move into the range (as
-        ``occurrences_near`` expands them: for no customer, an occurrence's id is its base id)."""
+        ``occurrences_near`` expands them), unless their base id is ``known`` (by default: in
+        ``expanded``; for no customer, an occurrence's id is its base id)."""
         prefix = f"{rule.product}.{rule.name}."
+        known = expanded if known is None else known
         for change in changes:
-            if change.action == "move" and change.base_id.startswith(prefix) and change.base_id not in expanded:
+            if change.action == "move" and change.base_id.startswith(prefix) and change.base_id not in known:
                 assert change.new_start and change.new_end
                 if change.new_start < self.end and change.new_end > self.start:
                     day = date_of(change.base_id)

@@ -9,12 +9,13 @@ history (who was nominated at each deadline) and what the outbox recorded.
 from __future__ import annotations
 
 import json
+from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, select, type_coerce
+from sqlalchemy import BindParameter, DateTime, bindparam, select, type_coerce
 from sqlalchemy.orm import Session
 
 from notifications.content import PUBLISH
@@ -28,13 +29,15 @@ from scheduler.store.models import Contact, Customer, Product, Subscription, Win
 from scheduler.store.models_endpoints import Endpoint
 from scheduler.store.models_outbox import SUPERSEDED, Delivery, DeliveryOccurrence
 from scheduler.store.repository import get_customer, get_product
-from windows.notice import VIOLATED, ContactPeriod, Dispatch, Verdict, assess
+from windows.notice import VIOLATED, ContactPeriod, Dispatch, Verdict, exemption, judge, nominated_at
 from windows.schedule import Scheduled
 from windows.timezones import format_utc
 
 _UTC = UTC
 
 _BATCH = 500  # customers whose outbox records are read in one query
+_DELIVERIES = 5000  # deliveries read by id in one query
+_new, _set = object.__new__, object.__setattr__
 
 
 @dataclass(frozen=True)
@@ -91,8 +94,8 @@ def assess_range(
 ) -> list[ComplianceItem]:
     """Like ``compliance`` inside an open session (for reports that need it, e.g. the SLA).
 
-    Customers are assessed in batches of ``_BATCH``: one query reads what the outbox did for a batch
-    (and one their contacts). Each customer's view is built from the product-wide one
+    Customers are assessed in batches of ``_BATCH``: two queries read what the outbox did for a batch
+    (``_dispatches``) and one their contacts. Each customer's view is built from the product-wide one
     (``SharedViews``: the product's occurrences are expanded and judged once, and only a customer's
     own changes are re-done per customer); ``shared=False`` builds every view on its own with
     ``occurrences`` (the same items, slower: kept to compare the two). ``views`` (over [start, end),
@@ -135,9 +138,9 @@ def _assess_range(
     assert views is None or (views.reader is reader and (views.start, views.end) == (start, end))
     if not shared:
         views = None
-    result = []
     customers = list(session.scalars(query))
     reader.know(customers)
+    keyed: list[tuple[datetime, str, str, int, ComplianceItem]] = []  # sort key, then the item
     for first in range(0, len(customers), _BATCH):
         batch = customers[first : first + _BATCH]
         ids = [c.id for c in batch]
@@ -150,21 +153,49 @@ def _assess_range(
                 items = _view(views, reader, cust, product)
             if not items:
                 continue
+            key, cust_id = cust.key, cust.id
             # The contract's channels count (notice_channels, email by default); the others are courtesy.
-            periods = [("email", period) for period in nominated.get(cust.id, [])]
-            periods += [(e.kind, ContactPeriod(endpoint_label(e), e.created_at, e.removed_at)) for e in hooks[cust.id]]
-            mine = dispatches.get(cust.id, {})
-            contacts_by: dict[tuple[str, ...], list[ContactPeriod]] = {}
+            periods = [("email", period) for period in nominated.get(cust_id, [])]
+            periods += [(e.kind, ContactPeriod(endpoint_label(e), e.created_at, e.removed_at)) for e in hooks[cust_id]]
+            mine = dispatches.get(cust_id, {})
+            # Per set of counted channels: who was nominated at each deadline.
+            recipients_by: dict[tuple[str, ...], Nominated] = {}
             for item in items:
-                counted = channels.get(item.occurrence.product, ("email",))
-                contacts = contacts_by.get(counted)
-                if contacts is None:
-                    contacts = contacts_by[counted] = [period for channel, period in periods if channel in counted]
-                told = [d for channel, d in mine.get(item.id, ()) if channel in counted]
-                verdict = assess(item, now, contacts, told, waiver=_waiver(item, waivers))
-                result.append(ComplianceItem(item, cust.key, verdict))
-    result.sort(key=lambda c: (c.item.start, c.item.id, c.customer))
-    return result
+                verdict = exemption(item)
+                if verdict is None:
+                    counted = channels.get(item.occurrence.product, ("email",))
+                    nominated_then = recipients_by.get(counted)
+                    if nominated_then is None:
+                        nominated_then = recipients_by[counted] = Nominated(
+                            [period for channel, period in periods if channel in counted]
+                        )
+                    deadline = item.notice_deadline
+                    assert deadline is not None, "planned occurrences without consent have a deadline"
+                    recipients = nominated_then.at(deadline)
+                    told = [d for channel, d in mine.get((item.id, item.start, item.end), ()) if channel in counted]
+                    verdict = judge(item, now, deadline, recipients, told, _waiver(item, waivers) if waivers else None)
+                entry = _new(ComplianceItem)
+                _set(entry, "__dict__", {"item": item, "customer": key, "verdict": verdict})
+                keyed.append((item.start, item.id, key, len(keyed), entry))
+    keyed.sort()
+    return [entry for *_, entry in keyed]
+
+
+class Nominated:
+    """``nominated_at(contacts, instant)`` for many instants: the same between two of the instants
+    at which a contact was nominated or removed, so worked out once per such interval."""
+
+    def __init__(self, contacts: list[ContactPeriod]) -> None:
+        self.contacts = contacts
+        self.changes = sorted({c.nominated_at for c in contacts} | {c.removed_at for c in contacts if c.removed_at})
+        self.found: dict[int, list[str]] = {}
+
+    def at(self, instant: datetime) -> list[str]:
+        interval = bisect_right(self.changes, instant)
+        found = self.found.get(interval)
+        if found is None:
+            found = self.found[interval] = nominated_at(self.contacts, instant)
+        return found
 
 
 def _view(views: SharedViews, reader: ScheduleReader, cust: Customer, product: str | None) -> list[Scheduled]:
@@ -187,7 +218,7 @@ def _contacts(session: Session, customer_ids: list[int]) -> dict[int, list[Conta
     """Per customer, its contacts' nomination history (columns, not ORM objects: one query a batch)."""
     rows = session.execute(
         select(Contact.customer_id, Contact.email, Contact.nominated_at, Contact.removed_at)
-        .where(Contact.customer_id.in_(customer_ids))
+        .where(Contact.customer_id.in_(_inline(customer_ids)))
         .order_by(Contact.id)
     )
     found: dict[int, list[ContactPeriod]] = defaultdict(list)
@@ -196,60 +227,104 @@ def _contacts(session: Session, customer_ids: list[int]) -> dict[int, list[Conta
     return found
 
 
+Told = dict[tuple[str, datetime, datetime], list[tuple[str, Dispatch]]]
+
+
 def _dispatches(
     session: Session, customer_ids: list[int], start: datetime, end: datetime, product: str | None = None
-) -> dict[int, dict[str, list[tuple[str, Dispatch]]]]:
+) -> dict[int, Told]:
     """Per customer, what the outbox did about occurrences (only notices at times overlapping the range
-    can match), each with its channel."""
-    rows = session.execute(
+    can match), by (occurrence id, start, end) as the delivery described it: each with its channel,
+    in the order of the deliveries.
+
+    Two queries: what the deliveries covered (by customer, on the unique key's index), then those
+    deliveries by id. (One join read every delivery of the outbox for each batch on PostgreSQL: a
+    merge join on the deliveries' key, 0.5-0.9 s a batch at 50,000 customers.)"""
+    covered = session.execute(
         select(
+            DeliveryOccurrence.delivery_id,
             DeliveryOccurrence.customer_id,
             DeliveryOccurrence.occurrence_id,
             type_coerce(DeliveryOccurrence.start, DateTime),
             type_coerce(DeliveryOccurrence.end, DateTime),
-            Delivery.email,
-            Delivery.status,
-            type_coerce(Delivery.sent_at, DateTime),
-            Delivery.last_error,
-            Delivery.attempts,
-            Delivery.channel,
         )
-        .join(Delivery, Delivery.id == DeliveryOccurrence.delivery_id)
         .where(
-            DeliveryOccurrence.customer_id.in_(customer_ids),
+            DeliveryOccurrence.customer_id.in_(_inline(customer_ids)),
             DeliveryOccurrence.method == PUBLISH,
-            Delivery.status != SUPERSEDED,
             DeliveryOccurrence.start < end,
             DeliveryOccurrence.end > start,
             *([DeliveryOccurrence.product_key == product] if product else []),
         )
-        .order_by(Delivery.id)
-    )
+        .order_by(DeliveryOccurrence.delivery_id)
+    ).all()
+    wanted = sorted({row[0] for row in covered})
+    deliveries: dict[int, tuple[str, str, str, datetime | None, str | None, int]] = {}
+    for chunk in range(0, len(wanted), _DELIVERIES):
+        rows = session.execute(
+            select(
+                Delivery.id,
+                Delivery.channel,
+                Delivery.email,
+                Delivery.status,
+                type_coerce(Delivery.sent_at, DateTime),
+                Delivery.last_error,
+                Delivery.attempts,
+            ).where(Delivery.id.in_(_inline(wanted[chunk : chunk + _DELIVERIES])), Delivery.status != SUPERSEDED)
+        )
+        for delivery_id, channel, email, status, sent_at, error, attempts in rows:
+            deliveries[delivery_id] = (
+                channel,
+                email,
+                status,
+                sent_at.replace(tzinfo=_UTC) if sent_at else None,
+                error,
+                attempts,
+            )
     # The instants are read naive (UTC, as stored) and made aware once per distinct value: the
     # rows of one occurrence share its start and end (what UTCDateTime does for every value).
     aware: dict[datetime, datetime] = {}
-
-    def utc(naive: datetime) -> datetime:
-        found = aware.get(naive)
-        if found is None:
-            found = aware[naive] = naive.replace(tzinfo=_UTC)
-        return found
-
-    found: dict[int, dict[str, list[tuple[str, Dispatch]]]] = {}
-    for customer_id, occurrence_id, start, end, email, status, sent_at, error, attempts, channel in rows:
-        told = (
-            channel,
-            Dispatch(email, utc(start), utc(end), status, utc(sent_at) if sent_at else None, error, attempts),
+    found: dict[int, Told] = {}
+    for delivery_id, customer_id, occurrence_id, naive_start, naive_end in covered:
+        delivery = deliveries.get(delivery_id)
+        if delivery is None:
+            continue  # superseded
+        channel, email, status, accepted, error, attempts = delivery
+        begins = aware.get(naive_start)
+        if begins is None:
+            begins = aware[naive_start] = naive_start.replace(tzinfo=_UTC)
+        ends = aware.get(naive_end)
+        if ends is None:
+            ends = aware[naive_end] = naive_end.replace(tzinfo=_UTC)
+        told = _new(Dispatch)
+        _set(
+            told,
+            "__dict__",
+            {
+                "email": email,
+                "start": begins,
+                "end": ends,
+                "status": status,
+                "sent_at": accepted,
+                "detail": error,
+                "attempts": attempts,
+            },
         )
         mine = found.get(customer_id)
         if mine is None:
             mine = found[customer_id] = {}
-        listed = mine.get(occurrence_id)
+        key = (occurrence_id, begins, ends)
+        listed = mine.get(key)
         if listed is None:
-            mine[occurrence_id] = [told]
+            mine[key] = [(channel, told)]
         else:
-            listed.append(told)
+            listed.append((channel, told))
     return found
+
+
+def _inline(ids: list[int]) -> BindParameter[list[int]]:
+    """An ``IN`` list of integer ids written into the statement: psycopg parses a statement's
+    parameters anew for every new statement, ~10 us each (5,000 ids: 50 ms a query)."""
+    return bindparam("ids", ids, expanding=True, literal_execute=True)
 
 
 def _rule_waivers(session: Session) -> dict[tuple[str, str], tuple[str, datetime]]:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from functools import lru_cache
+from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -174,13 +175,13 @@ def _rules_reach(prod: Product, period: Period) -> tuple[bool, bool]:
 
 def _verdict(entry: ComplianceItem) -> WindowVerdict:
     item, verdict = entry.item, entry.verdict
-    window = Window(
+    window = _window(
         item.start,
         item.end,
-        kind="unplanned" if item.kind == "unplanned" else "planned",
-        announced_at=verdict.noticed_at,
-        customer_consent=item.customer_consent,
-        id=item.id,
+        "unplanned" if item.kind == "unplanned" else "planned",
+        verdict.noticed_at,
+        item.customer_consent,
+        item.id,
     )
     if item.kind == "unplanned":
         return WindowVerdict(window, False, "unplanned maintenance counts as downtime")
@@ -197,6 +198,36 @@ def _verdict(entry: ComplianceItem) -> WindowVerdict:
     return WindowVerdict(window, False, f"not noticed: {why}")
 
 
+_new, _set = object.__new__, object.__setattr__
+
+
+def _window(
+    start: datetime,
+    end: datetime,
+    kind: Literal["planned", "unplanned"],
+    announced_at: datetime | None,
+    consent: bool,
+    id: str,
+) -> Window:
+    """``Window(start, end, kind, announced_at, consent, id)``, without a frozen dataclass's
+    per-field cost when the values are valid (the same object); otherwise the constructor refuses
+    them as it did."""
+    if (
+        start.tzinfo is None
+        or end.tzinfo is None
+        or end <= start
+        or (announced_at is not None and announced_at.tzinfo is None)
+    ):
+        return Window(start, end, kind, announced_at, consent, id)
+    window = _new(Window)
+    _set(
+        window,
+        "__dict__",
+        {"start": start, "end": end, "kind": kind, "announced_at": announced_at, "customer_consent": consent, "id": id},
+    )
+    return window
+
+
 def _product_wide(
     session: Session,
     prod: Product,
@@ -207,8 +238,9 @@ def _product_wide(
 ) -> list[WindowVerdict]:
     """The product's own windows, each excluded when every subscribed customer's verdict (``by_id``) was."""
     verdicts = []
-    items = views.product_wide(prod) if views is not None else None
-    if items is None:  # a product with a ``local`` rule (its occurrences are skipped below), or not shared
+    # Shared: without the ``local`` rules' occurrences (one per subscriber, each skipped below).
+    items = views.product_wide(prod, without_local=True) if views is not None else None
+    if items is None:  # not shared
         items = occurrences(session, period.start, period.end, product=prod.key, reader=reader)
     for item in items:
         if item.customer is not None and item.kind == "planned":
