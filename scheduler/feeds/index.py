@@ -17,8 +17,12 @@ known from memory: the 'all' version, the product's (a product feed) or the cust
 its products' (a customer feed). A change to one customer changes its stamp only; this process
 keeps every other feed, token and subscription list it knows. A change that names nothing ('all')
 empties the maps (a customer or product may be gone, a product no longer public); a new tokens
-version empties the token map; a customer's change drops its subscription list. Entries are looked
-up again, one query per feed, as requests come. A write committed through any engine of this
+version empties the token map; a customer's change drops its subscription list. The first read, and
+a read that empties the token map, also reads every active token (and, unless only tokens changed,
+every customer's products) in the same statement as the versions (``preload.py``): at 50,000
+customers a first poll no longer costs a lookup each. Anything else (a token issued since, a
+customer whose version moved, a map past ``MAX_ENTRIES``) is looked up, one query per feed, as
+requests come. A write committed through any engine of this
 process marks the versions stale at once (``_note_writes``), so the next request reads them.
 """
 
