@@ -46,6 +46,7 @@ import httpx
 from fastapi import FastAPI
 from fastapi.responses import Response
 from sqlalchemy import create_engine, insert, select, text
+from sqlalchemy.orm import Session
 
 Target = tuple[str, str | None]  # a request: path, and the ETag it sends (or None)
 
@@ -169,19 +170,37 @@ def build(url: str, customers: int) -> dict[str, str]:
     db = Database.open(url)
     begun = time.perf_counter()
     apply_catalogue(db, APPLY_AT, parse_catalogue(catalogue_toml(customers)), settings=Settings(database_url=url))
+    applied = time.perf_counter()
     insert_moves(db, APPLY_AT)
+    moved = time.perf_counter()
     tokens = {customer_key(n): secrets.token_urlsafe(32) for n in range(customers)}
     with db.transaction() as session:
         ids = {str(k): int(i) for k, i in session.execute(select(Customer.key, Customer.id))}
-        rows = [
-            {"customer_id": ids[key], "token_hash": hash_token(token), "created_at": APPLY_AT}
-            for key, token in tokens.items()
-        ]
-        session.execute(insert(FeedToken), rows)
+        rows = [(ids[key], hash_token(token), APPLY_AT) for key, token in tokens.items()]
+        insert_tokens(session, rows)
         bump_tokens_version(session, APPLY_AT)
     db.dispose()
-    print(f"built {customers} customers with a feed token each in {time.perf_counter() - begun:.1f} s", flush=True)
+    print(
+        f"built {customers} customers with a feed token each in {time.perf_counter() - begun:.1f} s "
+        f"(apply {applied - begun:.1f} s, moves {moved - applied:.1f} s, tokens {time.perf_counter() - moved:.1f} s; "
+        f"load average {os.getloadavg()[0]:.2f})",
+        flush=True,
+    )
     return tokens
+
+
+def insert_tokens(session: Session, rows: list[tuple[int, str, datetime]]) -> None:
+    """(customer id, token hash, created_at) rows into feed_tokens: by COPY on PostgreSQL (50,000 rows
+    by INSERT took 41 s at load average 18, by COPY 11 s)."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        names = ("customer_id", "token_hash", "created_at")
+        session.execute(insert(FeedToken), [dict(zip(names, row, strict=True)) for row in rows])
+        return
+    raw: Any = connection.connection.driver_connection
+    with raw.cursor().copy("COPY feed_tokens (customer_id, token_hash, created_at) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 def etags(url: str, settings: Settings, tokens: dict[str, str]) -> list[Target]:
@@ -316,7 +335,7 @@ def one_server(
         begun = time.perf_counter()
         cold = run_load(port, polls, None)  # one pass over every token: each is looked up once per process
         print(
-            f"  first pass over {len(polls)} tokens (cold: one lookup query each): {cold['rate']:.0f}/s, "
+            f"  first pass over {len(polls)} tokens after the start: {cold['rate']:.0f}/s, "
             f"statuses {cold['statuses']}, {time.perf_counter() - begun:.1f} s",
             flush=True,
         )

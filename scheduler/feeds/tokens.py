@@ -2,7 +2,7 @@
 
 Secret feed tokens have 256 bits of entropy and are stored only as SHA-256 hashes; a customer has
 at most one active token, and issuing a new one revokes the old. Every issue or revocation raises
-the tokens version (row ``index.TOKENS_ROW`` of ``data_version``) in the same transaction, which
+the tokens version (row ``preload.TOKENS_ROW`` of ``data_version``) in the same transaction, which
 every server process polls to forget the tokens it knows (``index.FeedIndex``).
 """
 
@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from scheduler.feeds.index import TOKENS_ROW
+from scheduler.feeds.preload import TOKENS_ROW
 from scheduler.settings import Settings
 from scheduler.store.db import Database
 from scheduler.store.models import Customer, DataVersion, FeedToken
