@@ -28,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scheduler.blackouts.sla_policy import overridden_verdicts
+from scheduler.gc_pause import gc_paused
 from scheduler.occurrences.reader import ScheduleReader
 from scheduler.occurrences.schedule import occurrences
 from scheduler.occurrences.shared import SharedViews
@@ -68,7 +69,9 @@ def sla_report(
     ``shared=False`` builds each customer's view on its own (``assess_range``): the same rows, slower.
     """
     period = Period.parse(month, tz)
-    with db.transaction() as session:
+    # The collector paused for the whole report: every verdict made after ``assess_range`` otherwise
+    # paid for passes over its items (half of a 7,500-subscriber product's 10 s at 50,000 customers).
+    with gc_paused(), db.transaction() as session:
         prod = get_product(session, product)
         policy = SlaPolicy(
             target_percent=target if target is not None else DEFAULT_TARGET,
