@@ -80,7 +80,9 @@ class DeliveryOccurrence(Base):
     __table_args__ = (UniqueConstraint("customer_id", "occurrence_id", "start", "end", "announced_to"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"), index=True)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    # The delivery's notice's customer, repeated for the unique key's index; no foreign key of its
+    # own: it checked every row a plan writes, and the rows go with their delivery (migration 0016).
+    customer_id: Mapped[int] = mapped_column(Integer)
     occurrence_id: Mapped[str] = mapped_column(String(200))
     product_key: Mapped[str] = mapped_column(String(64))
     start: Mapped[datetime]
