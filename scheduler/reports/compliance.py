@@ -25,6 +25,7 @@ from scheduler.occurrences.reader import ScheduleReader
 from scheduler.occurrences.schedule import occurrences
 from scheduler.occurrences.shared import SharedViews
 from scheduler.store.db import Database
+from scheduler.store.driver_rows import driver_rows, naive_utc, on_postgresql
 from scheduler.store.models import Contact, Customer, Product, Subscription, WindowRule
 from scheduler.store.models_endpoints import Endpoint
 from scheduler.store.models_outbox import SUPERSEDED, Delivery, DeliveryOccurrence
@@ -239,39 +240,15 @@ def _dispatches(
 
     Two queries: what the deliveries covered (by customer, on the unique key's index), then those
     deliveries by id. (One join read every delivery of the outbox for each batch on PostgreSQL: a
-    merge join on the deliveries' key, 0.5-0.9 s a batch at 50,000 customers.)"""
-    covered = session.execute(
-        select(
-            DeliveryOccurrence.delivery_id,
-            DeliveryOccurrence.customer_id,
-            DeliveryOccurrence.occurrence_id,
-            type_coerce(DeliveryOccurrence.start, DateTime),
-            type_coerce(DeliveryOccurrence.end, DateTime),
-        )
-        .where(
-            DeliveryOccurrence.customer_id.in_(_inline(customer_ids)),
-            DeliveryOccurrence.method == PUBLISH,
-            DeliveryOccurrence.start < end,
-            DeliveryOccurrence.end > start,
-            *([DeliveryOccurrence.product_key == product] if product else []),
-        )
-        .order_by(DeliveryOccurrence.delivery_id)
-    ).all()
+    merge join on the deliveries' key, 0.5-0.9 s a batch at 50,000 customers.) On PostgreSQL both read
+    psycopg's tuples (``driver_rows``): 2.65 million rows for a month at 50,000 customers."""
+    covered = _covered(session, customer_ids, start, end, product)
     wanted = sorted({row[0] for row in covered})
     deliveries: dict[int, tuple[str, str, str, datetime | None, str | None, int]] = {}
     for chunk in range(0, len(wanted), _DELIVERIES):
-        rows = session.execute(
-            select(
-                Delivery.id,
-                Delivery.channel,
-                Delivery.email,
-                Delivery.status,
-                type_coerce(Delivery.sent_at, DateTime),
-                Delivery.last_error,
-                Delivery.attempts,
-            ).where(Delivery.id.in_(_inline(wanted[chunk : chunk + _DELIVERIES])), Delivery.status != SUPERSEDED)
-        )
-        for delivery_id, channel, email, status, sent_at, error, attempts in rows:
+        for delivery_id, channel, email, status, sent_at, error, attempts in _delivered(
+            session, wanted[chunk : chunk + _DELIVERIES]
+        ):
             deliveries[delivery_id] = (
                 channel,
                 email,
@@ -319,6 +296,63 @@ def _dispatches(
         else:
             listed.append((channel, told))
     return found
+
+
+def _covered(
+    session: Session, customer_ids: list[int], start: datetime, end: datetime, product: str | None
+) -> list[tuple[Any, ...]]:
+    """(delivery id, customer id, occurrence id, naive start, naive end) of the PUBLISH notices to
+    ``customer_ids`` covering occurrences that overlap [start, end), by delivery id."""
+    if on_postgresql(session):
+        sql = (
+            'SELECT delivery_id, customer_id, occurrence_id, start, "end" FROM delivery_occurrences'
+            ' WHERE customer_id = ANY(%s) AND method = %s AND start < %s AND "end" > %s'
+            + (" AND product_key = %s" if product else "")
+            + " ORDER BY delivery_id"
+        )
+        params = [customer_ids, PUBLISH, naive_utc(end), naive_utc(start), *([product] if product else [])]
+        return driver_rows(session, sql, params)
+    rows = session.connection().execute(
+        select(
+            DeliveryOccurrence.delivery_id,
+            DeliveryOccurrence.customer_id,
+            DeliveryOccurrence.occurrence_id,
+            type_coerce(DeliveryOccurrence.start, DateTime),
+            type_coerce(DeliveryOccurrence.end, DateTime),
+        )
+        .where(
+            DeliveryOccurrence.customer_id.in_(_inline(customer_ids)),
+            DeliveryOccurrence.method == PUBLISH,
+            DeliveryOccurrence.start < end,
+            DeliveryOccurrence.end > start,
+            *([DeliveryOccurrence.product_key == product] if product else []),
+        )
+        .order_by(DeliveryOccurrence.delivery_id)
+    )
+    return [tuple(row) for row in rows]
+
+
+def _delivered(session: Session, delivery_ids: list[int]) -> list[tuple[Any, ...]]:
+    """(id, channel, email, status, naive sent_at, last error, attempts) of these deliveries, unless
+    superseded."""
+    if on_postgresql(session):
+        sql = (
+            "SELECT id, channel, email, status, sent_at, last_error, attempts FROM deliveries"
+            " WHERE id = ANY(%s) AND status != %s"
+        )
+        return driver_rows(session, sql, [delivery_ids, SUPERSEDED])
+    rows = session.connection().execute(
+        select(
+            Delivery.id,
+            Delivery.channel,
+            Delivery.email,
+            Delivery.status,
+            type_coerce(Delivery.sent_at, DateTime),
+            Delivery.last_error,
+            Delivery.attempts,
+        ).where(Delivery.id.in_(_inline(delivery_ids)), Delivery.status != SUPERSEDED)
+    )
+    return [tuple(row) for row in rows]
 
 
 def _inline(ids: list[int]) -> BindParameter[list[int]]:
