@@ -68,9 +68,15 @@ def customer_subscribe(app: AppContext, key: str, products: tuple[str, ...]) -> 
 @click.argument("products", nargs=-1, required=True)
 @pass_app
 def customer_unsubscribe(app: AppContext, key: str, products: tuple[str, ...]) -> None:
-    """Unsubscribe customer KEY from PRODUCTS."""
-    changed = catalogue.subscribe(app.db(), app.now, key, list(products), subscribed=False)
-    click.echo(f"{key} unsubscribed from {', '.join(changed) if changed else 'nothing'}")
+    """Unsubscribe customer KEY from PRODUCTS.
+
+    The occurrences of those products the customer was told about, and that have not ended, are
+    cancelled for it (its contacts get a CANCEL, as for a retired window).
+    """
+    done = catalogue.unsubscribe(app.db(), app.now, key, list(products), app.settings)
+    click.echo(f"{key} unsubscribed from {', '.join(done.products) if done.products else 'nothing'}")
+    for item in done.cancelled:
+        click.echo(f"cancelled {item.id} for {item.customer} (it was announced)")
 
 
 @customer.command("list")

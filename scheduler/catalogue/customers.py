@@ -9,15 +9,19 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from notifications.addresses import address_key, normalize_address
 from scheduler.catalogue.products import check_name
+from scheduler.catalogue.withdrawals import announced, withdraw_vanished
+from scheduler.settings import Settings
 from scheduler.store.db import Database
 from scheduler.store.models import Contact, Customer, Subscription
 from scheduler.store.models_portal import PortalSession
 from scheduler.store.repository import bump_version_for, get_customer, get_product
 from windows.errors import Conflict, InvalidInput
 from windows.parsing import check_slug
+from windows.schedule import Scheduled
 from windows.timezones import resolve_zone
 
 
@@ -92,26 +96,57 @@ def remove_contact(db: Database, now: datetime, key: str, email: str) -> str:
 
 
 def subscribe(db: Database, now: datetime, key: str, products: list[str], subscribed: bool = True) -> list[str]:
-    """Subscribe (or unsubscribe) a customer; returns the products whose state changed."""
+    """Subscribe (or unsubscribe, as ``unsubscribe`` does) a customer; returns the products whose
+    state changed."""
+    if not subscribed:
+        return unsubscribe(db, now, key, products).products
     changed = []
     with db.transaction() as session:
         customer = get_customer(session, key)
         for product_key in products:
             product = get_product(session, product_key)
-            existing = session.scalar(
-                select(Subscription).where(
-                    Subscription.customer_id == customer.id, Subscription.product_id == product.id
-                )
-            )
-            if subscribed and existing is None:
+            if _subscription(session, customer.id, product.id) is None:
                 session.add(Subscription(customer_id=customer.id, product_id=product.id, created_at=now))
-                changed.append(product_key)
-            elif not subscribed and existing is not None:
-                session.delete(existing)
                 changed.append(product_key)
         if changed:
             bump_version_for(session, now, [(None, customer.id)])
     return changed
+
+
+@dataclass(frozen=True)
+class Unsubscribed:
+    products: list[str]  # the products the customer subscribed to until now
+    cancelled: list[Scheduled]  # their occurrences it was told about, withdrawn (as ``withdraw_vanished``)
+
+
+def unsubscribe(
+    db: Database, now: datetime, key: str, products: list[str], settings: Settings | None = None
+) -> Unsubscribed:
+    """Unsubscribe a customer from ``products``. The occurrences of those products it was told about
+    and that have not ended get a cancellation (METHOD:CANCEL, as a retired window's do): they would
+    otherwise stay in its calendar. Notices about them not sent yet are superseded."""
+    changed = []
+    with db.transaction() as session:
+        customer = get_customer(session, key)
+        before = announced(session, now, (), [customer.id])
+        for product_key in products:
+            product = get_product(session, product_key)
+            existing = _subscription(session, customer.id, product.id)
+            if existing is not None:
+                session.delete(existing)
+                changed.append(product_key)
+        cancelled: list[Scheduled] = []
+        if changed:
+            bump_version_for(session, now, [(None, customer.id)])
+            note = f"{customer.key} unsubscribed from {', '.join(changed)}"
+            cancelled = withdraw_vanished(session, now, settings or Settings(), before, note)
+    return Unsubscribed(changed, cancelled)
+
+
+def _subscription(session: Session, customer_id: int, product_id: int) -> Subscription | None:
+    return session.scalar(
+        select(Subscription).where(Subscription.customer_id == customer_id, Subscription.product_id == product_id)
+    )
 
 
 def list_customers(db: Database) -> list[CustomerInfo]:

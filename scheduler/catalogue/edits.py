@@ -16,6 +16,7 @@ from scheduler.catalogue.customers import (
     list_customers,
     remove_contact,
     subscribe,
+    unsubscribe,
 )
 from scheduler.catalogue.products import ProductInfo, add_product, check_name, list_products
 from scheduler.catalogue.window_rules import (
@@ -49,4 +50,5 @@ __all__ = [
     "retire_row",
     "retire_window",
     "subscribe",
+    "unsubscribe",
 ]

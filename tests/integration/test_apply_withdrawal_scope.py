@@ -60,12 +60,18 @@ def test_only_changes_that_can_take_occurrences_away_read_them(db: Database, tmp
     assert apply(db, LATER, HEAD + WEEKLY + CUSTOMER, settings) == []
 
 
-def test_unsubscribing_by_the_file_withdraws_nothing(db: Database, tmp_path: Path) -> None:
-    """As before the scope was narrowed: the occurrences the customer was told about stay found for it,
-    so no cancellation is queued (README, Known limits)."""
+def test_unsubscribing_by_the_file_withdraws_what_was_announced(db: Database, tmp_path: Path) -> None:
+    """The customer that drops a subscription is in the scope, and what it was told of that product
+    gets a cancellation (tests/integration/test_unsubscribe_cancels.py has more)."""
     settings = settings_for(db, tmp_path)
     announce_weekly(db, settings, send=True)
     dropped = HEAD + WEEKLY + CUSTOMER.replace('subscriptions = ["pe"]', "subscriptions = []")
-    assert apply(db, LATER, dropped, settings) == [("remove", "subscription acme -> pe", "")]
-    assert send_due(db, settings, lambda: LATER).sent == 0
-    assert sent_calendars(settings) == [("PUBLISH", "CONFIRMED", "pe.weekly.20261224@maintcal.example.com", 0)]
+    assert apply(db, LATER, dropped, settings) == [
+        ("remove", "subscription acme -> pe", ""),
+        ("remove", "occurrence pe.weekly.20261224", "announced to acme: cancellation queued"),
+    ]
+    assert send_due(db, settings, lambda: LATER).sent == 1
+    assert sent_calendars(settings) == [
+        ("CANCEL", "CANCELLED", "pe.weekly.20261224@maintcal.example.com", 1),
+        ("PUBLISH", "CONFIRMED", "pe.weekly.20261224@maintcal.example.com", 0),
+    ]
