@@ -78,7 +78,10 @@ def with_dst_nights(db: Database, db_url: str, tmp_path: Path) -> Settings:
 def asked(db: Database) -> list[Pair]:
     with db.transaction() as session:
         customers = sorted(session.scalars(select(Customer.key)))
-        pairs: set[Pair] = set(session.execute(select(DeliveryOccurrence.occurrence_id, Customer.key).join(Customer, Customer.id == DeliveryOccurrence.customer_id)))
+        told = select(DeliveryOccurrence.occurrence_id, Customer.key).join(
+            Customer, Customer.id == DeliveryOccurrence.customer_id
+        )
+        pairs: set[Pair] = set(session.execute(told))
         viewers = [*customers, None]
         for customer in viewers:
             listed = occurrences(session, LATER, MARCH + timedelta(days=40), customer=customer, include_cancelled=True)
