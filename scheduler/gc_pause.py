@@ -11,8 +11,10 @@ generation when the collector is enabled again, and the first collection after t
 all (8.7 s of a 33 s compliance report of 1,235,000 items). So the block's survivors are moved to the
 oldest generation without a walk (``gc.freeze()`` then ``gc.unfreeze()``), where they wait for the
 next full collection, whose timing CPython paces by the growth of that generation: cycles made in
-the block (ORM states) are collected then. A process that froze objects itself (the HTTP server
-freezes what start-up built) keeps them frozen: there the survivors are left to the collector.
+the block (ORM states) are collected then. A process that froze objects itself with
+``freeze_start_up`` (the HTTP server freezes what start-up built) keeps them frozen: there the
+survivors are left to the collector. (``gc.get_freeze_count()`` would tell, but it walks every
+frozen object: in a server process or a test session that is most of the heap, on every call.)
 """
 
 from __future__ import annotations
@@ -20,6 +22,17 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+_froze_start_up = False  # set by ``freeze_start_up``: this process keeps objects frozen
+
+
+def freeze_start_up() -> None:
+    """Collect, then freeze what exists now (what start-up built lives as long as the process): the
+    collector's full passes no longer walk it, and ``gc_paused`` leaves the frozen objects alone."""
+    global _froze_start_up
+    gc.collect()
+    gc.freeze()
+    _froze_start_up = True
 
 
 @contextmanager
@@ -38,7 +51,7 @@ def gc_paused() -> Iterator[None]:
     try:
         yield
     finally:
-        if gc.get_freeze_count() == 0:
+        if not _froze_start_up:
             gc.freeze()  # every tracked object to the permanent generation, without a walk ...
             gc.unfreeze()  # ... and all of them back into the oldest generation
         if was_enabled:

@@ -10,7 +10,6 @@ SQLite file was deleted or replaced, or its revision is wrong; every miss on a f
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import sys
 import time
@@ -32,6 +31,7 @@ from scheduler import redaction
 from scheduler.feeds.fingerprint import Validator
 from scheduler.feeds.index import FeedIndex
 from scheduler.feeds.service import FeedRequest, FeedService
+from scheduler.gc_pause import freeze_start_up
 from scheduler.http.api import ErrorBody, api_router
 from scheduler.http.api_blackouts import blackouts_router
 from scheduler.http.body_limit import BodyLimit
@@ -94,8 +94,7 @@ def create_app(
         started.state.feeds.index.start()  # poll the data version in the background (FeedIndex)
         # What start-up built (modules, SQLAlchemy and pydantic models) lives as long as the process:
         # keep it out of the collector's full passes, which would otherwise walk it all, event loop stopped.
-        gc.collect()
-        gc.freeze()
+        freeze_start_up()
         yield
         await started.state.feeds.index.stop()
         started.state.feeds.close()

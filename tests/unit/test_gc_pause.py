@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from scheduler import gc_pause
 from scheduler.gc_pause import gc_paused
 
 
@@ -59,9 +60,10 @@ def test_a_cycle_made_in_the_block_is_still_collected_by_a_full_collection() -> 
 
 
 @pytest.mark.usefixtures("collector_on")
-def test_objects_the_process_froze_stay_frozen() -> None:
+def test_objects_frozen_at_start_up_stay_frozen(monkeypatch: pytest.MonkeyPatch) -> None:
     frozen = Node()
-    gc.freeze()
+    monkeypatch.setattr(gc_pause, "_froze_start_up", False)  # restored after the test
+    gc_pause.freeze_start_up()
     try:
         kept = gc.get_freeze_count()
         with gc_paused():
