@@ -28,7 +28,9 @@ def _generation_of(target: object) -> int | None:
 
 
 @pytest.fixture
-def collector_on() -> Iterator[None]:
+def collector_on(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    # A test earlier in the session may have started the HTTP app (freeze_start_up): not here.
+    monkeypatch.setattr(gc_pause, "_froze_start_up", False)
     was = gc.isenabled()
     gc.enable()
     yield
