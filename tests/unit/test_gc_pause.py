@@ -50,6 +50,8 @@ def test_what_the_block_made_ends_in_the_oldest_generation_and_the_collector_is_
 
 
 @pytest.mark.usefixtures("collector_on")
+# The full collection also frees what earlier tests left in cycles (a psycopg connection warns then).
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_a_cycle_made_in_the_block_is_still_collected_by_a_full_collection() -> None:
     with gc_paused():
         first, second = Node(), Node()
