@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from windows.deadline import notice_deadline
 from windows.schedule import Scheduled
@@ -125,6 +126,22 @@ class Dispatch:
     attempts: int = 0
 
 
+class Told(Protocol):
+    """What ``judge`` reads of a dispatch: a ``Dispatch``, or a report's record of one delivery,
+    shared by every occurrence the delivery covered."""
+
+    @property
+    def email(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def sent_at(self) -> datetime | None: ...
+    @property
+    def detail(self) -> str | None: ...
+    @property
+    def attempts(self) -> int: ...
+
+
 @dataclass(frozen=True)
 class Reason:
     """Why one contact (None: the customer as a whole) lacks the notice."""
@@ -194,13 +211,19 @@ def judge(
     now: datetime,
     deadline: datetime,
     recipients: Sequence[str],
-    covering: Sequence[Dispatch],
+    covering: Sequence[Told],
     waiver: str | None = None,
+    memo: dict[tuple[str, int], Reason] | None = None,
 ) -> Verdict:
     """``assess`` of an occurrence that is not exempt (``exemption``), given its deadline, the
     addresses nominated then (``nominated_at``) and the dispatches covering its current start and
     end, in the order of their deliveries (for a report of many occurrences: the caller shares
-    what occurrences have in common)."""
+    what occurrences have in common).
+
+    ``memo`` keeps the reason a contact lacks the notice by (address, ``id(covering)``), for a caller
+    that passes the same unchanged ``covering`` object for every occurrence the same deliveries
+    covered, and keeps those objects alive while it uses the memo: the reason does not depend on
+    the occurrence or its deadline."""
     reasons: list[Reason] = []
     first: datetime | None = None  # the latest of each recipient's first acceptance in time
     if not recipients:
@@ -218,7 +241,14 @@ def judge(
             ):
                 earliest = sent_at
         if earliest is None:
-            reasons.append(_why(email, [d for d in covering if d.email == email]))
+            if memo is None:
+                reasons.append(_why(email, [d for d in covering if d.email == email]))
+            else:
+                key = (email, id(covering))
+                reason = memo.get(key)
+                if reason is None:
+                    reason = memo[key] = _why(email, [d for d in covering if d.email == email])
+                reasons.append(reason)
         elif first is None or earliest > first:
             first = earliest
     if not reasons:
@@ -255,7 +285,7 @@ def _verdict(
     return verdict
 
 
-def _why(email: str, mine: list[Dispatch]) -> Reason:
+def _why(email: str, mine: list[Told]) -> Reason:
     late = None
     failed = waiting = None
     for d in mine:

@@ -46,6 +46,10 @@ class _ProductView:
     # the product-wide occurrences overlapping the range, cancelled ones too, each with "of a local rule"
     in_range: list[tuple[Scheduled, bool]]
     zone: str | None  # the zone of the ``local`` rules' occurrences (None: the product has none)
+    # ``in_range`` without the cancelled ones, by start then id: the view of a customer without changes
+    # of its own or unplanned windows (a ``local`` id's customer suffix keeps that order: no base id
+    # is the prefix of another)
+    listed: list[tuple[Scheduled, bool]]
 
 
 class SharedViews:
@@ -65,12 +69,16 @@ class SharedViews:
                 self.reader.session, self.start, self.end, product=prod.key, customer=cust.key, reader=self.reader
             )
         shared = self._product(prod, cust.timezone if local else None)
+        unplanned = self._unplanned(prod, cust)
         # Without changes of its own, a customer's view is the product-wide one under its key.
+        if not own and not unplanned:
+            key = cust.key
+            return [_viewed_by(s, key, of_local) for s, of_local in shared.listed]
         if own:
             result = self._with_own(prod, cust, shared, own)
         else:
             result = [_viewed_by(s, cust.key, of_local) for s, of_local in shared.in_range]
-        result.extend(self._unplanned(prod, cust))
+        result.extend(unplanned)
         result = [s for s in result if s.status != "cancelled"]
         result.sort(key=lambda s: (s.start, s.id))
         return result
@@ -131,7 +139,9 @@ class SharedViews:
             for occ in expanded.values():
                 bases.setdefault(occ.base_id, []).append(occ)
             views.append(_RuleView(rule, expanded, wide, bases))
-        found = self._products[(prod.id, zone)] = _ProductView(views, in_range, zone)
+        listed = [pair for pair in in_range if pair[0].status != "cancelled"]
+        listed.sort(key=lambda pair: (pair[0].start, pair[0].id))
+        found = self._products[(prod.id, zone)] = _ProductView(views, in_range, zone, listed)
         return found
 
     def _with_own(self, prod: Product, cust: Customer, shared: _ProductView, own: list[Change]) -> list[Scheduled]:
@@ -194,7 +204,8 @@ class SharedViews:
 def _viewed_by(scheduled: Scheduled, customer: str, local: bool = False) -> Scheduled:
     """A product-wide occurrence as it is in ``customer``'s view (one without changes of its own, or
     blackouts): the same but the customer, and a ``local`` rule's occurrence id (``<base>.<customer>``)."""
-    fields = {**scheduled.__dict__, "customer": customer}
+    fields = scheduled.__dict__.copy()
+    fields["customer"] = customer
     if local:
         fields["occurrence"] = viewed_by(scheduled.occurrence, customer)
     viewed = _new(Scheduled)

@@ -11,33 +11,30 @@ from __future__ import annotations
 import json
 from bisect import bisect_right
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import BindParameter, DateTime, bindparam, select, type_coerce
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from notifications.content import PUBLISH
 from scheduler.gc_pause import gc_paused
 from scheduler.notices.channels import endpoint_label
 from scheduler.occurrences.reader import ScheduleReader
 from scheduler.occurrences.schedule import occurrences
 from scheduler.occurrences.shared import SharedViews
+from scheduler.reports.outbox_read import dispatches, inline_ids
 from scheduler.store.db import Database
-from scheduler.store.driver_rows import driver_rows, naive_utc, on_postgresql
 from scheduler.store.models import Contact, Customer, Product, Subscription, WindowRule
 from scheduler.store.models_endpoints import Endpoint
-from scheduler.store.models_outbox import SUPERSEDED, Delivery, DeliveryOccurrence
 from scheduler.store.repository import get_customer, get_product
-from windows.notice import VIOLATED, ContactPeriod, Dispatch, Verdict, exemption, judge, nominated_at
+from windows.notice import VIOLATED, ContactPeriod, Reason, Verdict, exemption, judge, nominated_at
 from windows.schedule import Scheduled
 from windows.timezones import format_utc
 
-_UTC = UTC
-
 _BATCH = 500  # customers whose outbox records are read in one query
-_DELIVERIES = 5000  # deliveries read by id in one query
 _new, _set = object.__new__, object.__setattr__
 
 
@@ -92,39 +89,50 @@ def assess_range(
     reader: ScheduleReader | None = None,
     shared: bool = True,
     views: SharedViews | None = None,
+    customers: list[Customer] | None = None,
 ) -> list[ComplianceItem]:
     """Like ``compliance`` inside an open session (for reports that need it, e.g. the SLA).
+    ``customers``: those ``product`` and ``customer`` name, in key order, when the caller has read them.
 
     Customers are assessed in batches of ``_BATCH``: two queries read what the outbox did for a batch
-    (``_dispatches``) and one their contacts. Each customer's view is built from the product-wide one
+    (``outbox_read.dispatches``) and one their contacts. Each customer's view is built from the product-wide one
     (``SharedViews``: the product's occurrences are expanded and judged once, and only a customer's
     own changes are re-done per customer); ``shared=False`` builds every view on its own with
     ``occurrences`` (the same items, slower: kept to compare the two). ``views`` (over [start, end),
     on ``reader``) are shared with the caller. The cyclic garbage collector is paused meanwhile.
     """
     with gc_paused():
-        return _assess_range(session, now, start, end, product, customer, reader, shared, views)
+        if customers is None:
+            customers = _customers(session, product, customer)
+        if not shared:
+            views = None
+        elif views is None:
+            reader = reader or ScheduleReader(session)
+            views = SharedViews(reader, start, end)
+        keyed: list[tuple[datetime, str, str, int, ComplianceItem]] = []  # sort key, then the item
+        for item, key, verdict in judged(session, now, start, end, product, customers, reader, views):
+            entry = _new(ComplianceItem)
+            _set(entry, "__dict__", {"item": item, "customer": key, "verdict": verdict})
+            keyed.append((item.start, item.id, key, len(keyed), entry))
+        keyed.sort()
+        return list(map(itemgetter(4), keyed))
 
 
-def _assess_range(
+def judged(
     session: Session,
     now: datetime,
     start: datetime,
     end: datetime,
     product: str | None,
-    customer: str | None,
+    customers: list[Customer],
     reader: ScheduleReader | None,
-    shared: bool,
     views: SharedViews | None,
-) -> list[ComplianceItem]:
-    query = select(Customer).order_by(Customer.key)
-    if customer:
-        query = query.where(Customer.id == get_customer(session, customer).id)
-    if product:
-        subscribers = select(Subscription.customer_id).where(
-            Subscription.product_id == get_product(session, product).id
-        )
-        query = query.where(Customer.id.in_(subscribers))
+) -> Iterator[tuple[Scheduled, str, Verdict]]:
+    """(occurrence, customer key, verdict) of every occurrence overlapping [start, end) in the views of
+    ``customers`` (of ``product`` only, when named), customer by customer (with ``product``, each
+    customer's by start then id): what ``assess_range`` lists, for a report that needs no
+    ``ComplianceItem`` (the SLA).
+    ``views`` None: each view built on its own (``occurrences``)."""
     waivers = _rule_waivers(session)
     channels = {
         key: tuple(json.loads(raw)) if raw else ("email",)
@@ -133,23 +141,18 @@ def _assess_range(
     hooks: dict[int, list[Endpoint]] = defaultdict(list)
     for endpoint in session.scalars(select(Endpoint).order_by(Endpoint.id)):
         hooks[endpoint.customer_id].append(endpoint)
-    reader = reader or ScheduleReader(session)
-    if views is None and shared:
-        views = SharedViews(reader, start, end)
+    reader = reader or (views.reader if views is not None else ScheduleReader(session))
     assert views is None or (views.reader is reader and (views.start, views.end) == (start, end))
-    if not shared:
-        views = None
-    customers = list(session.scalars(query))
     reader.know(customers)
-    keyed: list[tuple[datetime, str, str, int, ComplianceItem]] = []  # sort key, then the item
     for first in range(0, len(customers), _BATCH):
         batch = customers[first : first + _BATCH]
         ids = [c.id for c in batch]
-        dispatches = _dispatches(session, ids, start, end, product)
+        told_by = dispatches(session, ids, start, end, product)
         nominated = _contacts(session, ids)
         for cust in batch:
             if views is None:
                 items = occurrences(session, start, end, product=product, customer=cust.key, reader=reader)
+                items.sort(key=lambda s: (s.start, s.id))  # as a shared view of one product gives them
             else:
                 items = _view(views, reader, cust, product)
             if not items:
@@ -158,7 +161,9 @@ def _assess_range(
             # The contract's channels count (notice_channels, email by default); the others are courtesy.
             periods = [("email", period) for period in nominated.get(cust_id, [])]
             periods += [(e.kind, ContactPeriod(endpoint_label(e), e.created_at, e.removed_at)) for e in hooks[cust_id]]
-            mine = dispatches.get(cust_id, {})
+            mine = told_by.get(cust_id, {})
+            mixed = any(d.channel != "email" for told in mine.values() for d in told) if hooks[cust_id] else False
+            memo: dict[tuple[str, int], Reason] = {}  # why a contact lacks a notice, by the deliveries covering
             # Per set of counted channels: who was nominated at each deadline.
             recipients_by: dict[tuple[str, ...], Nominated] = {}
             for item in items:
@@ -173,13 +178,27 @@ def _assess_range(
                     deadline = item.notice_deadline
                     assert deadline is not None, "planned occurrences without consent have a deadline"
                     recipients = nominated_then.at(deadline)
-                    told = [d for channel, d in mine.get((item.id, item.start, item.end), ()) if channel in counted]
-                    verdict = judge(item, now, deadline, recipients, told, _waiver(item, waivers) if waivers else None)
-                entry = _new(ComplianceItem)
-                _set(entry, "__dict__", {"item": item, "customer": key, "verdict": verdict})
-                keyed.append((item.start, item.id, key, len(keyed), entry))
-    keyed.sort()
-    return [entry for *_, entry in keyed]
+                    told = mine.get((item.id, item.start, item.end), ())
+                    # ``judge``'s memo keys on the identity of the shared tuples: not for a filtered one.
+                    kept: dict[tuple[str, int], Reason] | None = memo
+                    if mixed or "email" not in counted:
+                        told, kept = tuple(d for d in told if d.channel in counted), None
+                    waiver = _waiver(item, waivers) if waivers else None
+                    verdict = judge(item, now, deadline, recipients, told, waiver, kept)
+                yield item, key, verdict
+
+
+def _customers(session: Session, product: str | None, customer: str | None) -> list[Customer]:
+    """The customers to assess, by key: ``customer``, or every one (subscribed to ``product``)."""
+    query = select(Customer).order_by(Customer.key)
+    if customer:
+        query = query.where(Customer.id == get_customer(session, customer).id)
+    if product:
+        subscribers = select(Subscription.customer_id).where(
+            Subscription.product_id == get_product(session, product).id
+        )
+        query = query.where(Customer.id.in_(subscribers))
+    return list(session.scalars(query))
 
 
 class Nominated:
@@ -189,13 +208,13 @@ class Nominated:
     def __init__(self, contacts: list[ContactPeriod]) -> None:
         self.contacts = contacts
         self.changes = sorted({c.nominated_at for c in contacts} | {c.removed_at for c in contacts if c.removed_at})
-        self.found: dict[int, list[str]] = {}
+        self.found: dict[int, tuple[str, ...]] = {}
 
-    def at(self, instant: datetime) -> list[str]:
+    def at(self, instant: datetime) -> tuple[str, ...]:
         interval = bisect_right(self.changes, instant)
         found = self.found.get(interval)
         if found is None:
-            found = self.found[interval] = nominated_at(self.contacts, instant)
+            found = self.found[interval] = tuple(nominated_at(self.contacts, instant))
         return found
 
 
@@ -219,146 +238,13 @@ def _contacts(session: Session, customer_ids: list[int]) -> dict[int, list[Conta
     """Per customer, its contacts' nomination history (columns, not ORM objects: one query a batch)."""
     rows = session.execute(
         select(Contact.customer_id, Contact.email, Contact.nominated_at, Contact.removed_at)
-        .where(Contact.customer_id.in_(_inline(customer_ids)))
+        .where(Contact.customer_id.in_(inline_ids(customer_ids)))
         .order_by(Contact.id)
     )
     found: dict[int, list[ContactPeriod]] = defaultdict(list)
     for customer_id, email, nominated, removed in rows:
         found[customer_id].append(ContactPeriod(email, nominated, removed))
     return found
-
-
-Told = dict[tuple[str, datetime, datetime], list[tuple[str, Dispatch]]]
-
-
-def _dispatches(
-    session: Session, customer_ids: list[int], start: datetime, end: datetime, product: str | None = None
-) -> dict[int, Told]:
-    """Per customer, what the outbox did about occurrences (only notices at times overlapping the range
-    can match), by (occurrence id, start, end) as the delivery described it: each with its channel,
-    in the order of the deliveries.
-
-    Two queries: what the deliveries covered (by customer, on the unique key's index), then those
-    deliveries by id. (One join read every delivery of the outbox for each batch on PostgreSQL: a
-    merge join on the deliveries' key, 0.5-0.9 s a batch at 50,000 customers.) On PostgreSQL both read
-    psycopg's tuples (``driver_rows``): 2.65 million rows for a month at 50,000 customers."""
-    covered = _covered(session, customer_ids, start, end, product)
-    wanted = sorted({row[0] for row in covered})
-    deliveries: dict[int, tuple[str, str, str, datetime | None, str | None, int]] = {}
-    for chunk in range(0, len(wanted), _DELIVERIES):
-        for delivery_id, channel, email, status, sent_at, error, attempts in _delivered(
-            session, wanted[chunk : chunk + _DELIVERIES]
-        ):
-            deliveries[delivery_id] = (
-                channel,
-                email,
-                status,
-                sent_at.replace(tzinfo=_UTC) if sent_at else None,
-                error,
-                attempts,
-            )
-    # The instants are read naive (UTC, as stored) and made aware once per distinct value: the
-    # rows of one occurrence share its start and end (what UTCDateTime does for every value).
-    aware: dict[datetime, datetime] = {}
-    found: dict[int, Told] = {}
-    for delivery_id, customer_id, occurrence_id, naive_start, naive_end in covered:
-        delivery = deliveries.get(delivery_id)
-        if delivery is None:
-            continue  # superseded
-        channel, email, status, accepted, error, attempts = delivery
-        begins = aware.get(naive_start)
-        if begins is None:
-            begins = aware[naive_start] = naive_start.replace(tzinfo=_UTC)
-        ends = aware.get(naive_end)
-        if ends is None:
-            ends = aware[naive_end] = naive_end.replace(tzinfo=_UTC)
-        told = _new(Dispatch)
-        _set(
-            told,
-            "__dict__",
-            {
-                "email": email,
-                "start": begins,
-                "end": ends,
-                "status": status,
-                "sent_at": accepted,
-                "detail": error,
-                "attempts": attempts,
-            },
-        )
-        mine = found.get(customer_id)
-        if mine is None:
-            mine = found[customer_id] = {}
-        key = (occurrence_id, begins, ends)
-        listed = mine.get(key)
-        if listed is None:
-            mine[key] = [(channel, told)]
-        else:
-            listed.append((channel, told))
-    return found
-
-
-def _covered(
-    session: Session, customer_ids: list[int], start: datetime, end: datetime, product: str | None
-) -> list[tuple[Any, ...]]:
-    """(delivery id, customer id, occurrence id, naive start, naive end) of the PUBLISH notices to
-    ``customer_ids`` covering occurrences that overlap [start, end), by delivery id."""
-    if on_postgresql(session):
-        sql = (
-            'SELECT delivery_id, customer_id, occurrence_id, start, "end" FROM delivery_occurrences'
-            ' WHERE customer_id = ANY(%s) AND method = %s AND start < %s AND "end" > %s'
-            + (" AND product_key = %s" if product else "")
-            + " ORDER BY delivery_id"
-        )
-        params = [customer_ids, PUBLISH, naive_utc(end), naive_utc(start), *([product] if product else [])]
-        return driver_rows(session, sql, params)
-    rows = session.connection().execute(
-        select(
-            DeliveryOccurrence.delivery_id,
-            DeliveryOccurrence.customer_id,
-            DeliveryOccurrence.occurrence_id,
-            type_coerce(DeliveryOccurrence.start, DateTime),
-            type_coerce(DeliveryOccurrence.end, DateTime),
-        )
-        .where(
-            DeliveryOccurrence.customer_id.in_(_inline(customer_ids)),
-            DeliveryOccurrence.method == PUBLISH,
-            DeliveryOccurrence.start < end,
-            DeliveryOccurrence.end > start,
-            *([DeliveryOccurrence.product_key == product] if product else []),
-        )
-        .order_by(DeliveryOccurrence.delivery_id)
-    )
-    return [tuple(row) for row in rows]
-
-
-def _delivered(session: Session, delivery_ids: list[int]) -> list[tuple[Any, ...]]:
-    """(id, channel, email, status, naive sent_at, last error, attempts) of these deliveries, unless
-    superseded."""
-    if on_postgresql(session):
-        sql = (
-            "SELECT id, channel, email, status, sent_at, last_error, attempts FROM deliveries"
-            " WHERE id = ANY(%s) AND status != %s"
-        )
-        return driver_rows(session, sql, [delivery_ids, SUPERSEDED])
-    rows = session.connection().execute(
-        select(
-            Delivery.id,
-            Delivery.channel,
-            Delivery.email,
-            Delivery.status,
-            type_coerce(Delivery.sent_at, DateTime),
-            Delivery.last_error,
-            Delivery.attempts,
-        ).where(Delivery.id.in_(_inline(delivery_ids)), Delivery.status != SUPERSEDED)
-    )
-    return [tuple(row) for row in rows]
-
-
-def _inline(ids: list[int]) -> BindParameter[list[int]]:
-    """An ``IN`` list of integer ids written into the statement: psycopg parses a statement's
-    parameters anew for every new statement, ~10 us each (5,000 ids: 50 ms a query)."""
-    return bindparam("ids", ids, expanding=True, literal_execute=True)
 
 
 def _rule_waivers(session: Session) -> dict[tuple[str, str], tuple[str, datetime]]:

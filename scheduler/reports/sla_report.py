@@ -32,14 +32,15 @@ from scheduler.gc_pause import gc_paused
 from scheduler.occurrences.reader import ScheduleReader
 from scheduler.occurrences.schedule import occurrences
 from scheduler.occurrences.shared import SharedViews
-from scheduler.reports.compliance import ComplianceItem, assess_range
+from scheduler.reports.compliance import judged
 from scheduler.store.db import Database
 from scheduler.store.models import Customer, Product, Subscription
 from scheduler.store.models import Outage as OutageRow
 from scheduler.store.models_blackouts import ConflictResolution
 from scheduler.store.repository import get_customer, get_product
 from windows.errors import InvalidInput
-from windows.notice import EXEMPT, NOTICED, PENDING, VIOLATED, WAIVED
+from windows.notice import EXEMPT, NOTICED, PENDING, VIOLATED, WAIVED, Reason, Verdict
+from windows.schedule import Scheduled
 from windows.sla import DEFAULT_TARGET, Outage, Period, SlaPolicy, SlaResult, Window, WindowVerdict, compute_sla
 from windows.timezones import format_utc
 
@@ -94,24 +95,15 @@ def sla_report(
             )
         reader = ScheduleReader(session)
         views = SharedViews(reader, period.start, period.end) if shared else None
-        items = assess_range(
-            session,
-            now,
-            period.start,
-            period.end,
-            product=prod.key,
-            customer=customer,
-            reader=reader,
-            shared=shared,
-            views=views,
-        )
-        items = [c for c in items if not c.item.occurrence.imported]
         by_customer: dict[str, list[WindowVerdict]] = defaultdict(list)
         by_id: dict[str, list[WindowVerdict]] = defaultdict(list)  # for the product-wide row
-        for entry in items:  # each judged once, for its customer's row and the product-wide one
-            verdict = _verdict(entry)
-            by_customer[entry.customer].append(verdict)
-            by_id[entry.item.id].append(verdict)
+        # Each occurrence judged once, for its customer's row and the product-wide one.
+        for item, key, judgement in judged(session, now, period.start, period.end, prod.key, customers, reader, views):
+            if item.occurrence.imported:
+                continue  # history from before the rule was added: counted neither way
+            verdict = _verdict(item, judgement)
+            by_customer[key].append(verdict)
+            by_id[item.id].append(verdict)
         outages = _outages(session, prod, period)
         since = _subscribed_since(session, prod)
         in_effect, imported = _rules_reach(prod, period)
@@ -176,8 +168,7 @@ def _rules_reach(prod: Product, period: Period) -> tuple[bool, bool]:
     return in_effect, imported
 
 
-def _verdict(entry: ComplianceItem) -> WindowVerdict:
-    item, verdict = entry.item, entry.verdict
+def _verdict(item: Scheduled, verdict: Verdict) -> WindowVerdict:
     window = _window(
         item.start,
         item.end,
@@ -193,12 +184,11 @@ def _verdict(entry: ComplianceItem) -> WindowVerdict:
     if verdict.state == EXEMPT:
         return WindowVerdict(window, True, "moved at the customer's request (consent)")
     if verdict.state == PENDING:
-        return WindowVerdict(window, True, f"notice pending (deadline {_at(verdict.deadline)}); assumed noticed")
+        return WindowVerdict(window, True, _pending(verdict.deadline))
     if verdict.state == WAIVED:
         return WindowVerdict(window, False, f"notice waived ({verdict.note}): counts as downtime")
     assert verdict.state == VIOLATED
-    why = "; ".join(f"{r.contact or 'no contact'}: {r.reason}" for r in verdict.reasons) or "not noticed"
-    return WindowVerdict(window, False, f"not noticed: {why}")
+    return WindowVerdict(window, False, _not_noticed(verdict.reasons))
 
 
 _new, _set = object.__new__, object.__setattr__
@@ -282,6 +272,19 @@ def _outages(session: Session, prod: Product, period: Period) -> dict[int | None
 def _at(instant: datetime | None) -> str:
     """The instant as text (cached: the windows of every subscriber share their deadlines)."""
     return format_utc(instant) if instant else "none"
+
+
+@lru_cache(maxsize=65536)
+def _pending(deadline: datetime | None) -> str:
+    return f"notice pending (deadline {_at(deadline)}); assumed noticed"
+
+
+@lru_cache(maxsize=65536)
+def _not_noticed(reasons: tuple[Reason, ...]) -> str:
+    """Why a window was not noticed (cached: a customer's windows that the same deliveries covered
+    share their reasons)."""
+    why = "; ".join(f"{r.contact or 'no contact'}: {r.reason}" for r in reasons) or "not noticed"
+    return f"not noticed: {why}"
 
 
 @lru_cache(maxsize=65536)

@@ -17,6 +17,7 @@ from windows.notice import (
     announce_from,
     assess,
     due_for_announcement,
+    judge,
     horizon_end,
     nominated_at,
     plan_digests,
@@ -245,6 +246,26 @@ def test_reasons_name_failed_and_queued_deliveries() -> None:
         Reason("alice@acme.example", "failed", "550 5.1.1 no such user"),
         Reason("bob@acme.example", "not sent", "queued, 3 attempt(s), last: 450 4.2.0 greylisted"),
     )
+
+
+def test_a_memo_reuses_a_reason_for_the_same_deliveries_and_never_for_others() -> None:
+    """A report passes one tuple for every occurrence the same deliveries covered; the reason a
+    contact lacks the notice is then worded once, whatever the occurrence's deadline."""
+    failed = Dispatch("alice@acme.example", at(START), at(END), "failed", None, "550 5.1.1 no such user", 1)
+    queued = Dispatch("alice@acme.example", at(START), at(END), "queued", None, None, 2)
+    first, later = item(START, END), item("2027-04-13T04:00:00Z", "2027-04-13T10:00:00Z")
+    now = at("2027-03-10T00:00:00Z")
+    memo: dict[tuple[str, int], Reason] = {}
+    covering, other = (failed,), (queued,)
+    one = judge(first, now, DEADLINE, ["alice@acme.example"], covering, None, memo)
+    two = judge(later, now, DEADLINE + timedelta(days=7), ["alice@acme.example"], covering, None, memo)
+    three = judge(first, now, DEADLINE, ["alice@acme.example"], other, None, memo)
+    assert one.reasons == (Reason("alice@acme.example", "failed", "550 5.1.1 no such user"),)
+    assert two.reasons[0] is one.reasons[0]
+    assert two.deadline == DEADLINE + timedelta(days=7)
+    assert three.reasons == (Reason("alice@acme.example", "not sent", "queued, 2 attempt(s)"),)
+    assert len(memo) == 2
+    assert one == judge(first, now, DEADLINE, ["alice@acme.example"], [failed])  # the same without a memo
 
 
 def test_pending_until_the_deadline_passes() -> None:
