@@ -17,8 +17,8 @@ from windows.notice import (
     announce_from,
     assess,
     due_for_announcement,
-    judge,
     horizon_end,
+    judge,
     nominated_at,
     plan_digests,
 )
